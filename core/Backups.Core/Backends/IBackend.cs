@@ -1,0 +1,69 @@
+namespace Backups.Core.Backends;
+
+/// <summary>The kinds of files a repository stores, each in its own folder.</summary>
+public enum FileKind { Config, Key, Snapshot, Index, Lock, Pack }
+
+/// <summary>A file in the repository: its kind and its name (a hex id; "config" for the config file).</summary>
+public readonly record struct FileHandle(FileKind Kind, string Name)
+{
+    public static readonly FileHandle Config = new(FileKind.Config, "config");
+    public override string ToString() => Kind == FileKind.Config ? "config" : $"{FileLayout.Folder(Kind)}/{Name}";
+}
+
+/// <summary>
+/// Where repository files live. Narrow on purpose (as restic's backend): whole-file save, ranged load,
+/// list, remove. Implementations must make Save atomic: a reader never sees a partly written file.
+/// </summary>
+public interface IBackend : IAsyncDisposable
+{
+    /// <summary>A description without secrets, for messages.</summary>
+    string Location { get; }
+
+    Task SaveAsync(FileHandle file, ReadOnlyMemory<byte> data, CancellationToken ct = default);
+
+    /// <summary>Reads <paramref name="length"/> bytes at <paramref name="offset"/> (length 0: to the end).
+    /// Throws <see cref="FileNotFoundInBackendException"/> when the file does not exist.</summary>
+    Task<byte[]> LoadAsync(FileHandle file, long offset = 0, int length = 0, CancellationToken ct = default);
+
+    /// <summary>Size in bytes, or null when the file does not exist.</summary>
+    Task<long?> StatAsync(FileHandle file, CancellationToken ct = default);
+
+    /// <summary>Every file of a kind, with its size.</summary>
+    IAsyncEnumerable<(string Name, long Size)> ListAsync(FileKind kind, CancellationToken ct = default);
+
+    Task RemoveAsync(FileHandle file, CancellationToken ct = default);
+
+    /// <summary>Creates the folder structure of an empty repository (no-op where folders do not exist).</summary>
+    Task CreateAsync(CancellationToken ct = default);
+}
+
+public sealed class FileNotFoundInBackendException(string file) : Exception($"{file} does not exist")
+{
+    public string File { get; } = file;
+}
+
+/// <summary>Could not reach the store at all (after retries), as opposed to a missing or damaged file.</summary>
+public sealed class BackendUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>restic's folder layout: data/ is split by the first two hex characters of the pack id.</summary>
+public static class FileLayout
+{
+    public static string Folder(FileKind kind) => kind switch
+    {
+        FileKind.Config => "",
+        FileKind.Key => "keys",
+        FileKind.Snapshot => "snapshots",
+        FileKind.Index => "index",
+        FileKind.Lock => "locks",
+        FileKind.Pack => "data",
+        _ => throw new ArgumentOutOfRangeException(nameof(kind)),
+    };
+
+    /// <summary>Path of a file relative to the repository root, with '/' separators.</summary>
+    public static string RelativePath(FileHandle file) => file.Kind switch
+    {
+        FileKind.Config => "config",
+        FileKind.Pack => $"data/{file.Name[..2]}/{file.Name}",
+        _ => $"{Folder(file.Kind)}/{file.Name}",
+    };
+}

@@ -1,0 +1,104 @@
+using System.Runtime.CompilerServices;
+
+namespace Backups.Core.Backends;
+
+/// <summary>A repository in a local directory, laid out as restic lays it out.</summary>
+public sealed class LocalBackend(string root) : IBackend
+{
+    private const UnixFileMode FileMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+    private const UnixFileMode DirMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+
+    public string Root { get; } = Path.GetFullPath(root);
+    public string Location => Root;
+
+    private string PathOf(FileHandle file) => Path.Combine(Root, FileLayout.RelativePath(file));
+
+    public async Task SaveAsync(FileHandle file, ReadOnlyMemory<byte> data, CancellationToken ct = default)
+    {
+        var path = PathOf(file);
+        var dir = Path.GetDirectoryName(path)!;
+        Directory.CreateDirectory(dir, DirMode);
+        // Write beside the target and rename: a reader (or a crash) never sees a half-written file under a
+        // real name. restic skips names that are not ids when it lists, so a leftover temp file is harmless.
+        var temp = Path.Combine(dir, $".{file.Name}.tmp-{Guid.NewGuid():N}");
+        try
+        {
+            var options = new FileStreamOptions
+            {
+                Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = FileMode,
+                Options = FileOptions.Asynchronous,
+            };
+            await using (var fs = new FileStream(temp, options))
+            {
+                await fs.WriteAsync(data, ct);
+                fs.Flush(flushToDisk: true);
+            }
+            File.Move(temp, path, overwrite: file.Kind == FileKind.Config ? false : true);
+        }
+        catch
+        {
+            File.Delete(temp);
+            throw;
+        }
+    }
+
+    public async Task<byte[]> LoadAsync(FileHandle file, long offset = 0, int length = 0, CancellationToken ct = default)
+    {
+        var path = PathOf(file);
+        try
+        {
+            await using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.Asynchronous);
+            var size = fs.Length;
+            if (offset > size) throw new EndOfStreamException($"{file}: offset {offset} beyond its size {size}");
+            var count = length == 0 ? checked((int)(size - offset)) : length;
+            if (offset + count > size) throw new EndOfStreamException($"{file}: {count} bytes at {offset} beyond its size {size}");
+            var buffer = GC.AllocateUninitializedArray<byte>(count);
+            await RandomAccess.ReadAtLeastAsync(fs.SafeFileHandle, buffer, offset, ct);
+            return buffer;
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new FileNotFoundInBackendException(file.ToString());
+        }
+    }
+
+    public Task<long?> StatAsync(FileHandle file, CancellationToken ct = default)
+    {
+        var info = new FileInfo(PathOf(file));
+        return Task.FromResult(info.Exists ? info.Length : (long?)null);
+    }
+
+    public async IAsyncEnumerable<(string Name, long Size)> ListAsync(FileKind kind, [EnumeratorCancellation] CancellationToken ct = default)
+    {
+        var dir = new DirectoryInfo(Path.Combine(Root, FileLayout.Folder(kind)));
+        if (!dir.Exists) yield break;
+        var options = new EnumerationOptions { RecurseSubdirectories = kind == FileKind.Pack, AttributesToSkip = 0 };
+        foreach (var f in dir.EnumerateFiles("*", options))
+        {
+            ct.ThrowIfCancellationRequested();
+            if (f.Name.StartsWith('.')) continue; // our own temp files
+            yield return (f.Name, f.Length);
+        }
+        await Task.CompletedTask;
+    }
+
+    public Task RemoveAsync(FileHandle file, CancellationToken ct = default)
+    {
+        File.Delete(PathOf(file));
+        return Task.CompletedTask;
+    }
+
+    public Task CreateAsync(CancellationToken ct = default)
+    {
+        foreach (var kind in new[] { FileKind.Key, FileKind.Snapshot, FileKind.Index, FileKind.Lock })
+            Directory.CreateDirectory(Path.Combine(Root, FileLayout.Folder(kind)), DirMode);
+        for (var i = 0; i < 256; i++)
+            Directory.CreateDirectory(Path.Combine(Root, "data", i.ToString("x2")), DirMode);
+        return Task.CompletedTask;
+    }
+
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+
+    /// <summary>Whether a repository (its config file) exists here.</summary>
+    public bool HasConfig => File.Exists(Path.Combine(Root, "config"));
+}
