@@ -5,8 +5,8 @@ namespace Backups.Core.Backends;
 /// <summary>A repository in a local directory, laid out as restic lays it out.</summary>
 public sealed class LocalBackend(string root) : IBackend
 {
-    private const UnixFileMode FileMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-    private const UnixFileMode DirMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+    private const UnixFileMode FilePermissions = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+    private const UnixFileMode DirPermissions = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
 
     public string Root { get; } = Path.GetFullPath(root);
     public string Location => Root;
@@ -17,7 +17,7 @@ public sealed class LocalBackend(string root) : IBackend
     {
         var path = PathOf(file);
         var dir = Path.GetDirectoryName(path)!;
-        Directory.CreateDirectory(dir, DirMode);
+        Directory.CreateDirectory(dir, DirPermissions);
         // Write beside the target and rename: a reader (or a crash) never sees a half-written file under a
         // real name. restic skips names that are not ids when it lists, so a leftover temp file is harmless.
         var temp = Path.Combine(dir, $".{file.Name}.tmp-{Guid.NewGuid():N}");
@@ -25,7 +25,7 @@ public sealed class LocalBackend(string root) : IBackend
         {
             var options = new FileStreamOptions
             {
-                Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = FileMode,
+                Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = FilePermissions,
                 Options = FileOptions.Asynchronous,
             };
             await using (var fs = new FileStream(temp, options))
@@ -53,7 +53,12 @@ public sealed class LocalBackend(string root) : IBackend
             var count = length == 0 ? checked((int)(size - offset)) : length;
             if (offset + count > size) throw new EndOfStreamException($"{file}: {count} bytes at {offset} beyond its size {size}");
             var buffer = GC.AllocateUninitializedArray<byte>(count);
-            await RandomAccess.ReadAtLeastAsync(fs.SafeFileHandle, buffer, offset, ct);
+            for (var done = 0; done < count;)
+            {
+                var n = await RandomAccess.ReadAsync(fs.SafeFileHandle, buffer.AsMemory(done), offset + done, ct);
+                if (n == 0) throw new EndOfStreamException($"{file} shrank while being read");
+                done += n;
+            }
             return buffer;
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
@@ -91,9 +96,9 @@ public sealed class LocalBackend(string root) : IBackend
     public Task CreateAsync(CancellationToken ct = default)
     {
         foreach (var kind in new[] { FileKind.Key, FileKind.Snapshot, FileKind.Index, FileKind.Lock })
-            Directory.CreateDirectory(Path.Combine(Root, FileLayout.Folder(kind)), DirMode);
+            Directory.CreateDirectory(Path.Combine(Root, FileLayout.Folder(kind)), DirPermissions);
         for (var i = 0; i < 256; i++)
-            Directory.CreateDirectory(Path.Combine(Root, "data", i.ToString("x2")), DirMode);
+            Directory.CreateDirectory(Path.Combine(Root, "data", i.ToString("x2")), DirPermissions);
         return Task.CompletedTask;
     }
 

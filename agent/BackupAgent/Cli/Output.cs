@@ -1,0 +1,24 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace BackupAgent.Cli;
+
+/// <summary>Where results go: stdout for results (text or JSON), stderr for messages.</summary>
+public sealed class Output(Stream stdout, TextWriter stderr, bool json)
+{
+    public bool Json { get; } = json;
+    public Stream Stdout { get; } = stdout;
+    private readonly StreamWriter _text = new(stdout, new System.Text.UTF8Encoding(false)) { AutoFlush = true };
+
+    public void Line(string text) => _text.WriteLine(text);
+
+    public void JsonLine(JsonNode node)
+    {
+        using (var w = new Utf8JsonWriter(Stdout, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+            node.WriteTo(w);
+        Stdout.WriteByte((byte)'\n');
+        Stdout.Flush();
+    }
+
+    public void Message(string text) => stderr.WriteLine(text);
+}

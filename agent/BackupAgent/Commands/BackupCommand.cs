@@ -1,0 +1,133 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using BackupAgent.Cli;
+using Backups.Core.Archiving;
+using Backups.Core.Repository;
+
+namespace BackupAgent.Commands;
+
+public sealed class BackupCommand : Command
+{
+    public override string Name => "backup";
+    public override string Usage =>
+        "backup [--tag T] [--host H] [--exclude P] PATH... | --stdin --stdin-filename NAME | --stdin-from-command --stdin-filename NAME -- CMD ARGS...";
+    public override IReadOnlyDictionary<string, string?> ValueFlags { get; } = new Dictionary<string, string?>
+    {
+        ["stdin-filename"] = null, ["tag"] = null, ["host"] = "H", ["exclude"] = "e", ["time"] = null,
+    };
+    public override IReadOnlyDictionary<string, string?> SwitchFlags { get; } = new Dictionary<string, string?>
+    {
+        ["stdin"] = null, ["stdin-from-command"] = null,
+    };
+
+    public override async Task<int> RunAsync(Arguments args, GlobalOptions global, Output output, CancellationToken ct)
+    {
+        var options = new BackupOptions
+        {
+            Host = args.Value("host"),
+            Tags = TagList.Parse(args.Values("tag")),
+            Excludes = args.Values("exclude"),
+            Time = args.Value("time") is { } t ? ParseTime(t) : null,
+        };
+        var fromCommand = args.Has("stdin-from-command");
+        var fromStdin = args.Has("stdin");
+        if (fromCommand && fromStdin) throw new UsageException("--stdin and --stdin-from-command exclude each other");
+        if (fromCommand && args.AfterDashes.Count == 0) throw new UsageException("--stdin-from-command needs a command after --");
+        if (!fromCommand && args.AfterDashes.Count > 0) throw new UsageException("a command after -- needs --stdin-from-command");
+        if ((fromStdin || fromCommand) && args.Positional.Count > 0) throw new UsageException("paths cannot be combined with --stdin");
+        if (!fromStdin && !fromCommand && args.Positional.Count == 0) throw new UsageException("nothing to back up: give paths, --stdin or --stdin-from-command");
+
+        await using var repo = await global.OpenRepositoryAsync(ct);
+        var started = Stopwatch.StartNew();
+        BackupResult result;
+        if (fromCommand)
+            result = await FromCommandAsync(repo, args.AfterDashes, args.Value("stdin-filename") ?? "stdin", options, ct);
+        else if (fromStdin)
+        {
+            await using var stdin = Console.OpenStandardInput(1 << 20);
+            result = await Backup.StdinAsync(repo, stdin, args.Value("stdin-filename") ?? "stdin", options, ct);
+        }
+        else
+            result = await Backup.PathsAsync(repo, args.Positional, options, ct);
+
+        foreach (var error in result.Errors) output.Message($"error: {error}");
+        Report(result, started.Elapsed, output);
+        return result.Errors.Count > 0 ? ExitCodes.Incomplete : ExitCodes.Ok;
+    }
+
+    /// <summary>Backs up a program's standard output; its failure (non-zero exit) leaves no snapshot.</summary>
+    private static async Task<BackupResult> FromCommandAsync(Repository repo, IReadOnlyList<string> command, string filename, BackupOptions options, CancellationToken ct)
+    {
+        var psi = new ProcessStartInfo(command[0]) { RedirectStandardOutput = true, UseShellExecute = false };
+        foreach (var a in command.Skip(1)) psi.ArgumentList.Add(a);
+        Process process;
+        try
+        {
+            process = Process.Start(psi) ?? throw new InvalidOperationException();
+        }
+        catch (Exception e) when (e is System.ComponentModel.Win32Exception or InvalidOperationException)
+        {
+            throw new RepositoryException(ErrorKind.SourceFailed, $"cannot start '{command[0]}': {e.Message}");
+        }
+        using (process)
+        {
+            try
+            {
+                return await Backup.StdinAsync(repo, process.StandardOutput.BaseStream, filename, options with
+                {
+                    BeforeSnapshot = async () =>
+                    {
+                        await process.WaitForExitAsync(ct);
+                        if (process.ExitCode != 0)
+                            throw new RepositoryException(ErrorKind.SourceFailed, $"'{command[0]}' exited with status {process.ExitCode}; no snapshot was saved");
+                    },
+                }, ct);
+            }
+            finally
+            {
+                if (!process.HasExited) process.Kill(entireProcessTree: true);
+            }
+        }
+    }
+
+    private static DateTimeOffset ParseTime(string text) =>
+        DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeLocal, out var t)
+            ? t : throw new UsageException($"--time '{text}' is not a time (use e.g. \"2026-01-31 03:00:00\")");
+
+    private static void Report(BackupResult r, TimeSpan elapsed, Output output)
+    {
+        if (output.Json)
+        {
+            output.JsonLine(new JsonObject
+            {
+                ["message_type"] = "summary",
+                ["data_blobs"] = r.Added.BlobsAdded,
+                ["data_added"] = r.Added.BytesAdded,
+                ["data_added_packed"] = r.Added.BytesStored,
+                ["total_files_processed"] = r.Files,
+                ["total_dirs_processed"] = r.Directories,
+                ["total_bytes_processed"] = r.BytesRead,
+                ["total_duration"] = elapsed.TotalSeconds,
+                ["snapshot_id"] = r.Snapshot.Id.ToString(),
+                ["errors"] = r.Errors.Count,
+            });
+            return;
+        }
+        output.Line($"Added to the repository: {Size.Format(r.Added.BytesAdded)} ({Size.Format(r.Added.BytesStored)} stored)");
+        output.Line($"processed {r.Files} files, {Size.Format(r.BytesRead)} in {elapsed:mm\\:ss}");
+        output.Line($"snapshot {r.Snapshot.Id.Short} saved");
+    }
+}
+
+public static class Size
+{
+    public static string Format(long bytes)
+    {
+        string[] units = ["B", "KiB", "MiB", "GiB", "TiB"];
+        double v = bytes;
+        var u = 0;
+        while (v >= 1024 && u < units.Length - 1) { v /= 1024; u++; }
+        return u == 0 ? $"{bytes} B" : $"{v.ToString("0.000", CultureInfo.InvariantCulture)} {units[u]}";
+    }
+}

@@ -1,0 +1,46 @@
+using System.Text.Json.Nodes;
+using BackupAgent.Cli;
+using Backups.Core.Json;
+using Backups.Core.Restoring;
+using Backups.Core.Snapshots;
+
+namespace BackupAgent.Commands;
+
+public sealed class LsCommand : Command
+{
+    public override string Name => "ls";
+    public override string Usage => "ls SNAPSHOT [DIR]: list the files in a snapshot";
+
+    public override async Task<int> RunAsync(Arguments args, GlobalOptions global, Output output, CancellationToken ct)
+    {
+        await using var repo = await global.OpenRepositoryAsync(ct);
+        await repo.LoadIndexAsync(ct);
+        var snapshot = await SnapshotFinder.FindAsync(repo, Positional(args, 0, "snapshot id"), ct: ct);
+        var dir = args.Positional.Count > 1 ? args.Positional[1].TrimEnd('/') : "";
+        if (output.Json)
+        {
+            var head = SnapshotsCommand.ToJson(snapshot);
+            head["struct_type"] = "snapshot";
+            output.JsonLine(head);
+        }
+        else output.Line($"snapshot {snapshot.Id.Short} of [{string.Join(' ', snapshot.Paths)}] at {snapshot.Time.LocalDateTime:yyyy-MM-dd HH:mm:ss}:");
+
+        var root = dir == "" ? snapshot.Tree : (await TreeWalker.FindAsync(repo, snapshot.Tree, dir, ct)).Subtree
+            ?? throw new Backups.Core.Repository.RepositoryException(Backups.Core.Repository.ErrorKind.NotFound, $"{dir} is not a directory in the snapshot");
+        await foreach (var (path, node) in TreeWalker.WalkAsync(repo, root, dir, ct))
+        {
+            if (!output.Json)
+            {
+                output.Line(path);
+                continue;
+            }
+            output.JsonLine(new JsonObject
+            {
+                ["name"] = node.Name, ["type"] = node.Type, ["path"] = path, ["uid"] = node.Uid, ["gid"] = node.Gid,
+                ["size"] = node.Size, ["mode"] = node.Mode, ["mtime"] = GoTime.Format(node.ModTime),
+                ["atime"] = GoTime.Format(node.AccessTime), ["ctime"] = GoTime.Format(node.ChangeTime), ["struct_type"] = "node",
+            });
+        }
+        return ExitCodes.Ok;
+    }
+}

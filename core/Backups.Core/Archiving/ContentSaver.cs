@@ -1,0 +1,96 @@
+using System.Threading.Channels;
+using Backups.Core.Chunking;
+using Backups.Core.Packs;
+using Repo = Backups.Core.Repository.Repository;
+
+namespace Backups.Core.Archiving;
+
+/// <summary>
+/// source -> chunker -> hash workers -> packer. Chunking a stream is sequential; hashing, deduplication,
+/// compression and encryption run on several workers behind a bounded channel, so memory stays bounded by
+/// the chunks in flight whatever the size of the input.
+/// </summary>
+public sealed class ContentSaver : IAsyncDisposable
+{
+    private readonly Polynomial _polynomial;
+    private readonly Packer _packer;
+    private readonly Channel<(Chunk Chunk, TaskCompletionSource<Id> Result)> _queue;
+    private readonly Task[] _workers;
+    private long _bytesRead;
+
+    public long BytesRead => Interlocked.Read(ref _bytesRead);
+
+    public ContentSaver(Repo repo, Packer packer, int workers, CancellationToken ct)
+    {
+        _polynomial = repo.Polynomial;
+        _packer = packer;
+        _queue = Channel.CreateBounded<(Chunk, TaskCompletionSource<Id>)>(new BoundedChannelOptions(workers * 2)
+        {
+            SingleWriter = false, SingleReader = false,
+        });
+        _workers = Enumerable.Range(0, workers).Select(_ => Task.Run(() => WorkAsync(ct), ct)).ToArray();
+    }
+
+    private async Task WorkAsync(CancellationToken ct)
+    {
+        await foreach (var (chunk, result) in _queue.Reader.ReadAllAsync(ct))
+        {
+            try
+            {
+                var id = Id.Hash(chunk.Data.Span);
+                await _packer.SaveAsync(BlobType.Data, id, chunk.Data, ct);
+                result.SetResult(id);
+            }
+            catch (Exception e)
+            {
+                result.SetException(e);
+            }
+            finally
+            {
+                chunk.Dispose();
+            }
+        }
+    }
+
+    /// <summary>Reads and chunks the whole stream, queueing every chunk.</summary>
+    /// <returns>Once the stream is read: its length, and a task for its blob ids in order.</returns>
+    public async Task<(Task<Id[]> Content, long Size)> QueueAsync(Stream source, CancellationToken ct)
+    {
+        var results = new List<Task<Id>>();
+        long size = 0;
+        using (var chunker = new Chunker(_polynomial, source))
+        {
+            while (await chunker.NextAsync(ct) is { } chunk)
+            {
+                var result = new TaskCompletionSource<Id>(TaskCreationOptions.RunContinuationsAsynchronously);
+                size += chunk.Length;
+                Interlocked.Add(ref _bytesRead, chunk.Length);
+                try
+                {
+                    await _queue.Writer.WriteAsync((chunk, result), ct);
+                }
+                catch
+                {
+                    chunk.Dispose();
+                    throw;
+                }
+                results.Add(result.Task);
+            }
+        }
+        return (Task.WhenAll(results), size);
+    }
+
+    /// <summary>Waits until every queued chunk is saved.</summary>
+    public async Task CompleteAsync()
+    {
+        _queue.Writer.TryComplete();
+        await Task.WhenAll(_workers);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _queue.Writer.TryComplete();
+        try { await Task.WhenAll(_workers); } catch { /* reported through the chunks' results */ }
+        while (_queue.Reader.TryRead(out var item)) item.Chunk.Dispose();
+    }
+}

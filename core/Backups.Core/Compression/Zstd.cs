@@ -1,0 +1,64 @@
+using ZstdSharp;
+using ZstdSharp.Unsafe;
+
+namespace Backups.Core.Compression;
+
+/// <summary>restic's compression modes for data blobs (trees and unpacked files are always compressed in v2).</summary>
+public enum CompressionMode { Auto, Off, Max }
+
+/// <summary>
+/// zstd frames without checksums, as restic writes them. Compressors hold large internal state, so each
+/// thread keeps its own instead of creating one per blob.
+/// </summary>
+public static class Zstd
+{
+    [ThreadStatic] private static Compressor? _fast;
+    [ThreadStatic] private static Compressor? _max;
+    [ThreadStatic] private static Decompressor? _decompressor;
+
+    public const int FastLevel = 3;
+    public const int MaxLevel = 19;
+
+    private static Compressor Get(CompressionMode mode)
+    {
+        if (mode == CompressionMode.Max) return _max ??= Create(MaxLevel);
+        return _fast ??= Create(FastLevel);
+    }
+
+    private static Compressor Create(int level)
+    {
+        var c = new Compressor(level);
+        c.SetParameter(ZSTD_cParameter.ZSTD_c_checksumFlag, 0);
+        return c;
+    }
+
+    public static int Bound(int length) => Compressor.GetCompressBound(length);
+
+    /// <summary>Compresses into <paramref name="destination"/>; returns the length, or -1 when the result
+    /// would not be smaller than the input (the caller then stores the plaintext).</summary>
+    public static int TryCompress(ReadOnlySpan<byte> source, Span<byte> destination, CompressionMode mode)
+    {
+        if (!Get(mode).TryWrap(source, destination, out var written)) return -1;
+        return written < source.Length ? written : -1;
+    }
+
+    public static byte[] Compress(ReadOnlySpan<byte> source, CompressionMode mode = CompressionMode.Auto) =>
+        Get(mode).Wrap(source).ToArray();
+
+    public static byte[] Decompress(ReadOnlySpan<byte> source, int expectedLength = -1)
+    {
+        var d = _decompressor ??= new Decompressor();
+        if (expectedLength >= 0)
+        {
+            var result = GC.AllocateUninitializedArray<byte>(expectedLength);
+            var n = d.Unwrap(source, result);
+            if (n != expectedLength)
+                throw new InvalidDataException($"decompressed {n} bytes, expected {expectedLength}");
+            return result;
+        }
+        return d.Unwrap(source).ToArray();
+    }
+
+    public static int Decompress(ReadOnlySpan<byte> source, Span<byte> destination) =>
+        (_decompressor ??= new Decompressor()).Unwrap(source, destination);
+}

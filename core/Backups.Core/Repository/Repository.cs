@@ -1,0 +1,197 @@
+using System.Security.Cryptography;
+using Backups.Core.Backends;
+using Backups.Core.Chunking;
+using Backups.Core.Compression;
+using Backups.Core.Crypto;
+using Backups.Core.Indexes;
+using Backups.Core.Json;
+using Backups.Core.Snapshots;
+
+namespace Backups.Core.Repository;
+
+/// <summary>
+/// An opened repository: its backend, master key and config, and (once loaded) the index of its blobs.
+/// Everything stored goes through here, encrypted; everything loaded is verified before use.
+/// </summary>
+public sealed class Repository : IAsyncDisposable
+{
+    public IBackend Backend { get; }
+    public CryptoKey Key { get; }
+    public RepositoryConfig Config { get; }
+    public Polynomial Polynomial { get; }
+    public MasterIndex Index { get; } = new();
+    public CompressionMode Compression { get; set; } = CompressionMode.Auto;
+
+    /// <summary>Version 1 repositories store everything uncompressed.</summary>
+    public bool Compresses => Config.Version >= 2;
+
+    private Repository(IBackend backend, CryptoKey key, RepositoryConfig config)
+    {
+        Backend = backend;
+        Key = key;
+        Config = config;
+        Polynomial = Polynomial.Parse(config.ChunkerPolynomial);
+    }
+
+    public static async Task<Repository> InitAsync(IBackend backend, string password, int version = 2, CancellationToken ct = default)
+    {
+        if (version is not (1 or 2)) throw new RepositoryException(ErrorKind.UnsupportedVersion, $"repository version {version} is not supported (1 or 2)");
+        if (await backend.StatAsync(FileHandle.Config, ct) != null)
+            throw new RepositoryException(ErrorKind.AlreadyExists, $"a repository already exists at {backend.Location}");
+        await backend.CreateAsync(ct);
+
+        var master = CryptoKey.Random();
+        var config = new RepositoryConfig
+        {
+            Version = version,
+            Id = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32)),
+            ChunkerPolynomial = Polynomial.Random().ToString(),
+        };
+        var keyJson = RepositoryJson.Serialize(KeyFile.Create(master, password), RepositoryJson.Context.KeyFile);
+        await backend.SaveAsync(new FileHandle(FileKind.Key, Id.Hash(keyJson).ToString()), keyJson, ct);
+        // The config is written last: until it exists, nobody takes the folder for a repository.
+        var configJson = RepositoryJson.Serialize(config, RepositoryJson.Context.RepositoryConfig);
+        await backend.SaveAsync(FileHandle.Config, master.Seal(configJson), ct);
+        return new Repository(backend, master, config);
+    }
+
+    public static async Task<Repository> OpenAsync(IBackend backend, string password, CancellationToken ct = default)
+    {
+        if (await backend.StatAsync(FileHandle.Config, ct) == null)
+            throw new RepositoryException(ErrorKind.RepositoryNotFound, $"there is no repository at {backend.Location} (no config file)");
+
+        CryptoKey? master = null;
+        var keys = 0;
+        await foreach (var (name, _) in backend.ListAsync(FileKind.Key, ct))
+        {
+            keys++;
+            var file = new FileHandle(FileKind.Key, name);
+            var bytes = await backend.LoadAsync(file, ct: ct);
+            var keyFile = RepositoryJson.Deserialize(bytes, RepositoryJson.Context.KeyFile, file.ToString());
+            master = keyFile.TryOpen(password, file.ToString());
+            if (master != null) break;
+        }
+        if (keys == 0) throw new RepositoryException(ErrorKind.Damaged, $"the repository at {backend.Location} has no key files");
+        if (master == null) throw new RepositoryException(ErrorKind.WrongPassword, "wrong password: no key in the repository opens with it");
+
+        var sealedConfig = await backend.LoadAsync(FileHandle.Config, ct: ct);
+        var plainConfig = new byte[Math.Max(0, sealedConfig.Length - CryptoKey.Overhead)];
+        if (sealedConfig.Length < CryptoKey.Overhead || !master.TryOpen(sealedConfig, plainConfig))
+            throw new RepositoryException(ErrorKind.Damaged, "config is damaged: it does not decrypt with the repository's key");
+        var config = RepositoryJson.Deserialize(plainConfig, RepositoryJson.Context.RepositoryConfig, "config");
+        if (config.Version is not (1 or 2))
+            throw new RepositoryException(ErrorKind.UnsupportedVersion, $"repository version {config.Version} is not supported (this program reads versions 1 and 2)");
+        if (!Polynomial.TryParse(config.ChunkerPolynomial, out _))
+            throw new RepositoryException(ErrorKind.Damaged, $"config is damaged: chunker polynomial '{config.ChunkerPolynomial}' is invalid");
+        return new Repository(backend, master, config);
+    }
+
+    /// <summary>Decrypts and verifies a stored file that is not a pack: its name must be the hash of its bytes.</summary>
+    public async Task<byte[]> LoadUnpackedAsync(FileHandle file, CancellationToken ct = default)
+    {
+        var stored = await Backend.LoadAsync(file, ct: ct);
+        if (file.Kind != FileKind.Config && Id.Hash(stored).ToString() != file.Name)
+            throw new RepositoryException(ErrorKind.Damaged, $"{file} is damaged: its content does not match its name");
+        var plain = Open(stored, file.ToString());
+        // v2 marks compressed files with a leading 2; JSON written by v1 starts with '{' or '['.
+        if (plain.Length > 0 && plain[0] == 2) return Decompress(plain.AsSpan(1), -1, file.ToString());
+        return plain;
+    }
+
+    /// <summary>Encrypts (and in v2 compresses) a JSON file and stores it under the hash of its bytes.</summary>
+    public async Task<Id> SaveUnpackedAsync(FileKind kind, byte[] json, CancellationToken ct = default)
+    {
+        byte[] plain = json;
+        if (Compresses)
+        {
+            var compressed = Zstd.Compress(json);
+            plain = new byte[compressed.Length + 1];
+            plain[0] = 2;
+            compressed.CopyTo(plain, 1);
+        }
+        var stored = Key.Seal(plain);
+        var id = Id.Hash(stored);
+        await Backend.SaveAsync(new FileHandle(kind, id.ToString()), stored, ct);
+        return id;
+    }
+
+    public byte[] Open(ReadOnlySpan<byte> stored, string what)
+    {
+        if (stored.Length < CryptoKey.Overhead)
+            throw new RepositoryException(ErrorKind.Damaged, $"{what} is damaged: too short to be encrypted data");
+        var plain = GC.AllocateUninitializedArray<byte>(stored.Length - CryptoKey.Overhead);
+        if (!Key.TryOpen(stored, plain))
+            throw new RepositoryException(ErrorKind.Damaged, $"{what} is damaged: its authentication code does not match");
+        return plain;
+    }
+
+    private static byte[] Decompress(ReadOnlySpan<byte> data, int length, string what)
+    {
+        try
+        {
+            return Zstd.Decompress(data, length);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            throw new RepositoryException(ErrorKind.Damaged, $"{what} is damaged: it does not decompress ({e.Message})", e);
+        }
+    }
+
+    /// <summary>Reads every index file into <see cref="Index"/>.</summary>
+    public async Task LoadIndexAsync(CancellationToken ct = default)
+    {
+        var names = new List<string>();
+        await foreach (var (name, _) in Backend.ListAsync(FileKind.Index, ct)) names.Add(name);
+        await Parallel.ForEachAsync(names, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct }, async (name, token) =>
+        {
+            var file = new FileHandle(FileKind.Index, name);
+            var json = await LoadUnpackedAsync(file, token);
+            Index.AddFile(RepositoryJson.Deserialize(json, RepositoryJson.Context.IndexFile, file.ToString()), name);
+        });
+    }
+
+    /// <summary>Loads, verifies and (if need be) decompresses one blob.</summary>
+    public async Task<byte[]> LoadBlobAsync(BlobType type, Id id, CancellationToken ct = default)
+    {
+        if (!Index.TryGet(type, id, out var loc))
+            throw new RepositoryException(ErrorKind.Damaged, $"{type.ToString().ToLowerInvariant()} blob {id} is not in the index");
+        var what = $"blob {id.Short} in data/{loc.Pack.ToString()[..2]}/{loc.Pack}";
+        byte[] stored;
+        try
+        {
+            stored = await Backend.LoadAsync(new FileHandle(FileKind.Pack, loc.Pack.ToString()), loc.Offset, (int)loc.Length, ct);
+        }
+        catch (Exception e) when (e is FileNotFoundInBackendException or EndOfStreamException)
+        {
+            throw new RepositoryException(ErrorKind.Damaged, $"{what} cannot be read: {e.Message}", e);
+        }
+        var plain = Open(stored, what);
+        var data = loc.IsCompressed ? Decompress(plain, (int)loc.UncompressedLength, what) : plain;
+        if (Id.Hash(data) != id) throw new RepositoryException(ErrorKind.Damaged, $"{what} is damaged: its content does not hash to its id");
+        return data;
+    }
+
+    public async Task<Snapshot> LoadSnapshotAsync(Id id, CancellationToken ct = default)
+    {
+        var file = new FileHandle(FileKind.Snapshot, id.ToString());
+        var snapshot = RepositoryJson.Deserialize(await LoadUnpackedAsync(file, ct), RepositoryJson.Context.Snapshot, file.ToString());
+        snapshot.Id = id;
+        return snapshot;
+    }
+
+    public async Task<List<Snapshot>> LoadSnapshotsAsync(CancellationToken ct = default)
+    {
+        var ids = new List<Id>();
+        await foreach (var (name, _) in Backend.ListAsync(FileKind.Snapshot, ct))
+            if (Id.TryParse(name, out var id)) ids.Add(id);
+        var result = new Snapshot[ids.Count];
+        await Parallel.ForEachAsync(Enumerable.Range(0, ids.Count), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct },
+            async (i, token) => result[i] = await LoadSnapshotAsync(ids[i], token));
+        return result.OrderBy(s => s.Time).ToList();
+    }
+
+    public Task<Id> SaveSnapshotAsync(Snapshot snapshot, CancellationToken ct = default) =>
+        SaveUnpackedAsync(FileKind.Snapshot, RepositoryJson.Serialize(snapshot, RepositoryJson.Context.Snapshot), ct);
+
+    public ValueTask DisposeAsync() => Backend.DisposeAsync();
+}

@@ -1,0 +1,10 @@
+using System.Text.Json.Serialization;
+
+namespace Backups.Core.Repository;
+
+public sealed class RepositoryConfig
+{
+    [JsonPropertyName("version")] public int Version { get; set; }
+    [JsonPropertyName("id")] public string Id { get; set; } = "";
+    [JsonPropertyName("chunker_polynomial")] public string ChunkerPolynomial { get; set; } = "";
+}
