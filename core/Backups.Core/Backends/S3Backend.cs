@@ -1,0 +1,338 @@
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Runtime.CompilerServices;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
+using System.Text.RegularExpressions;
+using Amazon.Runtime;
+using Amazon.S3;
+using Amazon.S3.Model;
+
+namespace Backups.Core.Backends;
+
+/// <summary>
+/// A repository in an S3 bucket (AWS or any S3-compatible store), laid out as restic lays it out under a
+/// prefix. Every call is retried on transient failures with exponential backoff; when the store stays out of
+/// reach the call ends in <see cref="BackendUnavailableException"/>.
+/// </summary>
+public sealed partial class S3Backend : IBackend
+{
+    private readonly AmazonS3Client _client;
+    private readonly X509Certificate2Collection? _trustedRoots;
+    private readonly RetrySettings _retry;
+    private readonly string _bucket;
+    private readonly string _prefix;
+
+    public S3Backend(S3RepositoryLocation location, BackendOptions? options = null)
+    {
+        options ??= new BackendOptions();
+        _retry = options.Retry ?? RetrySettings.Default;
+        _bucket = location.Bucket;
+        _prefix = location.Prefix;
+        Location = location.ToString();
+
+        var (region, isAws) = Addressing(location.Endpoint, options.Region);
+
+        if (options.CaCertFile != null)
+        {
+            _trustedRoots = [];
+            _trustedRoots.ImportFromPemFile(options.CaCertFile);
+            if (_trustedRoots.Count == 0)
+                throw new InvalidDataException($"{options.CaCertFile} holds no PEM certificate");
+        }
+
+        var config = new AmazonS3Config
+        {
+            ServiceURL = location.Endpoint.ToString(),
+            AuthenticationRegion = region,
+            // AWS serves buckets as virtual hosts; most self-hosted stores only know path-style addressing.
+            ForcePathStyle = options.PathStyle ?? !isAws,
+            // The SDK otherwise sends aws-chunked bodies with trailing checksums, which some S3-compatible
+            // stores (s3rver, older MinIO/Ceph) store verbatim instead of decoding. Plain bodies with a signed
+            // SHA-256 payload hash keep the integrity check without that framing.
+            RequestChecksumCalculation = RequestChecksumCalculation.WHEN_REQUIRED,
+            ResponseChecksumValidation = ResponseChecksumValidation.WHEN_REQUIRED,
+            // We retry ourselves (bounded, with our own delays); SDK retries inside ours would multiply.
+            MaxErrorRetry = 0,
+            Timeout = _retry.RequestTimeout,
+            HttpClientFactory = new S3HttpClientFactory(_trustedRoots, _retry.ConnectTimeout),
+        };
+        // Without explicit credentials the client resolves AWSSDK.Core's default chain on first use:
+        // environment (AWS_ACCESS_KEY_ID, ...), shared profile, container or instance role.
+        _client = options.Credentials is null ? new AmazonS3Client(config) : new AmazonS3Client(options.Credentials, config);
+    }
+
+    public string Location { get; }
+
+    private string Key(FileHandle file) => KeyOf(FileLayout.RelativePath(file));
+
+    private string KeyOf(string relative) => _prefix.Length == 0 ? relative : $"{_prefix}/{relative}";
+
+    public async Task SaveAsync(FileHandle file, ReadOnlyMemory<byte> data, CancellationToken ct = default)
+    {
+        try
+        {
+            await RunAsync($"save {file}", async c =>
+            {
+                var request = new PutObjectRequest
+                {
+                    BucketName = _bucket,
+                    Key = Key(file),
+                    // A fresh stream per attempt: the SDK consumes (and may close) the one it is given.
+                    InputStream = AsStream(data),
+                    ContentType = "application/octet-stream",
+                    UseChunkEncoding = false,
+                };
+                return await _client.PutObjectAsync(request, c);
+            }, ct);
+        }
+        catch (AmazonServiceException e) when (e.StatusCode == HttpStatusCode.NotFound)
+        {
+            throw new BackendUnavailableException($"{Location}: save {file} failed: {Reason(e)}", e);
+        }
+    }
+
+    private static MemoryStream AsStream(ReadOnlyMemory<byte> data) =>
+        System.Runtime.InteropServices.MemoryMarshal.TryGetArray(data, out var segment)
+            ? new MemoryStream(segment.Array!, segment.Offset, segment.Count, writable: false)
+            : new MemoryStream(data.ToArray(), writable: false);
+
+    public async Task<byte[]> LoadAsync(FileHandle file, long offset = 0, int length = 0, CancellationToken ct = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        try
+        {
+            var (bytes, start) = await RunAsync($"load {file}", async c =>
+            {
+                var request = new GetObjectRequest { BucketName = _bucket, Key = Key(file) };
+                if (length > 0) request.ByteRange = new ByteRange(offset, offset + length - 1);
+                else if (offset > 0) request.ByteRange = new ByteRange($"bytes={offset}-");
+                using var response = await _client.GetObjectAsync(request, c);
+                var buffer = GC.AllocateUninitializedArray<byte>(checked((int)response.ContentLength));
+                // A body cut short throws EndOfStreamException (an IOException): retried like a dropped connection.
+                await response.ResponseStream.ReadExactlyAsync(buffer, c);
+                return (buffer, RangeStart(response.ContentRange));
+            }, ct);
+            // A store may send more than asked: the whole object when it ignores Range (200), or, as s3rver does
+            // for "bytes=0-0", a longer range. Content-Range says where the bytes begin.
+            var skip = checked((int)(offset - start));
+            var available = bytes.Length - skip;
+            if (length > 0 && available < length)
+                throw new EndOfStreamException($"{file}: {length} bytes at {offset} beyond its size {offset + available}");
+            var count = length > 0 ? length : available;
+            return skip == 0 && count == bytes.Length ? bytes : bytes.AsSpan(skip, count).ToArray();
+        }
+        catch (AmazonServiceException e) when (e.StatusCode == HttpStatusCode.NotFound)
+        {
+            throw new FileNotFoundInBackendException(file.ToString());
+        }
+        catch (AmazonServiceException e) when (e.StatusCode == HttpStatusCode.RequestedRangeNotSatisfiable)
+        {
+            throw new EndOfStreamException($"{file}: offset {offset} beyond its size");
+        }
+    }
+
+    /// <summary>First byte of "bytes 100-199/1000"; 0 when the answer is the whole object.</summary>
+    private static long RangeStart(string? contentRange)
+    {
+        if (string.IsNullOrEmpty(contentRange)) return 0;
+        var range = contentRange.AsSpan(contentRange.IndexOf(' ') + 1);
+        return long.Parse(range[..range.IndexOf('-')], System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    public async Task<long?> StatAsync(FileHandle file, CancellationToken ct = default)
+    {
+        try
+        {
+            return await RunAsync<long?>($"stat {file}", async c =>
+                (await _client.GetObjectMetadataAsync(_bucket, Key(file), c)).ContentLength, ct);
+        }
+        catch (AmazonServiceException e) when (e.StatusCode == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+    }
+
+    public async IAsyncEnumerable<(string Name, long Size)> ListAsync(FileKind kind, [EnumeratorCancellation] CancellationToken ct = default)
+    {
+        var folder = FileLayout.Folder(kind);
+        var prefix = folder.Length == 0 ? KeyOf("") : KeyOf(folder + "/");
+        // No delimiter, even for the flat folders: stores such as s3rver leave out common prefixes that hold
+        // only sub-prefixes (data/ holds only data/xx/), so a delimiter listing is not trustworthy.
+        var request = new ListObjectsV2Request { BucketName = _bucket, Prefix = prefix };
+        while (true)
+        {
+            ListObjectsV2Response page;
+            try
+            {
+                page = await RunAsync($"list {(folder.Length == 0 ? "/" : folder)}", c => _client.ListObjectsV2Async(request, c), ct);
+            }
+            catch (AmazonServiceException e) when (e.StatusCode == HttpStatusCode.NotFound)
+            {
+                yield break; // no bucket, so no files
+            }
+            foreach (var o in page.S3Objects ?? [])
+            {
+                var relative = o.Key[prefix.Length..];
+                var slash = relative.LastIndexOf('/');
+                // Packs sit one level down (data/xx/id); elsewhere, deeper keys are not repository files.
+                if (slash >= 0 && kind != FileKind.Pack) continue;
+                var name = relative[(slash + 1)..];
+                if (name.Length > 0) yield return (name, o.Size ?? 0);
+            }
+            if (page.IsTruncated != true) yield break;
+            request.ContinuationToken = page.NextContinuationToken;
+        }
+    }
+
+    public async Task RemoveAsync(FileHandle file, CancellationToken ct = default)
+    {
+        try
+        {
+            await RunAsync($"remove {file}", c => _client.DeleteObjectAsync(_bucket, Key(file), c), ct);
+        }
+        catch (AmazonServiceException e) when (e.StatusCode == HttpStatusCode.NotFound)
+        {
+            // no bucket, so nothing to remove
+        }
+    }
+
+    /// <summary>Folders do not exist in S3; only the bucket has to. It is created when absent (as restic does).</summary>
+    public async Task CreateAsync(CancellationToken ct = default)
+    {
+        try
+        {
+            await RunAsync($"check bucket {_bucket}", c => _client.HeadBucketAsync(new HeadBucketRequest { BucketName = _bucket }, c), ct);
+            return;
+        }
+        catch (AmazonServiceException e) when (e.StatusCode == HttpStatusCode.NotFound) { }
+        try
+        {
+            await RunAsync($"create bucket {_bucket}", c => _client.PutBucketAsync(new PutBucketRequest { BucketName = _bucket }, c), ct);
+        }
+        catch (BackendUnavailableException e) when (e.InnerException is AmazonServiceException { ErrorCode: "BucketAlreadyOwnedByYou" })
+        {
+            // created by someone else between our check and our request
+        }
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        _client.Dispose();
+        if (_trustedRoots != null) foreach (var c in _trustedRoots) c.Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>
+    /// Runs one store call, again after a backoff when it fails transiently. Answers that callers act on
+    /// (404, 416) pass through; every other failure becomes a one-line <see cref="BackendUnavailableException"/>.
+    /// </summary>
+    private async Task<T> RunAsync<T>(string what, Func<CancellationToken, Task<T>> call, CancellationToken ct)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await call(ct);
+            }
+            catch (Exception e) when (!ct.IsCancellationRequested && IsTransient(e))
+            {
+                if (attempt >= _retry.MaxAttempts)
+                    throw new BackendUnavailableException($"{Location} unavailable: {what} failed {attempt} times: {Reason(e)}", e);
+                await Task.Delay(_retry.DelayAfter(attempt), ct);
+            }
+            catch (Exception e) when (!ct.IsCancellationRequested && e is AmazonClientException or HttpRequestException
+                or AmazonServiceException { StatusCode: not (HttpStatusCode.NotFound or HttpStatusCode.RequestedRangeNotSatisfiable) })
+            {
+                throw new BackendUnavailableException($"{Location}: {what} failed: {Reason(e)}", e);
+            }
+        }
+    }
+
+    private static bool IsTransient(Exception e)
+    {
+        for (var x = e; x != null; x = x.InnerException)
+            if (x is AuthenticationException) return false; // a certificate problem does not heal by waiting
+        for (var x = e; x != null; x = x.InnerException)
+        {
+            switch (x)
+            {
+                case AmazonServiceException s when (int)s.StatusCode >= 500 || (int)s.StatusCode == 429
+                    || s.ErrorCode is "SlowDown" or "RequestTimeout" or "Throttling" or "ThrottlingException":
+                // Only reached while the caller's token is not cancelled: an HTTP timeout, not a cancellation.
+                case OperationCanceledException:
+                case HttpRequestException or IOException or SocketException or TimeoutException:
+                    return true;
+            }
+        }
+        return false;
+    }
+
+    private static string Reason(Exception e)
+    {
+        if (e is AmazonServiceException { StatusCode: not 0 } s)
+            return $"{(int)s.StatusCode} {s.ErrorCode}: {OneLine(s.Message)}";
+        var inner = e;
+        while (inner.InnerException != null) inner = inner.InnerException;
+        return OneLine(inner.Message);
+    }
+
+    private static string OneLine(string message) => message.ReplaceLineEndings(" ").Trim();
+
+    /// <summary>The signing region, and whether the endpoint is AWS's own.</summary>
+    internal static (string Region, bool IsAws) Addressing(Uri endpoint, string? region)
+    {
+        var aws = AwsHost().Match(endpoint.Host);
+        // The host names the region for AWS and wins over the environment: a request signed for another region
+        // is refused. Other stores mostly ignore the region, but it is part of every signature.
+        region ??= aws.Groups["region"].Success ? aws.Groups["region"].Value : null;
+        region ??= NonEmpty(Environment.GetEnvironmentVariable("AWS_DEFAULT_REGION"))
+            ?? NonEmpty(Environment.GetEnvironmentVariable("AWS_REGION"))
+            ?? "us-east-1";
+        return (region, aws.Success);
+    }
+
+    private static string? NonEmpty(string? s) => string.IsNullOrWhiteSpace(s) ? null : s;
+
+    /// <summary>s3.amazonaws.com, s3.&lt;region&gt;.amazonaws.com, s3-&lt;region&gt;.amazonaws.com (and .cn).</summary>
+    [GeneratedRegex(@"^s3(?:[.-](?<region>[a-z]{2}(?:-[a-z]+)+-\d+))?\.amazonaws\.com(?:\.cn)?$", RegexOptions.IgnoreCase)]
+    private static partial Regex AwsHost();
+
+    /// <summary>
+    /// Gives the SDK HttpClients that trust a private CA (restic's --cacert) instead of the system roots, and
+    /// give up connecting after a bounded time. Otherwise as the SDK's own: no redirects, no decompression.
+    /// </summary>
+    private sealed class S3HttpClientFactory(X509Certificate2Collection? trustedRoots, TimeSpan connectTimeout) : HttpClientFactory
+    {
+        public override HttpClient CreateHttpClient(IClientConfig clientConfig)
+        {
+            var handler = new SocketsHttpHandler
+            {
+                AllowAutoRedirect = clientConfig.AllowAutoRedirect,
+                AutomaticDecompression = DecompressionMethods.None,
+                ConnectTimeout = connectTimeout,
+            };
+            if (trustedRoots != null) handler.SslOptions.RemoteCertificateValidationCallback = Validate;
+            var client = new HttpClient(handler);
+            if (clientConfig.Timeout is { } timeout) client.Timeout = timeout;
+            return client;
+        }
+
+        private bool Validate(object sender, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
+        {
+            if (certificate is not X509Certificate2 leaf) return false;
+            if ((errors & (SslPolicyErrors.RemoteCertificateNameMismatch | SslPolicyErrors.RemoteCertificateNotAvailable)) != 0)
+                return false;
+            using var custom = new X509Chain();
+            custom.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+            custom.ChainPolicy.CustomTrustStore.AddRange(trustedRoots!);
+            // A private CA rarely publishes revocation lists; restic does not check them either.
+            custom.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+            // Intermediates the server sent along.
+            if (chain != null) custom.ChainPolicy.ExtraStore.AddRange(chain.ChainPolicy.ExtraStore);
+            return custom.Build(leaf);
+        }
+    }
+}

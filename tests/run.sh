@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Runs every test. Installs what the tests need (Debian packages, npm packages) when missing; the tests start
+# their own servers (s3rver, PostgreSQL, Redis, ...) on 127.0.0.1 and stop them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+need_apt=()
+command -v restic >/dev/null || need_apt+=(restic)
+[ -x /usr/lib/postgresql/15/bin/initdb ] || need_apt+=(postgresql)
+command -v redis-server >/dev/null || need_apt+=(redis-server)
+command -v zstd >/dev/null || need_apt+=(zstd)
+command -v openssl >/dev/null || need_apt+=(openssl)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "installing: ${need_apt[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+if [ ! -d tests/stack/node_modules ] || [ tests/stack/package.json -nt tests/stack/node_modules ]; then
+  (cd tests/stack && npm install --no-audit --no-fund --loglevel=error)
+  touch tests/stack/node_modules
+fi
+
+log=$(mktemp)
+set +e
+dotnet test Serverless.sln -c Release --logger "console;verbosity=normal" "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+# One closing line in the form CI reads: "N passed, N failed, N skipped".
+summary=$(grep -E '(Passed|Failed)!? +- Failed: +[0-9]+, Passed: +[0-9]+, Skipped: +[0-9]+' "$log" |
+  sed -E 's/.*Failed: +([0-9]+), Passed: +([0-9]+), Skipped: +([0-9]+).*/\1 \2 \3/' |
+  awk '{f+=$1; p+=$2; s+=$3} END {if (NR>0) printf "%d passed, %d failed, %d skipped\n", p, f, s}')
+rm -f "$log"
+if [ -n "$summary" ]; then echo "tests: $summary"; fi
+exit "$status"
