@@ -13,7 +13,7 @@ public static class Program
     private static readonly Command[] Commands =
     [
         new InitCommand(), new BackupCommand(), new SnapshotsCommand(), new LsCommand(), new DumpCommand(),
-        new RestoreCommand(), new CatCommand(),
+        new RestoreCommand(), new CatCommand(), new RunCommand(),
     ];
 
     public static async Task<int> Main(string[] args)

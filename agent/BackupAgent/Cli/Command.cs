@@ -1,3 +1,6 @@
+using Backups.Core.Snapshots;
+using Repo = Backups.Core.Repository.Repository;
+
 namespace BackupAgent.Cli;
 
 /// <summary>One subcommand of backup-agent: its flags and what it does.</summary>
@@ -9,6 +12,12 @@ public abstract class Command
     public virtual IReadOnlyDictionary<string, string?> SwitchFlags { get; } = new Dictionary<string, string?>();
 
     public abstract Task<int> RunAsync(Arguments args, GlobalOptions global, Output output, CancellationToken ct);
+
+    /// <summary>restic's filters for which snapshot "latest" means.</summary>
+    protected static readonly Dictionary<string, string?> SnapshotFilterFlags = new() { ["host"] = "H", ["tag"] = null, ["path"] = null };
+
+    protected static Task<Snapshot> FindSnapshotAsync(Repo repo, Arguments args, string what, CancellationToken ct) =>
+        SnapshotFinder.FindAsync(repo, what, args.Value("host"), Tags.Parse(args.Values("tag")), args.Values("path"), ct);
 
     protected static string Positional(Arguments args, int index, string what) =>
         index < args.Positional.Count ? args.Positional[index] : throw new UsageException($"missing {what}");

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using BackupAgent.Run;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using BackupAgent.Cli;
@@ -26,7 +27,7 @@ public sealed class BackupCommand : Command
         var options = new BackupOptions
         {
             Host = args.Value("host"),
-            Tags = TagList.Parse(args.Values("tag")),
+            Tags = Tags.Parse(args.Values("tag")),
             Excludes = args.Values("exclude"),
             Time = args.Value("time") is { } t ? ParseTime(t) : null,
         };
@@ -42,7 +43,7 @@ public sealed class BackupCommand : Command
         var started = Stopwatch.StartNew();
         BackupResult result;
         if (fromCommand)
-            result = await FromCommandAsync(repo, args.AfterDashes, args.Value("stdin-filename") ?? "stdin", options, ct);
+            result = await SourceCommand.BackUpAsync(repo, args.AfterDashes, args.Value("stdin-filename") ?? "stdin", options, null, ct);
         else if (fromStdin)
         {
             await using var stdin = Console.OpenStandardInput(1 << 20);
@@ -54,41 +55,6 @@ public sealed class BackupCommand : Command
         foreach (var error in result.Errors) output.Message($"error: {error}");
         Report(result, started.Elapsed, output);
         return result.Errors.Count > 0 ? ExitCodes.Incomplete : ExitCodes.Ok;
-    }
-
-    /// <summary>Backs up a program's standard output; its failure (non-zero exit) leaves no snapshot.</summary>
-    private static async Task<BackupResult> FromCommandAsync(Repository repo, IReadOnlyList<string> command, string filename, BackupOptions options, CancellationToken ct)
-    {
-        var psi = new ProcessStartInfo(command[0]) { RedirectStandardOutput = true, UseShellExecute = false };
-        foreach (var a in command.Skip(1)) psi.ArgumentList.Add(a);
-        Process process;
-        try
-        {
-            process = Process.Start(psi) ?? throw new InvalidOperationException();
-        }
-        catch (Exception e) when (e is System.ComponentModel.Win32Exception or InvalidOperationException)
-        {
-            throw new RepositoryException(ErrorKind.SourceFailed, $"cannot start '{command[0]}': {e.Message}");
-        }
-        using (process)
-        {
-            try
-            {
-                return await Backup.StdinAsync(repo, process.StandardOutput.BaseStream, filename, options with
-                {
-                    BeforeSnapshot = async () =>
-                    {
-                        await process.WaitForExitAsync(ct);
-                        if (process.ExitCode != 0)
-                            throw new RepositoryException(ErrorKind.SourceFailed, $"'{command[0]}' exited with status {process.ExitCode}; no snapshot was saved");
-                    },
-                }, ct);
-            }
-            finally
-            {
-                if (!process.HasExited) process.Kill(entireProcessTree: true);
-            }
-        }
     }
 
     private static DateTimeOffset ParseTime(string text) =>

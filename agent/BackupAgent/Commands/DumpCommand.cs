@@ -11,13 +11,15 @@ public sealed class DumpCommand : Command
     public override string Name => "dump";
     public override string Usage => "dump SNAPSHOT FILE: write a file from a snapshot to standard output";
 
+    public override IReadOnlyDictionary<string, string?> ValueFlags { get; } = SnapshotFilterFlags;
+
     public override async Task<int> RunAsync(Arguments args, GlobalOptions global, Output output, CancellationToken ct)
     {
         var what = Positional(args, 0, "snapshot id");
         var path = Positional(args, 1, "file to dump");
         await using var repo = await global.OpenRepositoryAsync(ct);
         await repo.LoadIndexAsync(ct);
-        var snapshot = await SnapshotFinder.FindAsync(repo, what, ct: ct);
+        var snapshot = await FindSnapshotAsync(repo, args, what, ct);
         var node = await TreeWalker.FindAsync(repo, snapshot.Tree, path, ct);
         if (node.Type != Node.File) throw new RepositoryException(ErrorKind.NotFound, $"{path} is a {node.Type}, not a file (dump writes files)");
         await ContentReader.CopyToAsync(repo, node.Content ?? [], output.Stdout, ct);

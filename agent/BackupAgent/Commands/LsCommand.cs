@@ -11,11 +11,13 @@ public sealed class LsCommand : Command
     public override string Name => "ls";
     public override string Usage => "ls SNAPSHOT [DIR]: list the files in a snapshot";
 
+    public override IReadOnlyDictionary<string, string?> ValueFlags { get; } = SnapshotFilterFlags;
+
     public override async Task<int> RunAsync(Arguments args, GlobalOptions global, Output output, CancellationToken ct)
     {
         await using var repo = await global.OpenRepositoryAsync(ct);
         await repo.LoadIndexAsync(ct);
-        var snapshot = await SnapshotFinder.FindAsync(repo, Positional(args, 0, "snapshot id"), ct: ct);
+        var snapshot = await FindSnapshotAsync(repo, args, Positional(args, 0, "snapshot id"), ct);
         var dir = args.Positional.Count > 1 ? args.Positional[1].TrimEnd('/') : "";
         if (output.Json)
         {

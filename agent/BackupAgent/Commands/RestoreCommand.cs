@@ -8,7 +8,7 @@ public sealed class RestoreCommand : Command
 {
     public override string Name => "restore";
     public override string Usage => "restore SNAPSHOT --target DIR: restore a snapshot into a directory";
-    public override IReadOnlyDictionary<string, string?> ValueFlags { get; } = new Dictionary<string, string?> { ["target"] = "t" };
+    public override IReadOnlyDictionary<string, string?> ValueFlags { get; } = new Dictionary<string, string?>(SnapshotFilterFlags) { ["target"] = "t" };
 
     public override async Task<int> RunAsync(Arguments args, GlobalOptions global, Output output, CancellationToken ct)
     {
@@ -16,7 +16,7 @@ public sealed class RestoreCommand : Command
         var target = args.Value("target") ?? throw new UsageException("restore needs --target DIR");
         await using var repo = await global.OpenRepositoryAsync(ct);
         await repo.LoadIndexAsync(ct);
-        var snapshot = await SnapshotFinder.FindAsync(repo, what, ct: ct);
+        var snapshot = await FindSnapshotAsync(repo, args, what, ct);
         var restorer = new Restorer(repo);
         await restorer.RestoreAsync(snapshot.Tree, target, ct);
         if (!output.Json) output.Line($"restored snapshot {snapshot.Id.Short} to {Path.GetFullPath(target)}: {restorer.Files} files, {Size.Format(restorer.Bytes)}");

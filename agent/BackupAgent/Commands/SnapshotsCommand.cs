@@ -9,13 +9,13 @@ public sealed class SnapshotsCommand : Command
 {
     public override string Name => "snapshots";
     public override string Usage => "snapshots [--host H] [--tag T] [--path P]: list snapshots";
-    public override IReadOnlyDictionary<string, string?> ValueFlags { get; } = new Dictionary<string, string?> { ["host"] = "H", ["tag"] = null, ["path"] = null };
+    public override IReadOnlyDictionary<string, string?> ValueFlags { get; } = SnapshotFilterFlags;
 
     public override async Task<int> RunAsync(Arguments args, GlobalOptions global, Output output, CancellationToken ct)
     {
         await using var repo = await global.OpenRepositoryAsync(ct);
         var host = args.Value("host");
-        var tags = TagList.Parse(args.Values("tag"));
+        var tags = Tags.Parse(args.Values("tag"));
         var paths = args.Values("path");
         var snapshots = (await repo.LoadSnapshotsAsync(ct))
             .Where(s => (host == null || s.Hostname == host)
@@ -43,11 +43,4 @@ public sealed class SnapshotsCommand : Command
         node["short_id"] = s.Id.Short;
         return node;
     }
-}
-
-public static class TagList
-{
-    /// <summary>restic reads `--tag a,b` as two tags.</summary>
-    public static List<string> Parse(IEnumerable<string> values) =>
-        values.SelectMany(v => v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).Distinct().ToList();
 }

@@ -19,7 +19,7 @@ public sealed record BackendOptions(
 
 /// <summary>
 /// Bounded retries with exponential backoff and jitter: attempt n+1 waits a random time between half and all of
-/// FirstDelay·2^(n-1), at most MaxDelay.
+/// FirstDelay·2^(n-1), at most MaxDelay. ConnectTimeout bounds opening a connection, RequestTimeout each attempt.
 /// </summary>
 public sealed record RetrySettings(int MaxAttempts, TimeSpan FirstDelay, TimeSpan MaxDelay, TimeSpan ConnectTimeout, TimeSpan RequestTimeout)
 {

@@ -48,14 +48,14 @@ public sealed partial class S3Backend : IBackend
             AuthenticationRegion = region,
             // AWS serves buckets as virtual hosts; most self-hosted stores only know path-style addressing.
             ForcePathStyle = options.PathStyle ?? !isAws,
-            // The SDK otherwise sends aws-chunked bodies with trailing checksums, which some S3-compatible
-            // stores (s3rver, older MinIO/Ceph) store verbatim instead of decoding. Plain bodies with a signed
-            // SHA-256 payload hash keep the integrity check without that framing.
+            // By default the SDK uploads aws-chunked bodies with a trailing CRC32, which some S3-compatible stores
+            // (s3rver, older MinIO and Ceph) keep verbatim instead of decoding. WHEN_REQUIRED drops the checksum;
+            // UseChunkEncoding = false on each PUT drops the framing. The payload's SHA-256 is still signed, so
+            // the store still verifies what it received.
             RequestChecksumCalculation = RequestChecksumCalculation.WHEN_REQUIRED,
             ResponseChecksumValidation = ResponseChecksumValidation.WHEN_REQUIRED,
             // We retry ourselves (bounded, with our own delays); SDK retries inside ours would multiply.
             MaxErrorRetry = 0,
-            Timeout = _retry.RequestTimeout,
             HttpClientFactory = new S3HttpClientFactory(_trustedRoots, _retry.ConnectTimeout),
         };
         // Without explicit credentials the client resolves AWSSDK.Core's default chain on first use:
@@ -117,6 +117,8 @@ public sealed partial class S3Backend : IBackend
             }, ct);
             // A store may send more than asked: the whole object when it ignores Range (200), or, as s3rver does
             // for "bytes=0-0", a longer range. Content-Range says where the bytes begin.
+            if (start > offset)
+                throw new InvalidDataException($"{Location}: asked for {file} from byte {offset}, got bytes from {start}");
             var skip = checked((int)(offset - start));
             var available = bytes.Length - skip;
             if (length > 0 && available < length)
@@ -235,7 +237,10 @@ public sealed partial class S3Backend : IBackend
         {
             try
             {
-                return await call(ct);
+                // Per attempt, and over reading the body too (HttpClient's own timeout ends with the headers).
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                timeout.CancelAfter(_retry.RequestTimeout);
+                return await call(timeout.Token);
             }
             catch (Exception e) when (!ct.IsCancellationRequested && IsTransient(e))
             {
@@ -302,7 +307,7 @@ public sealed partial class S3Backend : IBackend
 
     /// <summary>
     /// Gives the SDK HttpClients that trust a private CA (restic's --cacert) instead of the system roots, and
-    /// give up connecting after a bounded time. Otherwise as the SDK's own: no redirects, no decompression.
+    /// give up connecting after a bounded time. Otherwise like the SDK's own: no redirects, no decompression.
     /// </summary>
     private sealed class S3HttpClientFactory(X509Certificate2Collection? trustedRoots, TimeSpan connectTimeout) : HttpClientFactory
     {
@@ -315,9 +320,8 @@ public sealed partial class S3Backend : IBackend
                 ConnectTimeout = connectTimeout,
             };
             if (trustedRoots != null) handler.SslOptions.RemoteCertificateValidationCallback = Validate;
-            var client = new HttpClient(handler);
-            if (clientConfig.Timeout is { } timeout) client.Timeout = timeout;
-            return client;
+            // RunAsync times each attempt out; HttpClient's 100 s default would cut off large uploads on slow links.
+            return new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
         }
 
         private bool Validate(object sender, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
