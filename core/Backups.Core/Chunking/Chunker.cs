@@ -133,6 +133,7 @@ public sealed class Chunker : IDisposable
     /// <summary>
     /// The smallest position p in [<paramref name="from"/>, data.Length] such that the fingerprint of
     /// data[p-64..p) has no bit of <paramref name="splitMask"/> set, or -1 if there is none.
+    /// <paramref name="from"/> must be at least 64: every tested window lies inside data.
     /// </summary>
     internal static unsafe int FindCut(ReadOnlySpan<byte> data, int from, RabinTables tables, ulong splitMask)
     {
