@@ -1,3 +1,5 @@
+using System.Buffers;
+
 namespace Backups.Core.Backends;
 
 /// <summary>The kinds of files a repository stores, each in its own folder.</summary>
@@ -19,7 +21,8 @@ public interface IBackend : IAsyncDisposable
     /// <summary>A description without secrets, for messages.</summary>
     string Location { get; }
 
-    Task SaveAsync(FileHandle file, ReadOnlyMemory<byte> data, CancellationToken ct = default);
+    /// <summary>Stores a file whole; the data may come in segments (a pack is its blobs plus its header).</summary>
+    Task SaveAsync(FileHandle file, ReadOnlySequence<byte> data, CancellationToken ct = default);
 
     /// <summary>Reads <paramref name="length"/> bytes at <paramref name="offset"/> (length 0: to the end).
     /// Throws <see cref="FileNotFoundInBackendException"/> when the file does not exist.</summary>
@@ -35,6 +38,12 @@ public interface IBackend : IAsyncDisposable
 
     /// <summary>Creates the folder structure of an empty repository (no-op where folders do not exist).</summary>
     Task CreateAsync(CancellationToken ct = default);
+}
+
+public static class BackendExtensions
+{
+    public static Task SaveAsync(this IBackend backend, FileHandle file, ReadOnlyMemory<byte> data, CancellationToken ct = default) =>
+        backend.SaveAsync(file, new ReadOnlySequence<byte>(data), ct);
 }
 
 public sealed class FileNotFoundInBackendException(string file) : Exception($"{file} does not exist")

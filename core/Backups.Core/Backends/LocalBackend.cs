@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.CompilerServices;
 
 namespace Backups.Core.Backends;
@@ -13,7 +14,7 @@ public sealed class LocalBackend(string root) : IBackend
 
     private string PathOf(FileHandle file) => Path.Combine(Root, FileLayout.RelativePath(file));
 
-    public async Task SaveAsync(FileHandle file, ReadOnlyMemory<byte> data, CancellationToken ct = default)
+    public async Task SaveAsync(FileHandle file, ReadOnlySequence<byte> data, CancellationToken ct = default)
     {
         var path = PathOf(file);
         var dir = Path.GetDirectoryName(path)!;
@@ -30,7 +31,7 @@ public sealed class LocalBackend(string root) : IBackend
             };
             await using (var fs = new FileStream(temp, options))
             {
-                await fs.WriteAsync(data, ct);
+                foreach (var segment in data) await fs.WriteAsync(segment, ct);
                 fs.Flush(flushToDisk: true);
             }
             File.Move(temp, path, overwrite: file.Kind == FileKind.Config ? false : true);

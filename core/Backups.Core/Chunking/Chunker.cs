@@ -15,8 +15,7 @@ namespace Backups.Core.Chunking;
 /// chunk before it starts hashing, the fingerprint it tests at every eligible position covers only
 /// bytes of the chunk itself; so whether a position is a cut depends only on the 64 bytes before it,
 /// which lets <see cref="FindCut"/> hash independent stretches side by side.
-/// Each chunk is read straight into its own pooled buffer; only the bytes read past a cut are copied,
-/// into the next chunk's buffer.
+/// The stream is read into one MaxSize buffer; each chunk is handed out in a pooled buffer of its own size.
 /// </remarks>
 public sealed class Chunker : IDisposable
 {
@@ -65,11 +64,7 @@ public sealed class Chunker : IDisposable
     {
         while (true)
         {
-            if (_buffer == null)
-            {
-                if (_endOfStream) return null;
-                _buffer = ArrayPool<byte>.Shared.Rent(_maxSize);
-            }
+            _buffer ??= ArrayPool<byte>.Shared.Rent(_maxSize);
 
             int limit = Math.Min(_filled, _maxSize);
             if (limit > _checked)
@@ -80,7 +75,7 @@ public sealed class Chunker : IDisposable
                 _checked = limit;
             }
 
-            if (_endOfStream) return Emit(_filled);
+            if (_endOfStream) return _filled > 0 ? Emit(_filled) : null;
 
             int want = Math.Min(Math.Max(_minSize - _filled, ReadSize), _maxSize - _filled);
             int n = await _source.ReadAtLeastAsync(
@@ -91,26 +86,20 @@ public sealed class Chunker : IDisposable
         }
     }
 
-    /// <summary>Hands out the first <paramref name="length"/> bytes as a chunk and starts the next one with the rest.</summary>
-    private Chunk? Emit(int length)
+    /// <summary>
+    /// Hands out the first <paramref name="length"/> bytes as a chunk in a buffer of its own size, and keeps
+    /// the rest as the start of the next chunk. The copy costs little next to hashing; holding chunks in
+    /// right-sized buffers instead of MaxSize ones is what keeps memory low while many are in flight.
+    /// </summary>
+    private Chunk Emit(int length)
     {
-        var buffer = _buffer!;
+        var data = ArrayPool<byte>.Shared.Rent(length);
+        _buffer.AsSpan(0, length).CopyTo(data);
         int rest = _filled - length;
-        _buffer = null;
-        if (rest > 0)
-        {
-            _buffer = ArrayPool<byte>.Shared.Rent(_maxSize);
-            buffer.AsSpan(length, rest).CopyTo(_buffer);
-        }
+        _buffer.AsSpan(length, rest).CopyTo(_buffer);
         _filled = rest;
         _checked = _minSize - 1;
-
-        if (length == 0)
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-            return null;
-        }
-        var chunk = new Chunk(buffer, length, _offset);
+        var chunk = new Chunk(data, length, _offset);
         _offset += length;
         return chunk;
     }
@@ -120,6 +109,7 @@ public sealed class Chunker : IDisposable
         if (_buffer != null) ArrayPool<byte>.Shared.Return(_buffer);
         _buffer = null;
         _endOfStream = true;
+        _filled = 0;
     }
 
     // Lanes hashed side by side: each lane's digest is a serial chain of table lookups, so several

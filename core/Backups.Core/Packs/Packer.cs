@@ -33,7 +33,7 @@ public sealed class Packer : IAsyncDisposable
     private const int IndexFileBlobs = 50_000;
 
     private readonly Repo _repo;
-    private readonly SemaphoreSlim _buffers;
+    private readonly SemaphoreSlim _uploadSlots;
     private readonly SemaphoreSlim _reserve = new(1, 1);
     private readonly OpenPack?[] _open = new OpenPack?[2];
     private readonly HashSet<(BlobType, Id)> _pending = [];
@@ -44,11 +44,12 @@ public sealed class Packer : IAsyncDisposable
 
     public PackerStats Stats { get; } = new();
 
-    /// <param name="uploads">How many finished packs may be stored at once (more helps a remote store).</param>
+    /// <param name="uploads">How many finished packs may be stored at once (more helps a remote store);
+    /// with the open packs, this bounds the memory packing takes.</param>
     public Packer(Repo repo, int uploads = 2)
     {
         _repo = repo;
-        _buffers = new SemaphoreSlim(_open.Length + uploads);
+        _uploadSlots = new SemaphoreSlim(uploads);
     }
 
     /// <summary>Stores a blob unless the repository (or this packer) already has it.</summary>
@@ -60,39 +61,43 @@ public sealed class Packer : IAsyncDisposable
         lock (_pending)
             if (!_pending.Add((type, id))) return false;
 
-        byte[]? compressed = null;
-        var payloadLength = plaintext.Length;
-        uint uncompressedLength = 0;
-        if (_repo.Compresses && (type == BlobType.Tree || _repo.Compression != CompressionMode.Off))
-        {
-            compressed = ArrayPool<byte>.Shared.Rent(Zstd.Bound(plaintext.Length));
-            var n = Zstd.TryCompress(plaintext.Span, compressed, type == BlobType.Tree ? CompressionMode.Auto : _repo.Compression);
-            if (n > 0)
-            {
-                payloadLength = n;
-                uncompressedLength = (uint)plaintext.Length;
-            }
-        }
+        var (segment, entry) = Seal(type, id, plaintext.Span);
         try
         {
-            var stored = payloadLength + CryptoKey.Overhead;
-            var entry = new PackEntry(id, type, (uint)stored, uncompressedLength);
-            var (pack, offset) = await ReserveAsync(entry, ct);
-            var payload = uncompressedLength != 0 ? compressed.AsSpan(0, payloadLength) : plaintext.Span;
-            _repo.Key.Seal(payload, pack.Buffer.AsSpan(offset, stored));
-            pack.WriterDone();
-            Interlocked.Increment(ref Stats.BlobsAdded);
-            Interlocked.Add(ref Stats.BytesAdded, plaintext.Length);
-            Interlocked.Add(ref Stats.BytesStored, stored);
-            return true;
+            await AddAsync(entry, segment, ct);
         }
-        finally
+        catch
         {
-            if (compressed != null) ArrayPool<byte>.Shared.Return(compressed);
+            ArrayPool<byte>.Shared.Return(segment);
+            throw;
         }
+        Interlocked.Increment(ref Stats.BlobsAdded);
+        Interlocked.Add(ref Stats.BytesAdded, plaintext.Length);
+        Interlocked.Add(ref Stats.BytesStored, entry.Length);
+        return true;
     }
 
-    private async ValueTask<(OpenPack, int)> ReserveAsync(PackEntry entry, CancellationToken ct)
+    /// <summary>Compresses (when it pays) and encrypts a blob into a pooled buffer of its own.</summary>
+    private (byte[] Segment, PackEntry Entry) Seal(BlobType type, Id id, ReadOnlySpan<byte> plaintext)
+    {
+        var compress = _repo.Compresses && (type == BlobType.Tree || _repo.Compression != CompressionMode.Off);
+        var segment = ArrayPool<byte>.Shared.Rent((compress ? Zstd.Bound(plaintext.Length) : plaintext.Length) + CryptoKey.Overhead);
+        if (compress)
+        {
+            // Compress straight to where the ciphertext goes, then encrypt in place.
+            var payload = segment.AsSpan(CryptoKey.IvSize, segment.Length - CryptoKey.Overhead);
+            var n = Zstd.TryCompress(plaintext, payload, type == BlobType.Tree ? CompressionMode.Auto : _repo.Compression);
+            if (n > 0)
+            {
+                _repo.Key.Seal(payload[..n], segment.AsSpan(0, n + CryptoKey.Overhead));
+                return (segment, new PackEntry(id, type, (uint)(n + CryptoKey.Overhead), (uint)plaintext.Length));
+            }
+        }
+        _repo.Key.Seal(plaintext, segment.AsSpan(0, plaintext.Length + CryptoKey.Overhead));
+        return (segment, new PackEntry(id, type, (uint)(plaintext.Length + CryptoKey.Overhead), 0));
+    }
+
+    private async ValueTask AddAsync(PackEntry entry, byte[] segment, CancellationToken ct)
     {
         await _reserve.WaitAsync(ct);
         try
@@ -100,15 +105,12 @@ public sealed class Packer : IAsyncDisposable
             var pack = _open[(int)entry.Type];
             if (pack != null && !pack.Fits(entry))
             {
-                Seal(pack);
+                // Waiting for an upload slot here holds up every saver: that is the back-pressure.
+                await _uploadSlots.WaitAsync(ct);
+                StartUpload(pack);
                 pack = null;
             }
-            if (pack == null)
-            {
-                await _buffers.WaitAsync(ct);
-                pack = _open[(int)entry.Type] = new OpenPack();
-            }
-            return (pack, pack.Reserve(entry));
+            (pack ??= _open[(int)entry.Type] = new OpenPack()).Add(entry, segment);
         }
         finally
         {
@@ -116,19 +118,19 @@ public sealed class Packer : IAsyncDisposable
         }
     }
 
-    private void Seal(OpenPack pack)
+    private void StartUpload(OpenPack pack)
     {
         _open[Array.IndexOf(_open, pack)] = null;
-        lock (_uploads) _uploads.Add(StoreAsync(pack));
+        // Hashing and storing run off the reservation lock, so savers keep filling the next pack.
+        lock (_uploads) _uploads.Add(Task.Run(() => StoreAsync(pack)));
     }
 
     private async Task StoreAsync(OpenPack pack)
     {
         try
         {
-            await pack.Sealed();
             var (bytes, blobs) = pack.Finish(_repo.Key);
-            var id = new Id(SHA256.HashData(bytes.Span));
+            var id = Hash(bytes);
             await _repo.Backend.SaveAsync(new FileHandle(FileKind.Pack, id.ToString()), bytes);
             foreach (var (entry, offset) in blobs)
                 _repo.Index.Add(new BlobLocation(id, entry.Type, offset, entry.Length, entry.UncompressedLength), entry.Id);
@@ -149,8 +151,17 @@ public sealed class Packer : IAsyncDisposable
         finally
         {
             pack.Dispose();
-            _buffers.Release();
+            _uploadSlots.Release();
         }
+    }
+
+    private static Id Hash(ReadOnlySequence<byte> bytes)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        foreach (var segment in bytes) hash.AppendData(segment.Span);
+        Span<byte> digest = stackalloc byte[Id.Size];
+        hash.GetHashAndReset(digest);
+        return new Id(digest);
     }
 
     private async Task WriteIndexAsync()
@@ -182,7 +193,11 @@ public sealed class Packer : IAsyncDisposable
         try
         {
             foreach (var pack in _open.ToArray())
-                if (pack != null) Seal(pack);
+                if (pack != null)
+                {
+                    await _uploadSlots.WaitAsync(ct);
+                    StartUpload(pack);
+                }
         }
         finally
         {
@@ -203,66 +218,65 @@ public sealed class Packer : IAsyncDisposable
         foreach (var pack in _open) pack?.Dispose();
     }
 
-    /// <summary>A pack being filled: blobs lie back to back from offset 0, in the order they reserved.</summary>
+    /// <summary>A pack being filled: its blobs' sealed buffers in order, back to back from offset 0.</summary>
     private sealed class OpenPack : IDisposable
     {
-        public byte[] Buffer { get; } = ArrayPool<byte>.Shared.Rent(PackSize);
         private readonly List<(PackEntry Entry, uint Offset)> _blobs = [];
-        private int _length, _headerLength, _writers;
-        private bool _sealed;
-        private readonly TaskCompletionSource _written = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly List<byte[]> _segments = [];
+        private int _length, _headerLength;
 
         private static int Tail(int headerLength) => headerLength + CryptoKey.Overhead + PackHeader.TrailerSize;
 
-        public bool Fits(PackEntry e) => _length + (int)e.Length + Tail(_headerLength + e.HeaderSize) <= Buffer.Length;
+        public bool Fits(PackEntry e) => _length + (int)e.Length + Tail(_headerLength + e.HeaderSize) <= PackSize;
 
-        public int Reserve(PackEntry e)
+        public void Add(PackEntry e, byte[] segment)
         {
-            lock (_blobs)
-            {
-                var offset = _length;
-                _blobs.Add((e, (uint)offset));
-                _length += (int)e.Length;
-                _headerLength += e.HeaderSize;
-                _writers++;
-                return offset;
-            }
+            _blobs.Add((e, (uint)_length));
+            _segments.Add(segment);
+            _length += (int)e.Length;
+            _headerLength += e.HeaderSize;
         }
 
-        public void WriterDone()
+        /// <summary>The pack's bytes: the blobs, the encrypted header, and the header's length.</summary>
+        public (ReadOnlySequence<byte> Bytes, IReadOnlyList<(PackEntry, uint)> Blobs) Finish(CryptoKey key)
         {
-            lock (_blobs)
-                if (--_writers == 0 && _sealed) _written.TrySetResult();
-        }
-
-        /// <summary>No more reservations; completes when every reserved blob is written.</summary>
-        public Task Sealed()
-        {
-            lock (_blobs)
-            {
-                _sealed = true;
-                if (_writers == 0) _written.TrySetResult();
-            }
-            return _written.Task;
-        }
-
-        public (ReadOnlyMemory<byte> Bytes, IReadOnlyList<(PackEntry, uint)> Blobs) Finish(CryptoKey key)
-        {
-            var header = ArrayPool<byte>.Shared.Rent(_headerLength);
+            var header = ArrayPool<byte>.Shared.Rent(Tail(_headerLength));
+            var plain = ArrayPool<byte>.Shared.Rent(_headerLength);
             try
             {
-                var n = PackHeader.Write(_blobs.Select(b => b.Entry).ToList(), header);
-                key.Seal(header.AsSpan(0, n), Buffer.AsSpan(_length, n + CryptoKey.Overhead));
-                var end = _length + n + CryptoKey.Overhead;
-                BinaryPrimitives.WriteUInt32LittleEndian(Buffer.AsSpan(end), (uint)(n + CryptoKey.Overhead));
-                return (Buffer.AsMemory(0, end + PackHeader.TrailerSize), _blobs);
+                var n = PackHeader.Write(_blobs.Select(b => b.Entry).ToList(), plain);
+                key.Seal(plain.AsSpan(0, n), header);
+                BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(n + CryptoKey.Overhead), (uint)(n + CryptoKey.Overhead));
             }
             finally
             {
-                ArrayPool<byte>.Shared.Return(header);
+                ArrayPool<byte>.Shared.Return(plain);
             }
+            _segments.Add(header);
+            Segment? first = null, last = null;
+            for (var i = 0; i < _segments.Count; i++)
+            {
+                var length = i < _blobs.Count ? (int)_blobs[i].Entry.Length : Tail(_headerLength);
+                last = last == null ? first = new Segment(_segments[i].AsMemory(0, length), 0) : last.Append(_segments[i].AsMemory(0, length));
+            }
+            return (new ReadOnlySequence<byte>(first!, 0, last!, last!.Memory.Length), _blobs);
         }
 
-        public void Dispose() => ArrayPool<byte>.Shared.Return(Buffer);
+        public void Dispose()
+        {
+            foreach (var s in _segments) ArrayPool<byte>.Shared.Return(s);
+            _segments.Clear();
+        }
+    }
+
+    private sealed class Segment : ReadOnlySequenceSegment<byte>
+    {
+        public Segment(ReadOnlyMemory<byte> memory, long runningIndex)
+        {
+            Memory = memory;
+            RunningIndex = runningIndex;
+        }
+
+        public Segment Append(ReadOnlyMemory<byte> memory) => (Segment)(Next = new Segment(memory, RunningIndex + Memory.Length));
     }
 }

@@ -53,14 +53,29 @@ public sealed class KeyFile
     /// <summary>The master key, or null when the password does not open this key.</summary>
     public CryptoKey? TryOpen(string password, string file)
     {
-        var userKey = DeriveUserKey(password);
+        CryptoKey userKey;
+        try
+        {
+            userKey = DeriveUserKey(password);
+        }
+        catch (ArgumentException e)
+        {
+            throw new RepositoryException(ErrorKind.Damaged, $"{file} is damaged: {e.Message.Split(" (Parameter")[0]}", e);
+        }
         if (Data.Length < CryptoKey.Overhead) throw new RepositoryException(ErrorKind.Damaged, $"{file} is damaged: its data is too short");
         var plain = new byte[Data.Length - CryptoKey.Overhead];
         if (!userKey.TryOpen(Data, plain)) return null;
         var master = RepositoryJson.Deserialize(plain, RepositoryJson.Context.MasterKeyJson, file);
         if (master.Encrypt.Length != 32 || master.Mac.K.Length != 16 || master.Mac.R.Length != 16)
             throw new RepositoryException(ErrorKind.Damaged, $"{file} is damaged: its master key has the wrong size");
-        return new CryptoKey(master.Encrypt, master.Mac.K, master.Mac.R);
+        try
+        {
+            return new CryptoKey(master.Encrypt, master.Mac.K, master.Mac.R);
+        }
+        catch (ArgumentException e)
+        {
+            throw new RepositoryException(ErrorKind.Damaged, $"{file} is damaged: {e.Message.Split(" (Parameter")[0]}", e);
+        }
     }
 }
 
