@@ -1,6 +1,5 @@
 using System.Text.Json.Nodes;
 using BackupAgent.Cli;
-using Backups.Core.Json;
 using Backups.Core.Restoring;
 using Backups.Core.Snapshots;
 
@@ -39,8 +38,8 @@ public sealed class LsCommand : Command
             output.JsonLine(new JsonObject
             {
                 ["name"] = node.Name, ["type"] = node.Type, ["path"] = path, ["uid"] = node.Uid, ["gid"] = node.Gid,
-                ["size"] = node.Size, ["mode"] = node.Mode, ["mtime"] = GoTime.Format(node.ModTime),
-                ["atime"] = GoTime.Format(node.AccessTime), ["ctime"] = GoTime.Format(node.ChangeTime), ["struct_type"] = "node",
+                ["size"] = node.Size, ["mode"] = node.Mode, ["mtime"] = node.ModTime.ToString(),
+                ["atime"] = node.AccessTime.ToString(), ["ctime"] = node.ChangeTime.ToString(), ["struct_type"] = "node",
             });
         }
         return ExitCodes.Ok;

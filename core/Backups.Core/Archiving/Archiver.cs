@@ -136,15 +136,15 @@ public sealed class Archiver(Packer packer, ContentSaver content, IReadOnlyList<
 
     public static Node NodeFor(string name, string path, FileStat s)
     {
-        var offset = TimeZoneInfo.Local.BaseUtcOffset;
+        var offset = (int)TimeZoneInfo.Local.BaseUtcOffset.TotalMinutes;
         var node = new Node
         {
             Name = name,
             Type = s.NodeType,
             Mode = s.GoMode,
-            ModTime = GoTime.FromUnixNanoseconds(s.MTimeSec, s.MTimeNsec, offset),
-            AccessTime = GoTime.FromUnixNanoseconds(s.ATimeSec, s.ATimeNsec, offset),
-            ChangeTime = GoTime.FromUnixNanoseconds(s.CTimeSec, s.CTimeNsec, offset),
+            ModTime = new Timestamp(s.MTimeSec, (int)s.MTimeNsec, offset),
+            AccessTime = new Timestamp(s.ATimeSec, (int)s.ATimeNsec, offset),
+            ChangeTime = new Timestamp(s.CTimeSec, (int)s.CTimeNsec, offset),
             Uid = s.Uid,
             Gid = s.Gid,
             User = UnixNames.User(s.Uid),

@@ -34,7 +34,7 @@ public static class Backup
             throw new Repository.RepositoryException(Repository.ErrorKind.InvalidArgument, $"--stdin-filename '{filename}' must be a plain file name");
         return await RunAsync(repo, options, ["/" + name], async (packer, content, token) =>
         {
-            var now = options.Time ?? DateTimeOffset.Now;
+            var now = Json.Timestamp.FromDateTimeOffset(options.Time ?? DateTimeOffset.Now);
             var (contentTask, size) = await content.QueueAsync(input, token);
             var node = new Node
             {

@@ -37,8 +37,4 @@ public static class GoTime
             throw new JsonException($"'{s}' is not an RFC 3339 time");
         return t;
     }
-
-    /// <summary>Nanoseconds since the Unix epoch, as restic's nodes need for exact mtimes.</summary>
-    public static DateTimeOffset FromUnixNanoseconds(long seconds, long nanoseconds, TimeSpan offset) =>
-        new DateTimeOffset(DateTime.UnixEpoch.AddTicks(seconds * TimeSpan.TicksPerSecond + nanoseconds / 100)).ToOffset(offset);
 }

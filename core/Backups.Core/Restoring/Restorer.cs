@@ -66,23 +66,15 @@ internal static class UnixFileSystem
     [DllImport("libc", SetLastError = true)] private static extern unsafe int lchown(byte* path, uint owner, uint group);
     public static bool IsRoot { get; } = Archiving.UnixNames.CurrentUid == 0;
 
-    public static unsafe void SetTimes(string path, DateTimeOffset atime, DateTimeOffset mtime)
+    public static unsafe void SetTimes(string path, Json.Timestamp atime, Json.Timestamp mtime)
     {
         var times = stackalloc long[4];
-        (times[0], times[1]) = Split(atime);
-        (times[2], times[3]) = Split(mtime);
+        (times[0], times[1]) = (atime.UnixSeconds, atime.Nanoseconds);
+        (times[2], times[3]) = (mtime.UnixSeconds, mtime.Nanoseconds);
         var bytes = Encoding.UTF8.GetBytes(path + "\0");
         fixed (byte* p = bytes)
             if (utimensat(AtFdCwd, p, times, AtSymlinkNoFollow) != 0)
                 throw new IOException($"cannot set times of {path}: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
-    }
-
-    private static (long Sec, long Nsec) Split(DateTimeOffset t)
-    {
-        var ticks = t.UtcTicks - DateTime.UnixEpoch.Ticks;
-        var sec = Math.DivRem(ticks, TimeSpan.TicksPerSecond, out var rem);
-        if (rem < 0) { sec--; rem += TimeSpan.TicksPerSecond; }
-        return (sec, rem * 100);
     }
 
     public static unsafe void Lchown(string path, uint uid, uint gid)

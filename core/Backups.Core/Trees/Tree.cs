@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Backups.Core.Json;
 
 namespace Backups.Core.Trees;
 
@@ -18,9 +19,9 @@ public sealed class Node
     [JsonPropertyName("name")] public string Name { get; set; } = "";
     [JsonPropertyName("type")] public string Type { get; set; } = File;
     [JsonPropertyName("mode"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public uint Mode { get; set; }
-    [JsonPropertyName("mtime")] public DateTimeOffset ModTime { get; set; }
-    [JsonPropertyName("atime")] public DateTimeOffset AccessTime { get; set; }
-    [JsonPropertyName("ctime")] public DateTimeOffset ChangeTime { get; set; }
+    [JsonPropertyName("mtime")] public Timestamp ModTime { get; set; }
+    [JsonPropertyName("atime")] public Timestamp AccessTime { get; set; }
+    [JsonPropertyName("ctime")] public Timestamp ChangeTime { get; set; }
     [JsonPropertyName("uid")] public uint Uid { get; set; }
     [JsonPropertyName("gid")] public uint Gid { get; set; }
     [JsonPropertyName("user"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public string? User { get; set; }
