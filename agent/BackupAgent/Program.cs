@@ -1,4 +1,5 @@
 using System.Collections;
+using System.Runtime.InteropServices;
 using BackupAgent.Cli;
 using BackupAgent.Commands;
 using Backups.Core;
@@ -24,6 +25,13 @@ public static class Program
             e.Cancel = true;
             cts.Cancel();
         };
+        // SIGTERM (kill, systemd, docker stop) ends a run as Ctrl-C does, as restic does: the lock is removed
+        // on the way out. Without this the runtime exits at once and leaves the lock behind.
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c =>
+        {
+            c.Cancel = true;
+            cts.Cancel();
+        });
         var env = Environment.GetEnvironmentVariables().Cast<DictionaryEntry>()
             .ToDictionary(e => (string)e.Key, e => (string?)e.Value ?? "");
         return await RunAsync(args, env, Console.OpenStandardOutput(), Console.Error, cts.Token);

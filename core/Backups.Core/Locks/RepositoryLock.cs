@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Backups.Core.Archiving;
 using Backups.Core.Backends;
 using Backups.Core.Json;
@@ -18,6 +19,12 @@ public sealed class RepositoryLock : IAsyncDisposable
     // restic waits a moment after writing its lock and looks again, to catch a lock written at the same time.
     private static readonly TimeSpan SettleDelay = TimeSpan.FromMilliseconds(200);
 
+    // restic tells whether the holder of a lock on this host still runs by sending it SIGHUP (`restic unlock`
+    // does, in every version) and ignores SIGHUP itself once it holds a lock. So must we: by default .NET ends on
+    // SIGHUP, so a `restic unlock` beside a running backup would kill it and leave its lock behind.
+    private static readonly Lazy<PosixSignalRegistration> IgnoreHangup =
+        new(() => PosixSignalRegistration.Create(PosixSignal.SIGHUP, c => c.Cancel = true));
+
     private readonly Repo _repo;
     private readonly LockFile _lock;
     private readonly CancellationTokenSource _stop = new();
@@ -35,6 +42,7 @@ public sealed class RepositoryLock : IAsyncDisposable
     public static async Task<RepositoryLock> AcquireAsync(Repo repo, bool exclusive, CancellationToken ct = default)
     {
         await EnsureNoConflictAsync(repo, exclusive, null, ct);
+        _ = IgnoreHangup.Value;
         var file = new LockFile
         {
             Time = DateTimeOffset.Now,
