@@ -28,10 +28,9 @@ set +e
 dotnet test Serverless.sln -c Release --logger "console;verbosity=normal" "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
-# One closing line in the form CI reads: "N passed, N failed, N skipped".
-summary=$(grep -E '(Passed|Failed)!? +- Failed: +[0-9]+, Passed: +[0-9]+, Skipped: +[0-9]+' "$log" |
-  sed -E 's/.*Failed: +([0-9]+), Passed: +([0-9]+), Skipped: +([0-9]+).*/\1 \2 \3/' |
-  awk '{f+=$1; p+=$2; s+=$3} END {if (NR>0) printf "%d passed, %d failed, %d skipped\n", p, f, s}')
+# One closing line in the form CI reads: "N passed, N failed, N skipped" (dotnet prints them on separate lines).
+count() { grep -E "^\s+$1: +[0-9]+" "$log" | awk '{s+=$2} END {print s+0}'; }
+summary="$(count Passed) passed, $(count Failed) failed, $(count Skipped) skipped"
 rm -f "$log"
-if [ -n "$summary" ]; then echo "tests: $summary"; fi
+echo "tests: $summary"
 exit "$status"

@@ -24,7 +24,7 @@ public sealed class ContentSaver : IAsyncDisposable
     {
         _polynomial = repo.Polynomial;
         _packer = packer;
-        _queue = Channel.CreateBounded<(Chunk, TaskCompletionSource<Id>)>(new BoundedChannelOptions(workers * 2)
+        _queue = Channel.CreateBounded<(Chunk, TaskCompletionSource<Id>)>(new BoundedChannelOptions(workers)
         {
             SingleWriter = false, SingleReader = false,
         });

@@ -1,5 +1,3 @@
-using System.Buffers;
-
 namespace Backups.Core.Backends;
 
 /// <summary>The kinds of files a repository stores, each in its own folder.</summary>
@@ -21,8 +19,11 @@ public interface IBackend : IAsyncDisposable
     /// <summary>A description without secrets, for messages.</summary>
     string Location { get; }
 
-    /// <summary>Stores a file whole; the data may come in segments (a pack is its blobs plus its header).</summary>
-    Task SaveAsync(FileHandle file, ReadOnlySequence<byte> data, CancellationToken ct = default);
+    Task SaveAsync(FileHandle file, ReadOnlyMemory<byte> data, CancellationToken ct = default);
+
+    /// <summary>Starts a file that is written piece by piece and named only when complete (a pack is named by
+    /// the hash of its bytes). Nobody sees it before <see cref="IPendingFile.CommitAsync"/>.</summary>
+    Task<IPendingFile> BeginAsync(FileKind kind, CancellationToken ct = default);
 
     /// <summary>Reads <paramref name="length"/> bytes at <paramref name="offset"/> (length 0: to the end).
     /// Throws <see cref="FileNotFoundInBackendException"/> when the file does not exist.</summary>
@@ -40,10 +41,16 @@ public interface IBackend : IAsyncDisposable
     Task CreateAsync(CancellationToken ct = default);
 }
 
-public static class BackendExtensions
+/// <summary>A file being written; disposing it without a commit discards it.</summary>
+public interface IPendingFile : IAsyncDisposable
 {
-    public static Task SaveAsync(this IBackend backend, FileHandle file, ReadOnlyMemory<byte> data, CancellationToken ct = default) =>
-        backend.SaveAsync(file, new ReadOnlySequence<byte>(data), ct);
+    long Length { get; }
+
+    /// <summary>Appends bytes; the caller keeps its buffer.</summary>
+    ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken ct = default);
+
+    /// <summary>Makes the file durable and visible under its name.</summary>
+    Task CommitAsync(string name, CancellationToken ct = default);
 }
 
 public sealed class FileNotFoundInBackendException(string file) : Exception($"{file} does not exist")

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Runtime.CompilerServices;
 
 namespace Backups.Core.Backends;
@@ -14,32 +13,62 @@ public sealed class LocalBackend(string root) : IBackend
 
     private string PathOf(FileHandle file) => Path.Combine(Root, FileLayout.RelativePath(file));
 
-    public async Task SaveAsync(FileHandle file, ReadOnlySequence<byte> data, CancellationToken ct = default)
+    public async Task SaveAsync(FileHandle file, ReadOnlyMemory<byte> data, CancellationToken ct = default)
     {
-        var path = PathOf(file);
-        var dir = Path.GetDirectoryName(path)!;
-        Directory.CreateDirectory(dir, DirPermissions);
-        // Write beside the target and rename: a reader (or a crash) never sees a half-written file under a
-        // real name. restic skips names that are not ids when it lists, so a leftover temp file is harmless.
-        var temp = Path.Combine(dir, $".{file.Name}.tmp-{Guid.NewGuid():N}");
-        try
+        await using var pending = new PendingFile(this, file.Kind);
+        await pending.WriteAsync(data, ct);
+        await pending.CommitAsync(file.Name, ct);
+    }
+
+    public Task<IPendingFile> BeginAsync(FileKind kind, CancellationToken ct = default) =>
+        Task.FromResult<IPendingFile>(new PendingFile(this, kind));
+
+    /// <summary>
+    /// Written beside its destination under a hidden temporary name, then synced and renamed: a reader (or a
+    /// crash) never sees a half-written file under a real name, and restic skips names that are not ids.
+    /// </summary>
+    private sealed class PendingFile : IPendingFile
+    {
+        private readonly LocalBackend _backend;
+        private readonly FileKind _kind;
+        private readonly string _temp;
+        private readonly FileStream _stream;
+        private bool _committed;
+
+        public PendingFile(LocalBackend backend, FileKind kind)
         {
-            var options = new FileStreamOptions
+            _backend = backend;
+            _kind = kind;
+            // Packs get their folder from their name, which is not known yet; data/00 is as good as any.
+            var dir = Path.Combine(backend.Root, kind == FileKind.Pack ? "data/00" : FileLayout.Folder(kind));
+            Directory.CreateDirectory(dir, DirPermissions);
+            _temp = Path.Combine(dir, $".pending-{Guid.NewGuid():N}");
+            _stream = new FileStream(_temp, new FileStreamOptions
             {
                 Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = FilePermissions,
-                Options = FileOptions.Asynchronous,
-            };
-            await using (var fs = new FileStream(temp, options))
-            {
-                foreach (var segment in data) await fs.WriteAsync(segment, ct);
-                fs.Flush(flushToDisk: true);
-            }
-            File.Move(temp, path, overwrite: file.Kind == FileKind.Config ? false : true);
+                Options = FileOptions.Asynchronous, BufferSize = 0,
+            });
         }
-        catch
+
+        public long Length => _stream.Length;
+
+        public ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken ct = default) => _stream.WriteAsync(data, ct);
+
+        public async Task CommitAsync(string name, CancellationToken ct = default)
         {
-            File.Delete(temp);
-            throw;
+            var path = _backend.PathOf(new FileHandle(_kind, name));
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!, DirPermissions);
+            await Task.Run(() => _stream.Flush(flushToDisk: true), ct);
+            await _stream.DisposeAsync();
+            // The config is never replaced: `init` on an existing repository must fail, not overwrite it.
+            File.Move(_temp, path, overwrite: _kind != FileKind.Config);
+            _committed = true;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _stream.DisposeAsync();
+            if (!_committed) File.Delete(_temp);
         }
     }
 

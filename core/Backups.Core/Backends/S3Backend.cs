@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
@@ -70,7 +69,7 @@ public sealed partial class S3Backend : IBackend
 
     private string KeyOf(string relative) => _prefix.Length == 0 ? relative : $"{_prefix}/{relative}";
 
-    public async Task SaveAsync(FileHandle file, ReadOnlySequence<byte> data, CancellationToken ct = default)
+    public async Task SaveAsync(FileHandle file, ReadOnlyMemory<byte> data, CancellationToken ct = default)
     {
         try
         {
@@ -81,7 +80,7 @@ public sealed partial class S3Backend : IBackend
                     BucketName = _bucket,
                     Key = Key(file),
                     // A fresh stream per attempt: the SDK consumes (and may close) the one it is given.
-                    InputStream = new SequenceStream(data),
+                    InputStream = AsStream(data),
                     ContentType = "application/octet-stream",
                     UseChunkEncoding = false,
                 };
@@ -93,6 +92,15 @@ public sealed partial class S3Backend : IBackend
             throw new BackendUnavailableException($"{Location}: save {file} failed: {Reason(e)}", e);
         }
     }
+
+    private static MemoryStream AsStream(ReadOnlyMemory<byte> data) =>
+        System.Runtime.InteropServices.MemoryMarshal.TryGetArray(data, out var segment)
+            ? new MemoryStream(segment.Array!, segment.Offset, segment.Count, writable: false)
+            : new MemoryStream(data.ToArray(), writable: false);
+
+    /// <summary>S3 needs a whole object per PUT: the file gathers in memory and is uploaded on commit.</summary>
+    public Task<IPendingFile> BeginAsync(FileKind kind, CancellationToken ct = default) =>
+        Task.FromResult<IPendingFile>(new BufferedPendingFile(this, kind));
 
     public async Task<byte[]> LoadAsync(FileHandle file, long offset = 0, int length = 0, CancellationToken ct = default)
     {

@@ -1,3 +1,4 @@
+using Backups.Core.Buffers;
 using System.Buffers;
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
@@ -64,7 +65,7 @@ public sealed class Chunker : IDisposable
     {
         while (true)
         {
-            _buffer ??= ArrayPool<byte>.Shared.Rent(_maxSize);
+            _buffer ??= BufferPool.Large.Rent(_maxSize);
 
             int limit = Math.Min(_filled, _maxSize);
             if (limit > _checked)
@@ -93,7 +94,7 @@ public sealed class Chunker : IDisposable
     /// </summary>
     private Chunk Emit(int length)
     {
-        var data = ArrayPool<byte>.Shared.Rent(length);
+        var data = BufferPool.Large.Rent(length);
         _buffer.AsSpan(0, length).CopyTo(data);
         int rest = _filled - length;
         _buffer.AsSpan(length, rest).CopyTo(_buffer);
@@ -106,7 +107,7 @@ public sealed class Chunker : IDisposable
 
     public void Dispose()
     {
-        if (_buffer != null) ArrayPool<byte>.Shared.Return(_buffer);
+        if (_buffer != null) BufferPool.Large.Return(_buffer);
         _buffer = null;
         _endOfStream = true;
         _filled = 0;
@@ -216,7 +217,7 @@ public sealed class Chunk : IDisposable
     public void Dispose()
     {
         var buffer = Interlocked.Exchange(ref _buffer, null);
-        if (buffer != null) ArrayPool<byte>.Shared.Return(buffer);
+        if (buffer != null) BufferPool.Large.Return(buffer);
     }
 }
 

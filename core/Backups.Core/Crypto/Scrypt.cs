@@ -48,16 +48,9 @@ public static class Scrypt
         int lanes = (int)Math.Min(Math.Min(p, Environment.ProcessorCount), MaxMemory / (blockBytes * n));
         void Lane(int first)
         {
-            var work = new Workspace(n, r);
-            try
-            {
-                for (int i = first; i < p; i += lanes)
-                    RoMix(b.AsSpan((int)(i * blockBytes), (int)blockBytes), work, n, r);
-            }
-            finally
-            {
-                work.Clear();
-            }
+            using var work = new Workspace(n, r);
+            for (int i = first; i < p; i += lanes)
+                RoMix(b.AsSpan((int)(i * blockBytes), (int)blockBytes), work, n, r);
         }
         var helpers = new Task[lanes - 1];
         for (int t = 1; t < lanes; t++)
@@ -74,24 +67,39 @@ public static class Scrypt
         return key;
     }
 
-    /// <summary>ROMix's scratch memory: the N-entry table V and the two blocks X and Y.</summary>
-    private sealed class Workspace(int n, int r)
+    /// <summary>
+    /// ROMix's scratch memory: the N-entry table V and the two blocks X and Y. V lives outside the GC heap:
+    /// it is tens of MiB needed for a moment, and native memory of that size goes back to the system when
+    /// freed, instead of staying in the heap for the rest of a backup.
+    /// </summary>
+    private sealed unsafe class Workspace : IDisposable
     {
-        public readonly uint[] V = GC.AllocateUninitializedArray<uint>(32 * r * n);
-        public readonly uint[] XY = new uint[64 * r];
+        private readonly uint* _v;
+        private readonly int _length;
+        public readonly uint[] XY;
 
-        /// <summary>The table holds password-derived state; do not leave it lying around in the heap.</summary>
-        public void Clear()
+        public Workspace(int n, int r)
         {
-            CryptographicOperations.ZeroMemory(MemoryMarshal.AsBytes(V.AsSpan()));
+            _length = 32 * r * n;
+            _v = (uint*)NativeMemory.Alloc((nuint)_length, sizeof(uint));
+            XY = new uint[64 * r];
+        }
+
+        public Span<uint> V => new(_v, _length);
+
+        /// <summary>The table holds password-derived state: clear it before giving it back.</summary>
+        public void Dispose()
+        {
+            CryptographicOperations.ZeroMemory(MemoryMarshal.AsBytes(V));
             CryptographicOperations.ZeroMemory(MemoryMarshal.AsBytes(XY.AsSpan()));
+            NativeMemory.Free(_v);
         }
     }
 
     private static void RoMix(Span<byte> block, Workspace work, int n, int r)
     {
         int vectors = 8 * r;
-        Span<Vector128<uint>> v = MemoryMarshal.Cast<uint, Vector128<uint>>(work.V.AsSpan());
+        Span<Vector128<uint>> v = MemoryMarshal.Cast<uint, Vector128<uint>>(work.V);
         Span<Vector128<uint>> x = MemoryMarshal.Cast<uint, Vector128<uint>>(work.XY.AsSpan())[..vectors];
         Span<Vector128<uint>> y = MemoryMarshal.Cast<uint, Vector128<uint>>(work.XY.AsSpan())[vectors..];
 

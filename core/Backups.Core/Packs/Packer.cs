@@ -1,7 +1,8 @@
-using System.Buffers;
 using System.Buffers.Binary;
 using System.Security.Cryptography;
+using System.Threading.Channels;
 using Backups.Core.Backends;
+using Backups.Core.Buffers;
 using Backups.Core.Compression;
 using Backups.Core.Crypto;
 using Backups.Core.Indexes;
@@ -20,10 +21,11 @@ public sealed class PackerStats
 }
 
 /// <summary>
-/// Groups new blobs into packs (one open pack per blob type), stores finished packs, and records them in the
-/// index. Callers on many threads save blobs at once: each reserves its place in the open pack under a short
-/// lock and encrypts straight into the pack's buffer outside it. Memory is bounded by a fixed number of
-/// pack buffers; a saver waits when all are in use. Index files are written only after the packs they name.
+/// Turns new blobs into packs. Savers on many threads compress and encrypt their blob into a buffer of its
+/// own; one packing task appends the sealed blobs, in arrival order, to a pending pack file per blob type
+/// (hashing as it goes) and frees each buffer at once, so a local repository holds no pack in memory. A full
+/// pack is finished (header, sync or upload) in the background, a bounded number at a time. Index files are
+/// written only after the packs they name are stored.
 /// </summary>
 public sealed class Packer : IAsyncDisposable
 {
@@ -33,30 +35,33 @@ public sealed class Packer : IAsyncDisposable
     private const int IndexFileBlobs = 50_000;
 
     private readonly Repo _repo;
-    private readonly SemaphoreSlim _uploadSlots;
-    private readonly SemaphoreSlim _reserve = new(1, 1);
+    private readonly Channel<(PackEntry Entry, byte[] Segment)> _sealed;
+    private readonly Task _packing;
+    private readonly SemaphoreSlim _storeSlots;
+    private readonly List<Task> _stores = [];
     private readonly OpenPack?[] _open = new OpenPack?[2];
     private readonly HashSet<(BlobType, Id)> _pending = [];
-    private readonly List<Task> _uploads = [];
     private readonly List<(Id Pack, IReadOnlyList<(PackEntry Entry, uint Offset)> Blobs)> _unindexed = [];
     private readonly SemaphoreSlim _indexWrite = new(1, 1);
     private volatile Exception? _failure;
+    private volatile bool _discard;
 
     public PackerStats Stats { get; } = new();
 
-    /// <param name="uploads">How many finished packs may be stored at once (more helps a remote store);
-    /// with the open packs, this bounds the memory packing takes.</param>
+    /// <param name="uploads">How many finished packs may be stored at once (more helps a remote store).</param>
     public Packer(Repo repo, int uploads = 2)
     {
         _repo = repo;
-        _uploadSlots = new SemaphoreSlim(uploads);
+        _storeSlots = new SemaphoreSlim(uploads);
+        _sealed = Channel.CreateBounded<(PackEntry, byte[])>(new BoundedChannelOptions(2) { SingleReader = true });
+        _packing = Task.Run(PackAsync);
     }
 
-    /// <summary>Stores a blob unless the repository (or this packer) already has it.</summary>
+    /// <summary>Accepts a blob unless the repository (or this packer) already has it.</summary>
     /// <returns>Whether the blob was new.</returns>
     public async ValueTask<bool> SaveAsync(BlobType type, Id id, ReadOnlyMemory<byte> plaintext, CancellationToken ct = default)
     {
-        if (_failure != null) throw new IOException("storing a pack failed", _failure);
+        ThrowIfFailed();
         if (_repo.Index.Has(type, id)) return false;
         lock (_pending)
             if (!_pending.Add((type, id))) return false;
@@ -64,11 +69,12 @@ public sealed class Packer : IAsyncDisposable
         var (segment, entry) = Seal(type, id, plaintext.Span);
         try
         {
-            await AddAsync(entry, segment, ct);
+            await _sealed.Writer.WriteAsync((entry, segment), ct);
         }
         catch
         {
-            ArrayPool<byte>.Shared.Return(segment);
+            BufferPool.Large.Return(segment);
+            ThrowIfFailed();
             throw;
         }
         Interlocked.Increment(ref Stats.BlobsAdded);
@@ -77,11 +83,16 @@ public sealed class Packer : IAsyncDisposable
         return true;
     }
 
+    private void ThrowIfFailed()
+    {
+        if (_failure != null) throw new IOException("storing a pack failed", _failure);
+    }
+
     /// <summary>Compresses (when it pays) and encrypts a blob into a pooled buffer of its own.</summary>
     private (byte[] Segment, PackEntry Entry) Seal(BlobType type, Id id, ReadOnlySpan<byte> plaintext)
     {
         var compress = _repo.Compresses && (type == BlobType.Tree || _repo.Compression != CompressionMode.Off);
-        var segment = ArrayPool<byte>.Shared.Rent((compress ? Zstd.Bound(plaintext.Length) : plaintext.Length) + CryptoKey.Overhead);
+        var segment = BufferPool.Large.Rent((compress ? Zstd.Bound(plaintext.Length) : plaintext.Length) + CryptoKey.Overhead);
         if (compress)
         {
             // Compress straight to where the ciphertext goes, then encrypt in place.
@@ -97,41 +108,61 @@ public sealed class Packer : IAsyncDisposable
         return (segment, new PackEntry(id, type, (uint)(plaintext.Length + CryptoKey.Overhead), 0));
     }
 
-    private async ValueTask AddAsync(PackEntry entry, byte[] segment, CancellationToken ct)
+    /// <summary>The packing stage: the only place that touches open packs.</summary>
+    private async Task PackAsync()
     {
-        await _reserve.WaitAsync(ct);
         try
         {
-            var pack = _open[(int)entry.Type];
-            if (pack != null && !pack.Fits(entry))
+            await foreach (var (entry, segment) in _sealed.Reader.ReadAllAsync())
             {
-                // Waiting for an upload slot here holds up every saver: that is the back-pressure.
-                await _uploadSlots.WaitAsync(ct);
-                StartUpload(pack);
-                pack = null;
+                try
+                {
+                    if (_discard || _failure != null) continue;
+                    var pack = _open[(int)entry.Type];
+                    if (pack != null && !pack.Fits(entry))
+                    {
+                        await StartStoreAsync(pack);
+                        pack = null;
+                    }
+                    pack ??= _open[(int)entry.Type] = new OpenPack(await _repo.Backend.BeginAsync(FileKind.Pack));
+                    await pack.AddAsync(entry, segment);
+                }
+                finally
+                {
+                    BufferPool.Large.Return(segment);
+                }
             }
-            (pack ??= _open[(int)entry.Type] = new OpenPack()).Add(entry, segment);
+            foreach (var pack in _open)
+                if (pack != null && !_discard) await StartStoreAsync(pack);
+        }
+        catch (Exception e)
+        {
+            _failure ??= e;
+            while (_sealed.Reader.TryRead(out var item)) BufferPool.Large.Return(item.Segment);
         }
         finally
         {
-            _reserve.Release();
+            for (var i = 0; i < _open.Length; i++)
+            {
+                if (_open[i] is { } left) await left.DisposeAsync();
+                _open[i] = null;
+            }
         }
     }
 
-    private void StartUpload(OpenPack pack)
+    private async Task StartStoreAsync(OpenPack pack)
     {
         _open[Array.IndexOf(_open, pack)] = null;
-        // Hashing and storing run off the reservation lock, so savers keep filling the next pack.
-        lock (_uploads) _uploads.Add(Task.Run(() => StoreAsync(pack)));
+        // Waiting for a slot holds up the packing stage, and through its channel every saver: back-pressure.
+        await _storeSlots.WaitAsync();
+        lock (_stores) _stores.Add(Task.Run(() => StoreAsync(pack)));
     }
 
     private async Task StoreAsync(OpenPack pack)
     {
         try
         {
-            var (bytes, blobs) = pack.Finish(_repo.Key);
-            var id = Hash(bytes);
-            await _repo.Backend.SaveAsync(new FileHandle(FileKind.Pack, id.ToString()), bytes);
+            var (id, blobs) = await pack.FinishAsync(_repo.Key);
             foreach (var (entry, offset) in blobs)
                 _repo.Index.Add(new BlobLocation(id, entry.Type, offset, entry.Length, entry.UncompressedLength), entry.Id);
             Interlocked.Increment(ref Stats.PacksStored);
@@ -150,18 +181,9 @@ public sealed class Packer : IAsyncDisposable
         }
         finally
         {
-            pack.Dispose();
-            _uploadSlots.Release();
+            await pack.DisposeAsync();
+            _storeSlots.Release();
         }
-    }
-
-    private static Id Hash(ReadOnlySequence<byte> bytes)
-    {
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        foreach (var segment in bytes) hash.AppendData(segment.Span);
-        Span<byte> digest = stackalloc byte[Id.Size];
-        hash.GetHashAndReset(digest);
-        return new Id(digest);
     }
 
     private async Task WriteIndexAsync()
@@ -185,98 +207,85 @@ public sealed class Packer : IAsyncDisposable
         }
     }
 
-    /// <summary>Stores the open packs, waits for every upload, then writes the index of what was stored.
-    /// Only after this returns may a snapshot refer to the saved blobs.</summary>
+    /// <summary>Stores every pack, then the index of what was stored. Only after this returns may a snapshot
+    /// refer to the saved blobs. The packer takes no blobs afterwards.</summary>
     public async Task FlushAsync(CancellationToken ct = default)
     {
-        await _reserve.WaitAsync(ct);
+        _sealed.Writer.TryComplete();
+        await _packing.WaitAsync(ct);
+        Task[] stores;
+        lock (_stores) stores = [.. _stores];
         try
         {
-            foreach (var pack in _open.ToArray())
-                if (pack != null)
-                {
-                    await _uploadSlots.WaitAsync(ct);
-                    StartUpload(pack);
-                }
+            await Task.WhenAll(stores).WaitAsync(ct);
         }
-        finally
-        {
-            _reserve.Release();
-        }
-        Task[] uploads;
-        lock (_uploads) uploads = [.. _uploads];
-        await Task.WhenAll(uploads);
-        if (_failure != null) throw new IOException("storing a pack failed", _failure);
+        catch when (_failure != null) { }
+        ThrowIfFailed();
         await WriteIndexAsync();
     }
 
+    /// <summary>Without a flush, whatever is not stored yet is discarded (nothing refers to it).</summary>
     public async ValueTask DisposeAsync()
     {
-        Task[] uploads;
-        lock (_uploads) uploads = [.. _uploads];
-        try { await Task.WhenAll(uploads); } catch { /* already reported through FlushAsync or SaveAsync */ }
-        foreach (var pack in _open) pack?.Dispose();
+        _discard = true;
+        _sealed.Writer.TryComplete();
+        await _packing;
+        Task[] stores;
+        lock (_stores) stores = [.. _stores];
+        try { await Task.WhenAll(stores); } catch { /* reported through FlushAsync or SaveAsync */ }
     }
 
-    /// <summary>A pack being filled: its blobs' sealed buffers in order, back to back from offset 0.</summary>
-    private sealed class OpenPack : IDisposable
+    /// <summary>A pack being written: blobs back to back from offset 0, hashed as they are appended.</summary>
+    private sealed class OpenPack(IPendingFile file) : IAsyncDisposable
     {
+        private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         private readonly List<(PackEntry Entry, uint Offset)> _blobs = [];
-        private readonly List<byte[]> _segments = [];
         private int _length, _headerLength;
 
         private static int Tail(int headerLength) => headerLength + CryptoKey.Overhead + PackHeader.TrailerSize;
 
         public bool Fits(PackEntry e) => _length + (int)e.Length + Tail(_headerLength + e.HeaderSize) <= PackSize;
 
-        public void Add(PackEntry e, byte[] segment)
+        public async ValueTask AddAsync(PackEntry e, byte[] segment)
         {
+            var data = segment.AsMemory(0, (int)e.Length);
+            _hash.AppendData(data.Span);
+            await file.WriteAsync(data);
             _blobs.Add((e, (uint)_length));
-            _segments.Add(segment);
             _length += (int)e.Length;
             _headerLength += e.HeaderSize;
         }
 
-        /// <summary>The pack's bytes: the blobs, the encrypted header, and the header's length.</summary>
-        public (ReadOnlySequence<byte> Bytes, IReadOnlyList<(PackEntry, uint)> Blobs) Finish(CryptoKey key)
+        /// <summary>Appends the encrypted header and its length, and stores the pack under its hash.</summary>
+        public async Task<(Id Id, IReadOnlyList<(PackEntry, uint)> Blobs)> FinishAsync(CryptoKey key)
         {
-            var header = ArrayPool<byte>.Shared.Rent(Tail(_headerLength));
-            var plain = ArrayPool<byte>.Shared.Rent(_headerLength);
+            var tail = BufferPool.Large.Rent(Tail(_headerLength));
             try
             {
+                var plain = BufferPool.Large.Rent(_headerLength);
                 var n = PackHeader.Write(_blobs.Select(b => b.Entry).ToList(), plain);
-                key.Seal(plain.AsSpan(0, n), header);
-                BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(n + CryptoKey.Overhead), (uint)(n + CryptoKey.Overhead));
+                key.Seal(plain.AsSpan(0, n), tail);
+                BufferPool.Large.Return(plain);
+                BinaryPrimitives.WriteUInt32LittleEndian(tail.AsSpan(n + CryptoKey.Overhead), (uint)(n + CryptoKey.Overhead));
+                var bytes = tail.AsMemory(0, Tail(n));
+                _hash.AppendData(bytes.Span);
+                await file.WriteAsync(bytes);
             }
             finally
             {
-                ArrayPool<byte>.Shared.Return(plain);
+                BufferPool.Large.Return(tail);
             }
-            _segments.Add(header);
-            Segment? first = null, last = null;
-            for (var i = 0; i < _segments.Count; i++)
-            {
-                var length = i < _blobs.Count ? (int)_blobs[i].Entry.Length : Tail(_headerLength);
-                last = last == null ? first = new Segment(_segments[i].AsMemory(0, length), 0) : last.Append(_segments[i].AsMemory(0, length));
-            }
-            return (new ReadOnlySequence<byte>(first!, 0, last!, last!.Memory.Length), _blobs);
+            Span<byte> digest = stackalloc byte[Id.Size];
+            _hash.GetHashAndReset(digest);
+            var id = new Id(digest);
+            await file.CommitAsync(id.ToString());
+            return (id, _blobs);
         }
 
-        public void Dispose()
+        public async ValueTask DisposeAsync()
         {
-            foreach (var s in _segments) ArrayPool<byte>.Shared.Return(s);
-            _segments.Clear();
+            _hash.Dispose();
+            await file.DisposeAsync();
         }
-    }
-
-    private sealed class Segment : ReadOnlySequenceSegment<byte>
-    {
-        public Segment(ReadOnlyMemory<byte> memory, long runningIndex)
-        {
-            Memory = memory;
-            RunningIndex = runningIndex;
-        }
-
-        public Segment Append(ReadOnlyMemory<byte> memory) => (Segment)(Next = new Segment(memory, RunningIndex + Memory.Length));
     }
 }
