@@ -37,17 +37,19 @@ public sealed class ContentSaver : IAsyncDisposable
         {
             try
             {
-                var id = Id.Hash(chunk.Data.Span);
-                await _packer.SaveAsync(BlobType.Data, id, chunk.Data, ct);
+                Id id;
+                SealedBlob? blob;
+                using (chunk)
+                {
+                    id = Id.Hash(chunk.Data.Span);
+                    blob = _packer.TrySeal(BlobType.Data, id, chunk.Data.Span);
+                }
+                if (blob is { } b) await _packer.AddAsync(b, ct);
                 result.SetResult(id);
             }
             catch (Exception e)
             {
                 result.SetException(e);
-            }
-            finally
-            {
-                chunk.Dispose();
             }
         }
     }

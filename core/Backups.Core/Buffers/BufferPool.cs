@@ -9,5 +9,5 @@ namespace Backups.Core.Buffers;
 /// </summary>
 public static class BufferPool
 {
-    public static readonly ArrayPool<byte> Large = ArrayPool<byte>.Create(maxArrayLength: 16 * 1024 * 1024, maxArraysPerBucket: 16);
+    public static readonly ArrayPool<byte> Large = ArrayPool<byte>.Create(maxArrayLength: 16 * 1024 * 1024, maxArraysPerBucket: 4);
 }

@@ -16,7 +16,8 @@ public static class Zstd
     [ThreadStatic] private static Compressor? _max;
     [ThreadStatic] private static Decompressor? _decompressor;
 
-    public const int FastLevel = 3;
+    // Level 1 is a third faster than 3 here (ZstdSharp) for about 4% larger output on text and SQL dumps.
+    public const int FastLevel = 1;
     public const int MaxLevel = 19;
 
     private static Compressor Get(CompressionMode mode)

@@ -11,6 +11,9 @@ using Repo = Backups.Core.Repository.Repository;
 
 namespace Backups.Core.Packs;
 
+/// <summary>A blob compressed and encrypted into a pooled buffer, on its way into a pack.</summary>
+public readonly record struct SealedBlob(PackEntry Entry, byte[] Segment);
+
 /// <summary>What a backup added to the repository.</summary>
 public sealed class PackerStats
 {
@@ -61,26 +64,42 @@ public sealed class Packer : IAsyncDisposable
     /// <returns>Whether the blob was new.</returns>
     public async ValueTask<bool> SaveAsync(BlobType type, Id id, ReadOnlyMemory<byte> plaintext, CancellationToken ct = default)
     {
-        ThrowIfFailed();
-        if (_repo.Index.Has(type, id)) return false;
-        lock (_pending)
-            if (!_pending.Add((type, id))) return false;
+        if (TrySeal(type, id, plaintext.Span) is not { } blob) return false;
+        await AddAsync(blob, ct);
+        return true;
+    }
 
-        var (segment, entry) = Seal(type, id, plaintext.Span);
+    /// <summary>
+    /// The first half of saving: compresses and encrypts a new blob into a buffer of its own, or returns null
+    /// when the blob is known. Its caller may free the plaintext before handing the result to
+    /// <see cref="AddAsync"/>, which may wait: that way a waiting saver holds one buffer, not two.
+    /// </summary>
+    public SealedBlob? TrySeal(BlobType type, Id id, ReadOnlySpan<byte> plaintext)
+    {
+        ThrowIfFailed();
+        if (_repo.Index.Has(type, id)) return null;
+        lock (_pending)
+            if (!_pending.Add((type, id))) return null;
+        var blob = Seal(type, id, plaintext);
+        Interlocked.Increment(ref Stats.BlobsAdded);
+        Interlocked.Add(ref Stats.BytesAdded, plaintext.Length);
+        Interlocked.Add(ref Stats.BytesStored, blob.Entry.Length);
+        return blob;
+    }
+
+    /// <summary>Hands a sealed blob to the packing stage (and its buffer with it).</summary>
+    public async ValueTask AddAsync(SealedBlob blob, CancellationToken ct = default)
+    {
         try
         {
-            await _sealed.Writer.WriteAsync((entry, segment), ct);
+            await _sealed.Writer.WriteAsync((blob.Entry, blob.Segment), ct);
         }
         catch
         {
-            BufferPool.Large.Return(segment);
+            BufferPool.Large.Return(blob.Segment);
             ThrowIfFailed();
             throw;
         }
-        Interlocked.Increment(ref Stats.BlobsAdded);
-        Interlocked.Add(ref Stats.BytesAdded, plaintext.Length);
-        Interlocked.Add(ref Stats.BytesStored, entry.Length);
-        return true;
     }
 
     private void ThrowIfFailed()
@@ -89,7 +108,7 @@ public sealed class Packer : IAsyncDisposable
     }
 
     /// <summary>Compresses (when it pays) and encrypts a blob into a pooled buffer of its own.</summary>
-    private (byte[] Segment, PackEntry Entry) Seal(BlobType type, Id id, ReadOnlySpan<byte> plaintext)
+    private SealedBlob Seal(BlobType type, Id id, ReadOnlySpan<byte> plaintext)
     {
         var compress = _repo.Compresses && (type == BlobType.Tree || _repo.Compression != CompressionMode.Off);
         var segment = BufferPool.Large.Rent((compress ? Zstd.Bound(plaintext.Length) : plaintext.Length) + CryptoKey.Overhead);
@@ -101,11 +120,11 @@ public sealed class Packer : IAsyncDisposable
             if (n > 0)
             {
                 _repo.Key.Seal(payload[..n], segment.AsSpan(0, n + CryptoKey.Overhead));
-                return (segment, new PackEntry(id, type, (uint)(n + CryptoKey.Overhead), (uint)plaintext.Length));
+                return new SealedBlob(new PackEntry(id, type, (uint)(n + CryptoKey.Overhead), (uint)plaintext.Length), segment);
             }
         }
         _repo.Key.Seal(plaintext, segment.AsSpan(0, plaintext.Length + CryptoKey.Overhead));
-        return (segment, new PackEntry(id, type, (uint)(plaintext.Length + CryptoKey.Overhead), 0));
+        return new SealedBlob(new PackEntry(id, type, (uint)(plaintext.Length + CryptoKey.Overhead), 0), segment);
     }
 
     /// <summary>The packing stage: the only place that touches open packs.</summary>
