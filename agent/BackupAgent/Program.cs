@@ -11,10 +11,10 @@ namespace BackupAgent;
 
 public static class Program
 {
-    private static readonly Command[] Commands =
+    private static Command[] Commands(IReadOnlyDictionary<string, string> env) =>
     [
         new InitCommand(), new BackupCommand(), new SnapshotsCommand(), new LsCommand(), new DumpCommand(),
-        new RestoreCommand(), new CatCommand(), new RunCommand(),
+        new RestoreCommand(), new CatCommand(), new RunCommand(env),
     ];
 
     public static async Task<int> Main(string[] args)
@@ -50,10 +50,10 @@ public static class Program
             if (name is null or "help")
             {
                 stderr.WriteLine($"usage: {ProgramInfo.Name} [-r REPO] [--password-file FILE] [--cacert PEM] [--json] COMMAND ...");
-                foreach (var c in Commands) stderr.WriteLine($"  {c.Usage}");
+                foreach (var c in Commands(env)) stderr.WriteLine($"  {c.Usage}");
                 return name == null && !args.Contains("--help") && !args.Contains("-h") ? ExitCodes.Usage : ExitCodes.Ok;
             }
-            var command = Commands.FirstOrDefault(c => c.Name == name) ?? throw new UsageException($"unknown command '{name}' (try '{ProgramInfo.Name} help')");
+            var command = Commands(env).FirstOrDefault(c => c.Name == name) ?? throw new UsageException($"unknown command '{name}' (try '{ProgramInfo.Name} help')");
             var parsed = Arguments.Parse(args,
                 Merge(GlobalOptions.ValueFlags, command.ValueFlags), Merge(GlobalOptions.SwitchFlags, command.SwitchFlags));
             var global = new GlobalOptions(parsed, env);
@@ -93,6 +93,8 @@ public static class Program
     {
         OperationCanceledException when ct.IsCancellationRequested => (ExitCodes.Interrupted, "interrupted"),
         UsageException u => (ExitCodes.Usage, u.Message),
+        Run.ConfigException c => (ExitCodes.Usage, c.Message),
+        Run.SourceFailedException f => (ExitCodes.SourceFailed, $"{f.Message}; no snapshot was saved"),
         RepositoryLocationException l => (ExitCodes.Usage, l.Message),
         RepositoryException r => (ExitCodes.For(r.Kind), r.Message),
         BackendUnavailableException b => (ExitCodes.Unavailable, b.Message),

@@ -43,7 +43,14 @@ public sealed class BackupCommand : Command
         var started = Stopwatch.StartNew();
         BackupResult result;
         if (fromCommand)
-            result = await SourceCommand.BackUpAsync(repo, args.AfterDashes, args.Value("stdin-filename") ?? "stdin", options, null, ct);
+        {
+            // The repository password is this process's only secret; the child must not echo it either.
+            var redactor = new Redactor();
+            redactor.Add(global.Password());
+            using var process = SourceProcess.Start(args.AfterDashes, new Dictionary<string, string>(), redactor);
+            result = await Backup.StdinAsync(repo, process.Output, args.Value("stdin-filename") ?? "stdin",
+                options with { BeforeSnapshot = () => process.EnsureSucceededAsync(timedOut: false, 0) }, ct);
+        }
         else if (fromStdin)
         {
             await using var stdin = Console.OpenStandardInput(1 << 20);
@@ -52,9 +59,9 @@ public sealed class BackupCommand : Command
         else
             result = await Backup.PathsAsync(repo, args.Positional, options, ct);
 
-        foreach (var error in result.Errors) output.Message($"error: {error}");
+        foreach (var error in result.Stats.Errors) output.Message($"error: {error}");
         Report(result, started.Elapsed, output);
-        return result.Errors.Count > 0 ? ExitCodes.Incomplete : ExitCodes.Ok;
+        return result.Stats.Errors.Count > 0 ? ExitCodes.Incomplete : ExitCodes.Ok;
     }
 
     private static DateTimeOffset ParseTime(string text) =>
@@ -68,20 +75,20 @@ public sealed class BackupCommand : Command
             output.JsonLine(new JsonObject
             {
                 ["message_type"] = "summary",
-                ["data_blobs"] = r.Added.BlobsAdded,
-                ["data_added"] = r.Added.BytesAdded,
-                ["data_added_packed"] = r.Added.BytesStored,
-                ["total_files_processed"] = r.Files,
-                ["total_dirs_processed"] = r.Directories,
-                ["total_bytes_processed"] = r.BytesRead,
+                ["data_blobs"] = r.Stats.BlobsAdded,
+                ["data_added"] = r.Stats.BytesAdded,
+                ["data_added_packed"] = r.Stats.BytesStored,
+                ["total_files_processed"] = r.Stats.Files,
+                ["total_dirs_processed"] = r.Stats.Directories,
+                ["total_bytes_processed"] = r.Stats.BytesRead,
                 ["total_duration"] = elapsed.TotalSeconds,
                 ["snapshot_id"] = r.Snapshot.Id.ToString(),
-                ["errors"] = r.Errors.Count,
+                ["errors"] = r.Stats.Errors.Count,
             });
             return;
         }
-        output.Line($"Added to the repository: {Size.Format(r.Added.BytesAdded)} ({Size.Format(r.Added.BytesStored)} stored)");
-        output.Line($"processed {r.Files} files, {Size.Format(r.BytesRead)} in {elapsed:mm\\:ss}");
+        output.Line($"Added to the repository: {Size.Format(r.Stats.BytesAdded)} ({Size.Format(r.Stats.BytesStored)} stored)");
+        output.Line($"processed {r.Stats.Files} files, {Size.Format(r.Stats.BytesRead)} in {elapsed:mm\\:ss}");
         output.Line($"snapshot {r.Snapshot.Id.Short} saved");
     }
 }

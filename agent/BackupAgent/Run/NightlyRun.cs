@@ -1,4 +1,6 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
+using Backups.Core;
 using Backups.Core.Archiving;
 using Backups.Core.Backends;
 using Backups.Core.Repository;
@@ -6,52 +8,176 @@ using Repo = Backups.Core.Repository.Repository;
 
 namespace BackupAgent.Run;
 
+/// <summary>Which sources to run and how to tag them (a manual run before a deploy adds e.g. pre-deploy).</summary>
+public sealed record RunOptions(IReadOnlyList<string> OnlySources, IReadOnlyList<string> ExtraTags, bool CreateRepository);
+
 /// <summary>
-/// Backs up every configured source into its own snapshot, tagged with the source's name. A failing source
-/// leaves no snapshot and is reported; the others still run.
+/// The night's work: every source streams into one shared upload pipeline (up to `concurrency` at once) and
+/// gets its own snapshot, tagged with its name, once everything is stored. A source whose program fails,
+/// is killed or times out gets no snapshot and is reported; the others still finish.
 /// </summary>
-public static class NightlyRun
+public sealed class NightlyRun(RunConfig config, Secrets secrets, RunLog log)
 {
-    public static async Task<RunResult> ExecuteAsync(RunConfig config, string password, bool createIfMissing, CancellationToken ct)
+    private readonly ConcurrentDictionary<string, (SourceStats Stats, Stopwatch Clock)> _running = new();
+
+    public IEnumerable<(string Name, SourceStats Stats, TimeSpan Elapsed)> Running =>
+        _running.Select(r => (r.Key, r.Value.Stats, r.Value.Clock.Elapsed));
+
+    public async Task<RunResult> ExecuteAsync(RunOptions options, CancellationToken ct)
     {
-        await using var backend = RepositoryLocation.Open(config.Repository, new BackendOptions());
-        if (createIfMissing && await backend.StatAsync(FileHandle.Config, ct) == null)
-            await (await Repo.InitAsync(backend, password, ct: ct)).DisposeAsync();
-        var repo = await Repo.OpenAsync(backend, password, ct);
-        var result = new RunResult { Repository = backend.Location };
-        foreach (var source in config.Sources)
-            result.Sources.Add(await BackUpAsync(repo, source, config.Host, ct));
-        result.Succeeded = result.Sources.All(s => s.Succeeded);
+        var started = DateTimeOffset.Now;
+        var clock = Stopwatch.StartNew();
+        var sources = Select(options.OnlySources);
+
+        // Every secret is resolved before anything runs: a missing one fails the run, not a source at 3 am.
+        var password = await secrets.ResolveAsync(config.Password!, "$.password", ct);
+        var sourcePasswords = new Dictionary<SourceConfig, string>();
+        foreach (var (source, i) in sources)
+            if (source.Password != null) sourcePasswords[source] = await secrets.ResolveAsync(source.Password, $"$.sources[{i}].password", ct);
+
+        var backend = RepositoryLocation.Open(config.Repository!, new BackendOptions(CaCertFile: config.CaCert));
+        Repo repo;
+        try
+        {
+            if (options.CreateRepository && await backend.StatAsync(FileHandle.Config, ct) == null)
+                await Repo.InitAsync(backend, password, ct: ct);
+            repo = await Repo.OpenAsync(backend, password, ct);
+        }
+        catch
+        {
+            await backend.DisposeAsync();
+            throw;
+        }
+        await using var _ = repo;
+
+        var results = new SourceResult[sources.Count];
+        var trees = new (Id Tree, List<string> Paths, DateTimeOffset Time)?[sources.Count];
+        log.Info("run started", ("repository", backend.Location), ("sources", sources.Count));
+        await using (var session = await BackupSession.StartAsync(repo, Math.Max(2, Environment.ProcessorCount), uploads: 2, ct))
+        {
+            using var gate = new SemaphoreSlim(config.Concurrency);
+            await Task.WhenAll(sources.Select(async (s, n) =>
+            {
+                await gate.WaitAsync(ct);
+                try
+                {
+                    (results[n], trees[n]) = await BackUpAsync(session, s.Source, sourcePasswords.GetValueOrDefault(s.Source), ct);
+                }
+                finally
+                {
+                    gate.Release();
+                }
+            }));
+            await session.FinishAsync(ct);
+            for (var n = 0; n < sources.Count; n++)
+            {
+                if (trees[n] is not { } t) continue;
+                var source = sources[n].Source;
+                var snapshot = await session.WriteSnapshotAsync(BackupSession.NewSnapshot(t.Tree, t.Paths, t.Time, config.Host,
+                    [source.Name!, .. source.Tags ?? [], .. options.ExtraTags], source.Exclude ?? []), ct);
+                results[n].SnapshotId = snapshot.Id.ToString();
+                log.Info("snapshot saved", ("source", source.Name), ("snapshot", snapshot.Id.Short));
+            }
+        }
+
+        var result = new RunResult
+        {
+            Repository = backend.Location,
+            Host = config.Host ?? Environment.MachineName,
+            Started = started,
+            DurationSeconds = Math.Round(clock.Elapsed.TotalSeconds, 3),
+            Sources = [.. results],
+            FailedSources = [.. results.Where(r => !r.Succeeded).Select(r => r.Name)],
+        };
+        result.Succeeded = result.FailedSources.Count == 0;
+        log.Info("run finished", ("succeeded", result.Succeeded), ("failed", string.Join(',', result.FailedSources)), ("seconds", result.DurationSeconds));
         return result;
     }
 
-    private static async Task<SourceResult> BackUpAsync(Repo repo, SourceConfig source, string? host, CancellationToken ct)
+    private List<(SourceConfig Source, int Index)> Select(IReadOnlyList<string> only)
     {
-        var result = new SourceResult { Name = source.Name, Kind = source.Kind };
-        var started = Stopwatch.StartNew();
-        var options = new BackupOptions { Host = host, Tags = [source.Name], Excludes = source.Exclude ?? [] };
+        foreach (var name in only)
+            if (config.Sources.All(s => s.Name != name)) throw new ConfigException("$.sources", $"no source is named '{name}'");
+        return config.Sources.Select((s, i) => (s, i)).Where(s => only.Count == 0 || only.Contains(s.s.Name!)).ToList();
+    }
+
+    private async Task<(SourceResult, (Id, List<string>, DateTimeOffset)?)> BackUpAsync(BackupSession session, SourceConfig source, string? password, CancellationToken ct)
+    {
+        var result = new SourceResult { Name = source.Name!, Kind = source.Kind!.Value.ToString().ToLowerInvariant() };
+        var stats = new SourceStats();
+        var clock = Stopwatch.StartNew();
+        var time = DateTimeOffset.Now;
+        _running[source.Name!] = (stats, clock);
+        log.Info("source started", ("source", source.Name), ("kind", result.Kind));
+        (Id, List<string>, DateTimeOffset)? saved = null;
         try
         {
-            var backup = source.Kind switch
+            if (source.Kind == SourceKind.Paths)
             {
-                "paths" => await Backup.PathsAsync(repo, source.Paths ?? [], options, ct),
-                "command" => await SourceCommand.BackUpAsync(repo, source.Command ?? [], source.Filename ?? source.Name, options,
-                    status => result.ExitStatus = status, ct),
-                _ => throw new RepositoryException(ErrorKind.InvalidArgument, $"source '{source.Name}': unknown kind '{source.Kind}'"),
-            };
-            result.SnapshotId = backup.Snapshot.Id.ToString();
-            result.BytesRead = backup.BytesRead;
-            result.BytesAdded = backup.Added.BytesAdded;
-            result.BytesStored = backup.Added.BytesStored;
-            result.Files = backup.Files;
-            result.Succeeded = backup.Errors.Count == 0;
-            if (backup.Errors.Count > 0) result.Error = $"{backup.Errors.Count} files could not be read: {backup.Errors[0]}";
+                var paths = Backup.AbsolutePaths(source.Paths!);
+                var excludes = (source.Exclude ?? []).Select(e => new ExcludePattern(e)).ToList();
+                saved = (await session.SavePathsAsync(paths, excludes, stats, ct), paths, time);
+                result.Succeeded = stats.Errors.Count == 0;
+                if (!result.Succeeded) result.Error = $"{stats.Errors.Count} files could not be read (the snapshot lacks them): {stats.Errors[0]}";
+            }
+            else
+            {
+                var filename = source.SnapshotFilename;
+                using var process = SourceProcess.Start(Command(source), SecretEnvironment(source, password), secrets.Redactor);
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(source.TimeoutSeconds));
+                using var kill = timeout.Token.Register(process.Kill);
+                var tree = await session.SaveStreamAsync(process.Output, filename, time, stats, ct);
+                await process.EnsureSucceededAsync(timeout.IsCancellationRequested, source.TimeoutSeconds);
+                result.ExitStatus = 0;
+                result.Succeeded = true;
+                saved = (tree, ["/" + filename], time);
+            }
         }
-        catch (RepositoryException e)
+        catch (SourceFailedException e)
         {
-            result.Error = e.Message;
+            result.Error = secrets.Redactor.Redact(e.Message);
+            result.ExitStatus = e.ExitStatus;
+            result.StderrTail = e.StderrTail;
         }
-        result.DurationSeconds = Math.Round(started.Elapsed.TotalSeconds, 3);
-        return result;
+        catch (RepositoryException e) when (e.Kind is ErrorKind.NotFound or ErrorKind.InvalidArgument)
+        {
+            result.Error = secrets.Redactor.Redact(e.Message);
+        }
+        finally
+        {
+            _running.TryRemove(source.Name!, out _);
+        }
+        result.BytesRead = stats.BytesRead;
+        result.BytesAdded = stats.BytesAdded;
+        result.BytesStored = stats.BytesStored;
+        result.Files = stats.Files;
+        result.DurationSeconds = Math.Round(clock.Elapsed.TotalSeconds, 3);
+        if (result.Succeeded) log.Info("source finished", ("source", source.Name), ("bytes_read", result.BytesRead), ("bytes_added", result.BytesAdded), ("seconds", result.DurationSeconds));
+        else log.Error("source failed", ("source", source.Name), ("error", result.Error), ("exit_status", result.ExitStatus));
+        return (result, saved);
     }
+
+    /// <summary>The program and its arguments; no secret is among them.</summary>
+    private static List<string> Command(SourceConfig s) => s.Kind switch
+    {
+        SourceKind.Postgres =>
+        [
+            "pg_dump", .. s.PgDumpArgs ?? SourceConfig.DefaultPgDumpArgs,
+            .. s.Host != null ? (string[])["--host", s.Host] : [],
+            .. s.Port != null ? (string[])["--port", s.Port.Value.ToString()] : [],
+            .. s.User != null ? (string[])["--username", s.User] : [],
+            "--no-password", $"--dbname={s.Database}",
+        ],
+        SourceKind.Redis => ["redis-cli", "-h", s.Host ?? "127.0.0.1", "-p", (s.Port ?? 6379).ToString(), "--rdb", "-"],
+        _ => [.. s.Command!],
+    };
+
+    /// <summary>Passwords reach pg_dump and redis-cli the way both document: in their environment.</summary>
+    private static Dictionary<string, string> SecretEnvironment(SourceConfig s, string? password) =>
+        password == null ? [] : s.Kind switch
+        {
+            SourceKind.Postgres => new() { ["PGPASSWORD"] = password },
+            SourceKind.Redis => new() { ["REDISCLI_AUTH"] = password },
+            _ => [],
+        };
 }

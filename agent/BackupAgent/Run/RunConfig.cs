@@ -1,13 +1,20 @@
+using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.RegularExpressions;
 
 namespace BackupAgent.Run;
 
-/// <summary>The nightly job: one repository, several sources, each becoming its own tagged snapshot.</summary>
+/// <summary>The nightly job: one repository, several sources, each becoming its own snapshot tagged with its name.</summary>
 public sealed class RunConfig
 {
-    [JsonPropertyName("repository")] public string Repository { get; set; } = "";
-    [JsonPropertyName("password")] public SecretRef Password { get; set; } = new();
+    [JsonPropertyName("repository")] public string? Repository { get; set; }
+    [JsonPropertyName("password")] public SecretRef? Password { get; set; }
+    /// <summary>restic's --cacert, for an S3-compatible store with its own certificate authority.</summary>
+    [JsonPropertyName("cacert")] public string? CaCert { get; set; }
     [JsonPropertyName("host")] public string? Host { get; set; }
+    /// <summary>How many sources run at once; they share one upload pipeline.</summary>
+    [JsonPropertyName("concurrency")] public int Concurrency { get; set; } = 2;
+    [JsonPropertyName("heartbeat_seconds")] public int HeartbeatSeconds { get; set; } = 60;
     [JsonPropertyName("sources")] public List<SourceConfig> Sources { get; set; } = [];
 
     /// <summary>
@@ -20,57 +27,151 @@ public sealed class RunConfig
         Password = new SecretRef { Value = "demo-only-password" },
         Sources =
         [
-            new SourceConfig { Name = "project", Kind = "paths", Paths = ["."], Exclude = [".demo", ".git", "bin", "obj", "node_modules"] },
-            new SourceConfig { Name = "system-info", Kind = "command", Command = ["uname", "-a"], Filename = "system-info.txt" },
+            new SourceConfig { Name = "project", Kind = SourceKind.Paths, Paths = ["."], Exclude = [".demo", ".git", "bin", "obj", "node_modules"] },
+            new SourceConfig { Name = "system-info", Kind = SourceKind.Command, Command = ["uname", "-a"], Filename = "system-info.txt" },
         ],
     };
+
+    public static RunConfig Load(string path)
+    {
+        byte[] bytes;
+        try
+        {
+            bytes = File.ReadAllBytes(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ConfigException("$", $"cannot read {path}: {e.Message}");
+        }
+        RunConfig config;
+        try
+        {
+            config = JsonSerializer.Deserialize(bytes, RunJsonContext.Default.RunConfig) ?? throw new ConfigException("$", "the config is empty");
+        }
+        catch (JsonException e)
+        {
+            throw new ConfigException(e.Path ?? "$", e.Message.Split(". Path:")[0].Split(" Path:")[0]);
+        }
+        config.Validate();
+        return config;
+    }
+
+    /// <summary>Checks everything that can be checked before anything runs; the first problem names its field.</summary>
+    public void Validate()
+    {
+        if (string.IsNullOrWhiteSpace(Repository)) throw new ConfigException("$.repository", "required");
+        if (Password == null) throw new ConfigException("$.password", "required (one of env, file, ssm, value)");
+        Password.Validate("$.password");
+        if (Concurrency is < 1 or > 16) throw new ConfigException("$.concurrency", "must be between 1 and 16");
+        if (HeartbeatSeconds is < 5 or > 3600) throw new ConfigException("$.heartbeat_seconds", "must be between 5 and 3600");
+        if (Sources.Count == 0) throw new ConfigException("$.sources", "at least one source is required");
+        var names = new HashSet<string>();
+        for (var i = 0; i < Sources.Count; i++)
+        {
+            var at = $"$.sources[{i}]";
+            Sources[i].Validate(at);
+            if (!names.Add(Sources[i].Name!)) throw new ConfigException($"{at}.name", $"'{Sources[i].Name}' is used twice");
+        }
+    }
 }
 
-/// <summary>Where a secret comes from; its value never appears in results or logs.</summary>
+public enum SourceKind { Postgres, Redis, Command, Paths }
+
+public sealed partial class SourceConfig
+{
+    [JsonPropertyName("name")] public string? Name { get; set; }
+    [JsonPropertyName("kind")] public SourceKind? Kind { get; set; }
+    /// <summary>The file name of a streamed source in its snapshot (default NAME.dump, NAME.rdb or NAME).</summary>
+    [JsonPropertyName("filename")] public string? Filename { get; set; }
+    [JsonPropertyName("timeout_seconds")] public int TimeoutSeconds { get; set; } = 6 * 3600;
+    [JsonPropertyName("tags")] public List<string>? Tags { get; set; }
+
+    // postgres and redis
+    [JsonPropertyName("host")] public string? Host { get; set; }
+    [JsonPropertyName("port")] public int? Port { get; set; }
+    [JsonPropertyName("password")] public SecretRef? Password { get; set; }
+    // postgres
+    [JsonPropertyName("database")] public string? Database { get; set; }
+    [JsonPropertyName("user")] public string? User { get; set; }
+    /// <summary>pg_dump's arguments before the connection options; the default is the custom format
+    /// without compression, which deduplicates night to night (the repository compresses).</summary>
+    [JsonPropertyName("pg_dump_args")] public List<string>? PgDumpArgs { get; set; }
+    // command
+    [JsonPropertyName("command")] public List<string>? Command { get; set; }
+    // paths
+    [JsonPropertyName("paths")] public List<string>? Paths { get; set; }
+    [JsonPropertyName("exclude")] public List<string>? Exclude { get; set; }
+
+    public static readonly IReadOnlyList<string> DefaultPgDumpArgs = ["--format=custom", "--compress=0"];
+
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
+    private static partial Regex NamePattern();
+
+    public string SnapshotFilename => Filename ?? Kind switch
+    {
+        SourceKind.Postgres => $"{Name}.dump",
+        SourceKind.Redis => $"{Name}.rdb",
+        _ => Name!,
+    };
+
+    public void Validate(string at)
+    {
+        if (string.IsNullOrEmpty(Name)) throw new ConfigException($"{at}.name", "required");
+        if (!NamePattern().IsMatch(Name)) throw new ConfigException($"{at}.name", $"'{Name}' must be letters, digits, '.', '_' or '-' (it becomes a tag and a file name)");
+        if (Kind == null) throw new ConfigException($"{at}.kind", "required (postgres, redis, command or paths)");
+        if (TimeoutSeconds < 1) throw new ConfigException($"{at}.timeout_seconds", "must be positive");
+        if (Filename != null && (Filename.Length == 0 || Filename.Contains('/'))) throw new ConfigException($"{at}.filename", "must be a plain file name");
+        if (Port is < 1 or > 65535) throw new ConfigException($"{at}.port", "must be between 1 and 65535");
+        Password?.Validate($"{at}.password");
+        switch (Kind)
+        {
+            case SourceKind.Postgres when string.IsNullOrEmpty(Database):
+                throw new ConfigException($"{at}.database", "required for a postgres source");
+            case SourceKind.Command when Command is not { Count: > 0 } || string.IsNullOrEmpty(Command[0]):
+                throw new ConfigException($"{at}.command", "required for a command source: the program and its arguments");
+            case SourceKind.Paths when Paths is not { Count: > 0 }:
+                throw new ConfigException($"{at}.paths", "required for a paths source");
+        }
+        foreach (var (field, kinds, value) in KindFields)
+            if (value(this) != null && !kinds.Contains(Kind.Value))
+                throw new ConfigException($"{at}.{field}", $"does not apply to a {Kind.Value.ToString().ToLowerInvariant()} source");
+    }
+
+    /// <summary>The fields that only some kinds take, so a misplaced one is reported instead of ignored.</summary>
+    private static readonly (string Field, SourceKind[] Kinds, Func<SourceConfig, object?> Value)[] KindFields =
+    [
+        ("host", [SourceKind.Postgres, SourceKind.Redis], s => s.Host),
+        ("port", [SourceKind.Postgres, SourceKind.Redis], s => s.Port),
+        ("password", [SourceKind.Postgres, SourceKind.Redis], s => s.Password),
+        ("database", [SourceKind.Postgres], s => s.Database),
+        ("user", [SourceKind.Postgres], s => s.User),
+        ("pg_dump_args", [SourceKind.Postgres], s => s.PgDumpArgs),
+        ("command", [SourceKind.Command], s => s.Command),
+        ("paths", [SourceKind.Paths], s => s.Paths),
+        ("exclude", [SourceKind.Paths], s => s.Exclude),
+        ("filename", [SourceKind.Postgres, SourceKind.Redis, SourceKind.Command], s => s.Filename),
+    ];
+}
+
+/// <summary>Where a secret comes from; its value never appears in results, logs or child processes' arguments.</summary>
 public sealed class SecretRef
 {
     [JsonPropertyName("env")] public string? Env { get; set; }
     [JsonPropertyName("file")] public string? File { get; set; }
-    /// <summary>Inline, for demos and tests only.</summary>
+    /// <summary>An SSM Parameter Store parameter (a SecureString, read with the instance's role).</summary>
+    [JsonPropertyName("ssm")] public string? Ssm { get; set; }
+    /// <summary>Inline: for demos and tests only.</summary>
     [JsonPropertyName("value")] public string? Value { get; set; }
+
+    public void Validate(string at)
+    {
+        var given = new[] { Env, File, Ssm, Value }.Count(v => v != null);
+        if (given != 1) throw new ConfigException(at, "give exactly one of env, file, ssm, value");
+    }
 }
 
-public sealed class SourceConfig
+/// <summary>A config problem, named by the JSON path of the field.</summary>
+public sealed class ConfigException(string path, string problem) : Exception($"config error at {path}: {problem}")
 {
-    [JsonPropertyName("name")] public string Name { get; set; } = "";
-    /// <summary>paths | command</summary>
-    [JsonPropertyName("kind")] public string Kind { get; set; } = "";
-    [JsonPropertyName("paths")] public List<string>? Paths { get; set; }
-    [JsonPropertyName("exclude")] public List<string>? Exclude { get; set; }
-    [JsonPropertyName("command")] public List<string>? Command { get; set; }
-    /// <summary>The file name a command's output gets in its snapshot (default: NAME).</summary>
-    [JsonPropertyName("filename")] public string? Filename { get; set; }
+    public string Path { get; } = path;
 }
-
-public sealed class RunResult
-{
-    [JsonPropertyName("repository")] public string Repository { get; set; } = "";
-    [JsonPropertyName("succeeded")] public bool Succeeded { get; set; }
-    [JsonPropertyName("sources")] public List<SourceResult> Sources { get; set; } = [];
-}
-
-public sealed class SourceResult
-{
-    [JsonPropertyName("name")] public string Name { get; set; } = "";
-    [JsonPropertyName("kind")] public string Kind { get; set; } = "";
-    [JsonPropertyName("succeeded")] public bool Succeeded { get; set; }
-    [JsonPropertyName("snapshot_id")] public string? SnapshotId { get; set; }
-    [JsonPropertyName("bytes_read")] public long BytesRead { get; set; }
-    [JsonPropertyName("bytes_added")] public long BytesAdded { get; set; }
-    [JsonPropertyName("bytes_stored")] public long BytesStored { get; set; }
-    [JsonPropertyName("files")] public long Files { get; set; }
-    [JsonPropertyName("duration_seconds")] public double DurationSeconds { get; set; }
-    [JsonPropertyName("exit_status")] public int? ExitStatus { get; set; }
-    [JsonPropertyName("error")] public string? Error { get; set; }
-}
-
-[JsonSourceGenerationOptions(WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-    ReadCommentHandling = System.Text.Json.JsonCommentHandling.Skip, AllowTrailingCommas = true)]
-[JsonSerializable(typeof(RunConfig))]
-[JsonSerializable(typeof(RunResult))]
-internal partial class RunJsonContext : JsonSerializerContext;

@@ -9,16 +9,8 @@ namespace Backups.Core.Archiving;
 /// content saver); a directory's tree is built once all of its children are saved, without stalling the walk.
 /// Every component of a target's absolute path becomes its own tree level, as in restic.
 /// </summary>
-public sealed class Archiver(Packer packer, ContentSaver content, IReadOnlyList<ExcludePattern> excludes)
+public sealed class Archiver(Packer packer, ContentSaver content, IReadOnlyList<ExcludePattern> excludes, SourceStats stats)
 {
-    private readonly List<string> _errors = [];
-
-    /// <summary>Files and directories that could not be read (the snapshot lacks them).</summary>
-    public IReadOnlyList<string> Errors => _errors;
-
-    public long Files { get; private set; }
-    public long Directories { get; private set; }
-
     /// <summary>Saves the targets and returns the root tree's id.</summary>
     public async Task<Id> SaveAsync(IReadOnlyList<string> absolutePaths, CancellationToken ct)
     {
@@ -69,9 +61,19 @@ public sealed class Archiver(Packer packer, ContentSaver content, IReadOnlyList<
     {
         var tree = new Tree { Nodes = [.. await Task.WhenAll(children)] };
         tree.Sort();
+        return await SaveTreeAsync(packer, tree, stats, ct);
+    }
+
+    /// <summary>Stores a tree blob (unless known) and counts it for its source.</summary>
+    public static async Task<Id> SaveTreeAsync(Packer packer, Tree tree, SourceStats stats, CancellationToken ct)
+    {
         var json = TreeJson.Serialize(tree);
         var id = Id.Hash(json);
-        await packer.SaveAsync(BlobType.Tree, id, json, ct);
+        if (packer.TrySeal(BlobType.Tree, id, json) is { } blob)
+        {
+            stats.Added(blob, json.Length);
+            await packer.AddAsync(blob, ct);
+        }
         return id;
     }
 
@@ -86,13 +88,13 @@ public sealed class Archiver(Packer packer, ContentSaver content, IReadOnlyList<
         }
         catch (IOException e)
         {
-            lock (_errors) _errors.Add(e.Message);
+            stats.Error(e.Message);
             return null;
         }
         var node = NodeFor(name, path, stat);
         if (stat.IsDirectory)
         {
-            Directories++;
+            stats.Directories++;
             var children = new List<Task<Node>>();
             try
             {
@@ -101,14 +103,14 @@ public sealed class Archiver(Packer packer, ContentSaver content, IReadOnlyList<
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                lock (_errors) _errors.Add($"cannot read directory {path}: {e.Message}");
+                stats.Error($"cannot read directory {path}: {e.Message}");
                 node.Error = e.Message;
             }
             return WithSubtree(node, SaveTreeAsync(children, ct));
         }
         if (!stat.IsRegular) return Task.FromResult(node);
 
-        Files++;
+        stats.Files++;
         try
         {
             await using var file = new FileStream(path, new FileStreamOptions
@@ -116,14 +118,14 @@ public sealed class Archiver(Packer packer, ContentSaver content, IReadOnlyList<
                 Mode = FileMode.Open, Access = FileAccess.Read, Share = FileShare.ReadWrite,
                 BufferSize = 0, Options = FileOptions.SequentialScan | FileOptions.Asynchronous,
             });
-            var (contentTask, size) = await content.QueueAsync(file, ct);
+            var (contentTask, size) = await content.QueueAsync(file, stats, ct);
             // The size is what was read: restic's check insists that it equals the sum of the blobs.
             node.Size = (ulong)size;
             return WithContent(node, contentTask);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            lock (_errors) _errors.Add($"cannot read {path}: {e.Message}");
+            stats.Error($"cannot read {path}: {e.Message}");
             return null;
         }
     }

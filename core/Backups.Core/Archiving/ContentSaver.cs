@@ -14,17 +14,13 @@ public sealed class ContentSaver : IAsyncDisposable
 {
     private readonly Polynomial _polynomial;
     private readonly Packer _packer;
-    private readonly Channel<(Chunk Chunk, TaskCompletionSource<Id> Result)> _queue;
+    private readonly Channel<(Chunk Chunk, SourceStats Stats, TaskCompletionSource<Id> Result)> _queue;
     private readonly Task[] _workers;
-    private long _bytesRead;
-
-    public long BytesRead => Interlocked.Read(ref _bytesRead);
-
     public ContentSaver(Repo repo, Packer packer, int workers, CancellationToken ct)
     {
         _polynomial = repo.Polynomial;
         _packer = packer;
-        _queue = Channel.CreateBounded<(Chunk, TaskCompletionSource<Id>)>(new BoundedChannelOptions(workers)
+        _queue = Channel.CreateBounded<(Chunk, SourceStats, TaskCompletionSource<Id>)>(new BoundedChannelOptions(workers)
         {
             SingleWriter = false, SingleReader = false,
         });
@@ -33,7 +29,7 @@ public sealed class ContentSaver : IAsyncDisposable
 
     private async Task WorkAsync(CancellationToken ct)
     {
-        await foreach (var (chunk, result) in _queue.Reader.ReadAllAsync(ct))
+        await foreach (var (chunk, stats, result) in _queue.Reader.ReadAllAsync(ct))
         {
             try
             {
@@ -43,6 +39,7 @@ public sealed class ContentSaver : IAsyncDisposable
                 {
                     id = Id.Hash(chunk.Data.Span);
                     blob = _packer.TrySeal(BlobType.Data, id, chunk.Data.Span);
+                    if (blob is { } sealedBlob) stats.Added(sealedBlob, chunk.Length);
                 }
                 if (blob is { } b) await _packer.AddAsync(b, ct);
                 result.SetResult(id);
@@ -56,7 +53,7 @@ public sealed class ContentSaver : IAsyncDisposable
 
     /// <summary>Reads and chunks the whole stream, queueing every chunk.</summary>
     /// <returns>Once the stream is read: its length, and a task for its blob ids in order.</returns>
-    public async Task<(Task<Id[]> Content, long Size)> QueueAsync(Stream source, CancellationToken ct)
+    public async Task<(Task<Id[]> Content, long Size)> QueueAsync(Stream source, SourceStats stats, CancellationToken ct)
     {
         var results = new List<Task<Id>>();
         long size = 0;
@@ -66,10 +63,10 @@ public sealed class ContentSaver : IAsyncDisposable
             {
                 var result = new TaskCompletionSource<Id>(TaskCreationOptions.RunContinuationsAsynchronously);
                 size += chunk.Length;
-                Interlocked.Add(ref _bytesRead, chunk.Length);
+                stats.Read(chunk.Length);
                 try
                 {
-                    await _queue.Writer.WriteAsync((chunk, result), ct);
+                    await _queue.Writer.WriteAsync((chunk, stats, result), ct);
                 }
                 catch
                 {

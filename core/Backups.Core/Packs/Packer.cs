@@ -14,15 +14,6 @@ namespace Backups.Core.Packs;
 /// <summary>A blob compressed and encrypted into a pooled buffer, on its way into a pack.</summary>
 public readonly record struct SealedBlob(PackEntry Entry, byte[] Segment);
 
-/// <summary>What a backup added to the repository.</summary>
-public sealed class PackerStats
-{
-    public long BlobsAdded;
-    public long BytesAdded;        // plaintext of the new blobs
-    public long BytesStored;       // what the new blobs take in packs
-    public int PacksStored;
-}
-
 /// <summary>
 /// Turns new blobs into packs. Savers on many threads compress and encrypt their blob into a buffer of its
 /// own; one packing task appends the sealed blobs, in arrival order, to a pending pack file per blob type
@@ -48,8 +39,6 @@ public sealed class Packer : IAsyncDisposable
     private readonly SemaphoreSlim _indexWrite = new(1, 1);
     private volatile Exception? _failure;
     private volatile bool _discard;
-
-    public PackerStats Stats { get; } = new();
 
     /// <param name="uploads">How many finished packs may be stored at once (more helps a remote store).</param>
     public Packer(Repo repo, int uploads = 2)
@@ -80,11 +69,7 @@ public sealed class Packer : IAsyncDisposable
         if (_repo.Index.Has(type, id)) return null;
         lock (_pending)
             if (!_pending.Add((type, id))) return null;
-        var blob = Seal(type, id, plaintext);
-        Interlocked.Increment(ref Stats.BlobsAdded);
-        Interlocked.Add(ref Stats.BytesAdded, plaintext.Length);
-        Interlocked.Add(ref Stats.BytesStored, blob.Entry.Length);
-        return blob;
+        return Seal(type, id, plaintext);
     }
 
     /// <summary>Hands a sealed blob to the packing stage (and its buffer with it).</summary>
@@ -184,7 +169,6 @@ public sealed class Packer : IAsyncDisposable
             var (id, blobs) = await pack.FinishAsync(_repo.Key);
             foreach (var (entry, offset) in blobs)
                 _repo.Index.Add(new BlobLocation(id, entry.Type, offset, entry.Length, entry.UncompressedLength), entry.Id);
-            Interlocked.Increment(ref Stats.PacksStored);
             int unindexed;
             lock (_unindexed)
             {

@@ -1,0 +1,114 @@
+using Backups.Core.Locks;
+using Backups.Core.Packs;
+using Backups.Core.Snapshots;
+using Backups.Core.Trees;
+using Backups.Core.Json;
+using Backups.Core.Repository;
+using Repo = Backups.Core.Repository.Repository;
+
+namespace Backups.Core.Archiving;
+
+/// <summary>
+/// One backup session: one lock, one index load and one upload pipeline shared by any number of sources,
+/// which may save concurrently. Snapshots are written only after <see cref="FinishAsync"/> has stored every
+/// pack and index file they need; a source that fails simply gets no snapshot (its blobs stay unreferenced
+/// until prune).
+/// </summary>
+public sealed class BackupSession : IAsyncDisposable
+{
+    private readonly Repo _repo;
+    private readonly RepositoryLock _lock;
+    private readonly Packer _packer;
+    private readonly ContentSaver _content;
+    private bool _finished;
+
+    private BackupSession(Repo repo, RepositoryLock repoLock, Packer packer, ContentSaver content)
+    {
+        _repo = repo;
+        _lock = repoLock;
+        _packer = packer;
+        _content = content;
+    }
+
+    public static async Task<BackupSession> StartAsync(Repo repo, int workers, int uploads, CancellationToken ct)
+    {
+        var repoLock = await RepositoryLock.AcquireAsync(repo, exclusive: false, ct);
+        try
+        {
+            await repo.LoadIndexAsync(ct);
+            var packer = new Packer(repo, uploads);
+            return new BackupSession(repo, repoLock, packer, new ContentSaver(repo, packer, workers, ct));
+        }
+        catch
+        {
+            await repoLock.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Saves a stream as the single file of a snapshot (restic's --stdin); returns the root tree.</summary>
+    public async Task<Id> SaveStreamAsync(Stream input, string filename, DateTimeOffset time, SourceStats stats, CancellationToken ct)
+    {
+        var (contentTask, size) = await _content.QueueAsync(input, stats, ct);
+        var now = Timestamp.FromDateTimeOffset(time);
+        var node = new Node
+        {
+            Name = filename, Type = Node.File, Mode = 0b110_100_100, ModTime = now, AccessTime = now, ChangeTime = now,
+            Uid = UnixNames.CurrentUid, Gid = UnixNames.CurrentGid, User = UnixNames.User(UnixNames.CurrentUid),
+            Size = (ulong)size, Content = [.. await contentTask],
+        };
+        stats.Files++;
+        return await Archiver.SaveTreeAsync(_packer, new Tree { Nodes = [node] }, stats, ct);
+    }
+
+    /// <summary>Saves files and directories (absolute paths); returns the root tree.</summary>
+    public Task<Id> SavePathsAsync(IReadOnlyList<string> absolutePaths, IReadOnlyList<ExcludePattern> excludes, SourceStats stats, CancellationToken ct) =>
+        new Archiver(_packer, _content, excludes, stats).SaveAsync(absolutePaths, ct);
+
+    /// <summary>Stores everything saved so far: all packs, then their index. No more saving afterwards.</summary>
+    public async Task FinishAsync(CancellationToken ct)
+    {
+        await _content.CompleteAsync();
+        await _packer.FlushAsync(ct);
+        _finished = true;
+    }
+
+    public async Task<Snapshot> WriteSnapshotAsync(Snapshot snapshot, CancellationToken ct)
+    {
+        if (!_finished) throw new InvalidOperationException("a snapshot may only be written after FinishAsync");
+        snapshot.ProgramVersion ??= ProgramInfo.Version;
+        snapshot.Id = await _repo.SaveSnapshotAsync(snapshot, ct);
+        return snapshot;
+    }
+
+    /// <summary>A snapshot of this machine and user, as restic fills one in.</summary>
+    public static Snapshot NewSnapshot(Id tree, IReadOnlyList<string> paths, DateTimeOffset time, string? host,
+        IReadOnlyList<string> tags, IReadOnlyList<string> excludes) => new()
+    {
+        Time = time,
+        Tree = tree,
+        Paths = [.. paths],
+        Hostname = host ?? Environment.MachineName,
+        Username = Environment.UserName,
+        Uid = UnixNames.CurrentUid,
+        Gid = UnixNames.CurrentGid,
+        Tags = tags.Count > 0 ? [.. tags] : null,
+        Excludes = excludes.Count > 0 ? [.. excludes] : null,
+    };
+
+    public async ValueTask DisposeAsync()
+    {
+        await _content.DisposeAsync();
+        await _packer.DisposeAsync();
+        await _lock.DisposeAsync();
+    }
+
+    /// <summary>restic's rule for --stdin-filename: a plain name, the snapshot's only file.</summary>
+    public static string CheckFilename(string filename)
+    {
+        var name = filename.Trim('/');
+        if (name.Length == 0 || name.Contains('/'))
+            throw new RepositoryException(ErrorKind.InvalidArgument, $"file name '{filename}' must be a plain file name");
+        return name;
+    }
+}

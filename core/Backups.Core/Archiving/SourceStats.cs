@@ -1,0 +1,37 @@
+using Backups.Core.Packs;
+
+namespace Backups.Core.Archiving;
+
+/// <summary>What one source read and added; updated from several workers at once.</summary>
+public sealed class SourceStats
+{
+    private long _bytesRead, _bytesAdded, _bytesStored, _blobsAdded;
+    private readonly List<string> _errors = [];
+
+    public long BytesRead => Interlocked.Read(ref _bytesRead);
+    public long BytesAdded => Interlocked.Read(ref _bytesAdded);
+    public long BytesStored => Interlocked.Read(ref _bytesStored);
+    public long BlobsAdded => Interlocked.Read(ref _blobsAdded);
+    public long Files { get; internal set; }
+    public long Directories { get; internal set; }
+
+    /// <summary>Files and directories that could not be read (the snapshot lacks them).</summary>
+    public IReadOnlyList<string> Errors
+    {
+        get { lock (_errors) return [.. _errors]; }
+    }
+
+    internal void Read(long bytes) => Interlocked.Add(ref _bytesRead, bytes);
+
+    internal void Added(SealedBlob blob, int plaintextLength)
+    {
+        Interlocked.Increment(ref _blobsAdded);
+        Interlocked.Add(ref _bytesAdded, plaintextLength);
+        Interlocked.Add(ref _bytesStored, blob.Entry.Length);
+    }
+
+    internal void Error(string message)
+    {
+        lock (_errors) _errors.Add(message);
+    }
+}
