@@ -92,15 +92,3 @@ public sealed class BackupCommand : Command
         output.Line($"snapshot {r.Snapshot.Id.Short} saved");
     }
 }
-
-public static class Size
-{
-    public static string Format(long bytes)
-    {
-        string[] units = ["B", "KiB", "MiB", "GiB", "TiB"];
-        double v = bytes;
-        var u = 0;
-        while (v >= 1024 && u < units.Length - 1) { v /= 1024; u++; }
-        return u == 0 ? $"{bytes} B" : $"{v.ToString("0.000", CultureInfo.InvariantCulture)} {units[u]}";
-    }
-}

@@ -22,7 +22,18 @@ public sealed class RunCommand(IReadOnlyDictionary<string, string> environment) 
         var log = new RunLog(Console.Error, secrets.Redactor);
         var run = new NightlyRun(config, secrets, log);
         var options = new RunOptions(args.Values("source"), Tags.Parse(args.Values("tag")), CreateRepository: path == null);
-        var result = await run.ExecuteAsync(options, ct);
+        using var stopProgress = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var progress = Progress.ReportAsync(run, log, Console.Error, isTerminal: !Console.IsErrorRedirected, stopProgress.Token);
+        RunResult result;
+        try
+        {
+            result = await run.ExecuteAsync(options, ct);
+        }
+        finally
+        {
+            await stopProgress.CancelAsync();
+            await progress;
+        }
 
         if (output.Json) output.Line(JsonSerializer.Serialize(result, RunJsonContext.Default.RunResult));
         else

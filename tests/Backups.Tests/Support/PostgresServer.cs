@@ -1,0 +1,261 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace Backups.Tests.Support;
+
+/// <summary>
+/// A throwaway PostgreSQL 15 cluster on 127.0.0.1 that requires a password (SCRAM) over TCP, as a real server
+/// does for pg_dump. Each call starts a new cluster; dispose stops it and deletes its files.
+/// </summary>
+public sealed class PostgresServer : IAsyncDisposable
+{
+    public const string BinDirectory = "/usr/lib/postgresql/15/bin";
+
+    /// <summary>The operating-system account that owns the cluster when the tests run as root.</summary>
+    private const string OsUser = "postgres";
+
+    private bool _disposed;
+
+    private PostgresServer(string tempDirectory) => TempDirectory = tempDirectory;
+
+    public string Host => "127.0.0.1";
+
+    public int Port { get; private set; }
+
+    /// <summary>The database superuser (whatever account runs the tests).</summary>
+    public string User => "postgres";
+
+    public string Password { get; } = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+
+    /// <summary>The postmaster's process id (0 until it runs). It is not our child: pg_ctl detaches it.</summary>
+    public int ProcessId { get; private set; }
+
+    /// <summary>Holds the cluster, its Unix socket and the server log; removed on dispose.</summary>
+    public string TempDirectory { get; }
+
+    private string DataDirectory => Path.Combine(TempDirectory, "data");
+
+    private string LogFile => Path.Combine(TempDirectory, "postgres.log");
+
+    /// <summary>libpq settings for client programs (psql, pg_dump, pg_restore, pgbench) run as children.</summary>
+    public Dictionary<string, string> ClientEnvironment => new()
+    {
+        ["PGHOST"] = Host,
+        ["PGPORT"] = Port.ToString(CultureInfo.InvariantCulture),
+        ["PGUSER"] = User,
+        ["PGPASSWORD"] = Password,
+    };
+
+    /// <summary>A PostgreSQL 15 program by name (pg_dump, pg_restore, psql, ...), independent of PATH.</summary>
+    public static string Tool(string name) => Path.Combine(BinDirectory, name);
+
+    public static async Task<PostgresServer> StartAsync()
+    {
+        var server = new PostgresServer(CreateTempDirectory());
+        try
+        {
+            await server.InitDbAsync();
+            await server.LaunchAsync();
+            await server.WaitUntilReadyAsync();
+            return server;
+        }
+        catch
+        {
+            await server.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Under /tmp rather than $TMPDIR: the postgres account must be able to reach it, and the socket path inside
+    /// must stay within the 107 bytes of a Unix socket address.
+    /// </summary>
+    private static string CreateTempDirectory()
+    {
+        var path = Path.Combine("/tmp", "backups-pg-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8)));
+        Directory.CreateDirectory(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        return path;
+    }
+
+    private async Task InitDbAsync()
+    {
+        if (Environment.IsPrivilegedProcess)
+            (await Processes.RunAsync("chown", [$"{OsUser}:{OsUser}", TempDirectory])).EnsureSuccess("chown");
+
+        // The password goes through a file, not the command line, so that no process list shows it.
+        var passwordFile = Path.Combine(TempDirectory, "password");
+        await File.WriteAllTextAsync(passwordFile, Password + "\n");
+        try
+        {
+            // Local (socket) connections are trusted: the socket lies in a directory only the owner and root can enter.
+            (await AsOwnerAsync("initdb", "-D", DataDirectory, "-U", User, "--pwfile", passwordFile,
+                "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C",
+                "--no-sync", "--no-instructions")).EnsureSuccess("initdb");
+        }
+        finally
+        {
+            File.Delete(passwordFile);
+        }
+    }
+
+    private async Task LaunchAsync()
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            Port = FreePort.Next();
+            // pg_ctl hands -o to a shell; every path here is ours and free of spaces and quotes.
+            var result = await AsOwnerAsync("pg_ctl", "start", "-D", DataDirectory, "-l", LogFile, "-w", "-t", "30",
+                "-o", $"-k {TempDirectory} -p {Port} -c listen_addresses={Host} -c fsync=off");
+            if (result.ExitCode == 0) break;
+            var log = LogTail();
+            if (attempt == FreePort.Attempts || !FreePort.WasTaken(log))
+                throw new InvalidOperationException(
+                    $"PostgreSQL did not start (pg_ctl exited {result.ExitCode}): {result.Stderr}\n--- {LogFile}:\n{log}");
+        }
+        ProcessId = int.Parse(File.ReadLines(Path.Combine(DataDirectory, "postmaster.pid")).First(), CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>pg_ctl -w saw the server accept connections on its socket; this proves the TCP listener the tests use.</summary>
+    private async Task WaitUntilReadyAsync()
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (true)
+        {
+            var result = await Processes.RunAsync(Tool("pg_isready"), ["-d", "postgres"], ClientEnvironment);
+            if (result.ExitCode == 0) return;
+            if (DateTime.UtcNow > deadline)
+                throw new InvalidOperationException($"PostgreSQL is not ready on {Host}:{Port}: {result.StdoutText}\n--- {LogFile}:\n{LogTail()}");
+            await Task.Delay(50);
+        }
+    }
+
+    private string LogTail() =>
+        File.Exists(LogFile) ? string.Join('\n', File.ReadLines(LogFile).TakeLast(30)) : "(no log)";
+
+    /// <summary>initdb refuses to run as root, and the cluster's files must belong to the account that runs the server.</summary>
+    private Task<ProcessResult> AsOwnerAsync(string tool, params string[] args) =>
+        Environment.IsPrivilegedProcess
+            ? Processes.RunAsync("runuser", ["-u", OsUser, "--", Tool(tool), .. args], workingDirectory: TempDirectory)
+            : Processes.RunAsync(Tool(tool), args, workingDirectory: TempDirectory);
+
+    /// <summary>Runs SQL (any number of statements, stopping at the first error) through psql.</summary>
+    public Task ExecAsync(string database, string sql) => PsqlAsync(database, sql);
+
+    /// <summary>The value a query returns (one row, one column), as psql prints it.</summary>
+    public async Task<string> QueryScalarAsync(string database, string sql)
+    {
+        var output = await PsqlAsync(database, sql);
+        return output.EndsWith('\n') ? output[..^1] : output;
+    }
+
+    public Task CreateDatabaseAsync(string name) => ExecAsync("postgres", $"CREATE DATABASE {QuoteIdentifier(name)}");
+
+    /// <summary>Every user table's exact row count, keyed by "schema.table".</summary>
+    public async Task<Dictionary<string, long>> RowCountsAsync(string database)
+    {
+        const string sql = """
+            SELECT schemaname || '.' || tablename,
+                   (xpath('/row/n/text()', query_to_xml(
+                       format('SELECT count(*) AS n FROM %I.%I', schemaname, tablename), false, true, '')))[1]::text
+            FROM pg_tables
+            WHERE schemaname <> 'information_schema' AND schemaname !~ '^pg_'
+            """;
+        var counts = new Dictionary<string, long>();
+        foreach (var line in (await PsqlAsync(database, sql)).Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var fields = line.Split('\t');
+            counts[fields[0]] = long.Parse(fields[1], CultureInfo.InvariantCulture);
+        }
+        return counts;
+    }
+
+    /// <summary>pgbench's tables; scale 1 is 100,000 accounts, scale 20 makes a plain dump of about 194 MB.</summary>
+    public async Task PgbenchInitAsync(string database, int scale) =>
+        (await Processes.RunAsync(Tool("pgbench"), ["-i", "-q", "-s", scale.ToString(CultureInfo.InvariantCulture), database],
+            ClientEnvironment)).EnsureSuccess($"pgbench -i -s {scale} {database}");
+
+    /// <summary>Unaligned, tab-separated rows without headers; the SQL goes through stdin, so any length works.</summary>
+    private async Task<string> PsqlAsync(string database, string sql)
+    {
+        using var input = new MemoryStream(Encoding.UTF8.GetBytes(sql));
+        var result = await Processes.RunAsync(Tool("psql"),
+            ["-X", "-q", "-A", "-t", "-F", "\t", "-v", "ON_ERROR_STOP=1", "-d", database, "-f", "-"],
+            ClientEnvironment, input);
+        return result.EnsureSuccess($"psql on {database}").StdoutText;
+    }
+
+    private static string QuoteIdentifier(string name) => "\"" + name.Replace("\"", "\"\"") + "\"";
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        if (Directory.Exists(DataDirectory))
+        {
+            // The exit code does not matter: a server that never started has nothing to stop, and one that does not
+            // stop is killed below.
+            await AsOwnerAsync("pg_ctl", "stop", "-D", DataDirectory, "-m", "immediate", "-w", "-t", "10");
+        }
+        if (ProcessId != 0) await ProcessIds.KillAsync(ProcessId);
+        Directory.Delete(TempDirectory, recursive: true);
+    }
+}
+
+/// <summary>Processes known only by their id, such as a server that detached from the program that started it.</summary>
+public static class ProcessIds
+{
+    /// <summary>False once the process has ended, even while it lingers as a zombie that no parent has reaped.</summary>
+    public static bool IsRunning(int pid) => Status(pid) is [var state, ..] && state is not ("Z" or "X");
+
+    /// <summary>The running processes whose parent is the given one.</summary>
+    public static IEnumerable<int> ChildrenOf(int parent)
+    {
+        foreach (var entry in Directory.EnumerateDirectories("/proc"))
+        {
+            if (int.TryParse(Path.GetFileName(entry), CultureInfo.InvariantCulture, out var pid)
+                && Status(pid) is [var state, var ppid, ..]
+                && ppid == parent.ToString(CultureInfo.InvariantCulture)
+                && state is not ("Z" or "X"))
+                yield return pid;
+        }
+    }
+
+    /// <summary>The fields of /proc/PID/stat after the command name (state, parent, ...); null once the process is gone.</summary>
+    private static string[]? Status(int pid)
+    {
+        string stat;
+        try
+        {
+            stat = File.ReadAllText($"/proc/{pid}/stat");
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return null;
+        }
+        // "pid (command) state ppid ...", where the command itself may contain spaces and parentheses.
+        return stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+    }
+
+    /// <summary>SIGKILL, then wait until the process has ended.</summary>
+    public static async Task KillAsync(int pid)
+    {
+        if (!IsRunning(pid)) return;
+        try
+        {
+            using var process = Process.GetProcessById(pid);
+            process.Kill();
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+        {
+            return; // it ended by itself meanwhile
+        }
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (IsRunning(pid))
+        {
+            if (DateTime.UtcNow > deadline) throw new InvalidOperationException($"process {pid} survived SIGKILL");
+            await Task.Delay(20);
+        }
+    }
+}
