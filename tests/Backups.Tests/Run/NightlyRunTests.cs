@@ -168,4 +168,23 @@ public sealed class NightlyRunTests(DatabasesFixture db) : IClassFixture<Databas
             Assert.DoesNotContain(run.ChildCommandLines, c => c.Contains(secret));
         }
     }
+
+    [Fact]
+    public async Task A_source_past_its_timeout_is_killed_and_gets_no_snapshot()
+    {
+        var (config, repo) = WriteConfig(
+            """{ "name": "stuck", "kind": "command", "command": ["sh", "-c", "echo started; sleep 60"], "timeout_seconds": 1 }""",
+            """{ "name": "quick", "kind": "command", "command": ["echo", "fine"] }""");
+        await new Agent(repo, RepositoryPassword).RunAsync(["init"]);
+
+        var run = await RunAgentAsync(config);
+
+        Assert.Equal(18, run.ExitCode);
+        var sources = JsonDocument.Parse(run.Stdout).RootElement.GetProperty("sources").EnumerateArray().ToDictionary(s => s.GetProperty("name").GetString()!);
+        Assert.Equal("sh timed out after 1 s and was killed", sources["stuck"].GetProperty("error").GetString());
+        Assert.True(sources["quick"].GetProperty("succeeded").GetBoolean());
+        var restic = new Restic(repo, RepositoryPassword);
+        Assert.Empty((await restic.JsonAsync("snapshots", "--tag", "stuck")).EnumerateArray());
+        Assert.Single((await restic.JsonAsync("snapshots", "--tag", "quick")).EnumerateArray());
+    }
 }
