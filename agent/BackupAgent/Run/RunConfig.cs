@@ -63,7 +63,7 @@ public sealed class RunConfig
         if (Password == null) throw new ConfigException("$.password", "required (one of env, file, ssm, value)");
         Password.Validate("$.password");
         if (Concurrency is < 1 or > 16) throw new ConfigException("$.concurrency", "must be between 1 and 16");
-        if (HeartbeatSeconds is < 5 or > 3600) throw new ConfigException("$.heartbeat_seconds", "must be between 5 and 3600");
+        if (HeartbeatSeconds is < 1 or > 3600) throw new ConfigException("$.heartbeat_seconds", "must be between 1 and 3600");
         if (Sources.Count == 0) throw new ConfigException("$.sources", "at least one source is required");
         var names = new HashSet<string>();
         for (var i = 0; i < Sources.Count; i++)
