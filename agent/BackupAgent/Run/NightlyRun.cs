@@ -116,7 +116,11 @@ public sealed class NightlyRun(RunConfig config, Secrets secrets, RunLog log)
             {
                 var paths = Backup.AbsolutePaths(source.Paths!);
                 var excludes = (source.Exclude ?? []).Select(e => new ExcludePattern(e)).ToList();
+                using var stopCounting = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                var counting = Task.Run(() => stats.BytesTotal = SizeEstimate.Of(paths, excludes, stopCounting.Token), stopCounting.Token);
                 saved = (await session.SavePathsAsync(paths, excludes, stats, ct), paths, time);
+                await stopCounting.CancelAsync();
+                try { await counting; } catch (OperationCanceledException) { /* the backup finished first */ }
                 result.Succeeded = stats.Errors.Count == 0;
                 if (!result.Succeeded) result.Error = $"{stats.Errors.Count} files could not be read (the snapshot lacks them): {stats.Errors[0]}";
             }

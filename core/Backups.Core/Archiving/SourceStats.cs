@@ -13,6 +13,9 @@ public sealed class SourceStats
     public long BytesStored => Interlocked.Read(ref _bytesStored);
     public long BlobsAdded => Interlocked.Read(ref _blobsAdded);
     public long Files { get; internal set; }
+
+    /// <summary>What the source will read in all, when known beforehand (a paths source, once counted).</summary>
+    public long? BytesTotal { get; set; }
     public long Directories { get; internal set; }
 
     /// <summary>Files and directories that could not be read (the snapshot lacks them).</summary>

@@ -59,12 +59,28 @@ public sealed class NightlyRunTests(DatabasesFixture db) : IClassFixture<Databas
         return (config, repo);
     }
 
-    /// <summary>Runs the agent, sampling the command lines of every process it starts while it runs.</summary>
-    private static async Task<(int ExitCode, string Stdout, string Stderr, List<string> ChildCommandLines)> RunAgentAsync(string config)
+    /// <summary>
+    /// Runs the agent and collects the argument lists of the programs it starts: pg_dump and redis-cli are
+    /// reached through shims that record their arguments and exec the real program (a child that lives
+    /// 10 ms can slip between two samples of /proc), and every other child is sampled from /proc.
+    /// </summary>
+    private async Task<(int ExitCode, string Stdout, string Stderr, List<string> ChildCommandLines)> RunAgentAsync(string config)
     {
+        var shims = _dir.Combine("shims");
+        var argvLog = _dir.Combine("argv.log");
+        Directory.CreateDirectory(shims);
+        var path = Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin";
+        foreach (var program in new[] { "pg_dump", "redis-cli" })
+        {
+            var real = path.Split(':').Select(d => Path.Combine(d, program)).First(File.Exists);
+            var shim = Path.Combine(shims, program);
+            File.WriteAllText(shim, $"#!/bin/sh\nprintf '%s\\n' \"{program} $*\" >> '{argvLog}'\nexec '{real}' \"$@\"\n");
+            File.SetUnixFileMode(shim, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
         var psi = new ProcessStartInfo(Agent.Program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in (string[])["--json", "run", "--config", config]) psi.ArgumentList.Add(a);
         psi.Environment["CACHE_PASSWORD"] = DatabasesFixture.RedisPassword;
+        psi.Environment["PATH"] = $"{shims}:{path}";
         psi.Environment.Remove("RESTIC_PASSWORD");
         using var agent = Process.Start(psi)!;
         var stdout = agent.StandardOutput.ReadToEndAsync();
@@ -81,6 +97,7 @@ public sealed class NightlyRunTests(DatabasesFixture db) : IClassFixture<Databas
             await Task.Delay(2);
         }
         await agent.WaitForExitAsync();
+        if (File.Exists(argvLog)) seen.AddRange(File.ReadAllLines(argvLog));
         return (agent.ExitCode, await stdout, await stderr, seen);
     }
 
@@ -159,8 +176,8 @@ public sealed class NightlyRunTests(DatabasesFixture db) : IClassFixture<Databas
         Assert.Single((await restic.JsonAsync("snapshots", "--tag", "cache")).EnumerateArray());
         await restic.CheckAsync(readData: false);
 
-        Assert.Contains(run.ChildCommandLines, c => c.StartsWith("pg_dump ") || c.Contains("/pg_dump "));
-        Assert.Contains(run.ChildCommandLines, c => c.Contains("redis-cli"));
+        Assert.Contains(run.ChildCommandLines, c => c.StartsWith("pg_dump ") && c.Contains("--dbname=does_not_exist"));
+        Assert.Contains(run.ChildCommandLines, c => c.StartsWith("redis-cli ") && c.Contains("--rdb"));
         foreach (var secret in new[] { RepositoryPassword, db.Postgres.Password, DatabasesFixture.RedisPassword })
         {
             Assert.DoesNotContain(secret, run.Stdout);
