@@ -1,3 +1,4 @@
+using Backups.Tests.Support;
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json.Nodes;
@@ -17,9 +18,7 @@ public sealed partial class SesLocalFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var script = Path.Combine(StackDirectory(), "node_modules", "aws-ses-v2-local", "dist", "cli.js");
-        if (!File.Exists(script))
-            throw new InvalidOperationException($"aws-ses-v2-local is not installed: run `npm install --no-audit --no-fund` in {StackDirectory()}");
+        var script = TestStack.Script("aws-ses-v2-local", "dist", "cli.js");
         var psi = new ProcessStartInfo("node") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         // Port 0: it takes a free port and prints it, so there is no race for a port chosen beforehand.
         foreach (var a in new[] { script, "--host", "127.0.0.1", "--port", "0" }) psi.ArgumentList.Add(a);
@@ -64,16 +63,6 @@ public sealed partial class SesLocalFixture : IAsyncLifetime
     [GeneratedRegex(@"server running at http://[^:]+:(\d+)")]
     private static partial Regex Listening();
 
-    /// <summary>tests/stack of this checkout, found by walking up from the test binaries.</summary>
-    private static string StackDirectory()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
-        {
-            var stack = Path.Combine(dir.FullName, "tests", "stack");
-            if (File.Exists(Path.Combine(stack, "package.json"))) return stack;
-        }
-        throw new InvalidOperationException($"no tests/stack/package.json above {AppContext.BaseDirectory}");
-    }
 
     public async Task DisposeAsync()
     {

@@ -55,10 +55,7 @@ public sealed class S3rverFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var script = Path.Combine(StackDirectory(), "node_modules", "s3rver", "bin", "s3rver.js");
-        if (!File.Exists(script))
-            throw new InvalidOperationException(
-                $"s3rver is not installed: run `npm install --no-audit --no-fund` in {StackDirectory()}");
+        var script = TestStack.Script("s3rver", "bin", "s3rver.js");
         WriteCertificate();
 
         var psi = new ProcessStartInfo("node")
@@ -158,17 +155,6 @@ public sealed class S3rverFixture : IAsyncLifetime
         File.WriteAllText(_dir.Combine("key.pem"), key.ExportPkcs8PrivateKeyPem());
     }
 
-    /// <summary>tests/stack of this checkout, found by walking up from the test binaries.</summary>
-    private static string StackDirectory()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Serverless.sln"))
-                || File.Exists(Path.Combine(dir.FullName, "tests", "stack", "package.json")))
-                return Path.Combine(dir.FullName, "tests", "stack");
-        }
-        throw new InvalidOperationException($"no tests/stack/package.json above {AppContext.BaseDirectory}");
-    }
 
     public async Task DisposeAsync()
     {
