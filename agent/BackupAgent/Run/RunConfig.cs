@@ -93,8 +93,9 @@ public sealed partial class SourceConfig
     // postgres
     [JsonPropertyName("database")] public string? Database { get; set; }
     [JsonPropertyName("user")] public string? User { get; set; }
-    /// <summary>pg_dump's arguments before the connection options; the default is the custom format
-    /// without compression, which deduplicates night to night (the repository compresses).</summary>
+    /// <summary>pg_dump's arguments before the connection options. The default is the custom format without
+    /// pg_dump's own compression: pg_restore reads it, and the repository's zstd and deduplication see the raw
+    /// rows (appended rows deduplicate; see tests/bench --case nightly for what updates cost).</summary>
     [JsonPropertyName("pg_dump_args")] public List<string>? PgDumpArgs { get; set; }
     // command
     [JsonPropertyName("command")] public List<string>? Command { get; set; }

@@ -159,7 +159,15 @@ public sealed class RecordingAwsEndpoint : IAsyncDisposable
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
         _listener.Stop();
-        _listener.Close();
+        try
+        {
+            _listener.Close();
+        }
+        catch (HttpListenerException)
+        {
+            // The managed HttpListener can report "Address already in use" while removing its prefix when
+            // another listener binds at the same moment; it has stopped listening either way.
+        }
         await _loop;
     }
 }
