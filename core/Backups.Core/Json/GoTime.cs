@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -17,24 +16,10 @@ public sealed class GoTimeConverter : JsonConverter<DateTimeOffset>
         writer.WriteStringValue(GoTime.Format(value));
 }
 
+/// <summary>Snapshot times: Go's RFC 3339 text through <see cref="Timestamp"/>, kept to .NET's 100 ns.</summary>
 public static class GoTime
 {
-    public static string Format(DateTimeOffset t) =>
-        t.Offset == TimeSpan.Zero
-            ? t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.FFFFFFF'Z'", CultureInfo.InvariantCulture)
-            : t.ToString("yyyy-MM-dd'T'HH:mm:ss.FFFFFFFzzz", CultureInfo.InvariantCulture);
+    public static string Format(DateTimeOffset t) => Timestamp.FromDateTimeOffset(t).ToString();
 
-    public static DateTimeOffset Parse(string s)
-    {
-        var dot = s.IndexOf('.', 19);
-        if (dot > 0)
-        {
-            var end = dot + 1;
-            while (end < s.Length && char.IsAsciiDigit(s[end])) end++;
-            if (end - dot - 1 > 7) s = string.Concat(s.AsSpan(0, dot + 8), s.AsSpan(end));
-        }
-        if (!DateTimeOffset.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out var t))
-            throw new JsonException($"'{s}' is not an RFC 3339 time");
-        return t;
-    }
+    public static DateTimeOffset Parse(string s) => Timestamp.Parse(s).ToDateTimeOffset();
 }
