@@ -14,14 +14,14 @@ public static class Forgetter
     /// <param name="underLock">Runs after the removal while the exclusive lock is still held, with the plan
     /// (restic's forget --prune prunes there).</param>
     public static async Task<ForgetPlan> ForgetAsync(Repo repo, ForgetRequest request, bool dryRun,
-        Func<ForgetPlan, CancellationToken, Task>? underLock = null, CancellationToken ct = default)
+        Func<Repo, ForgetPlan, CancellationToken, Task>? underLock = null, CancellationToken ct = default)
     {
         request.Policy.Validated();
         await using var repositoryLock = await RepositoryLock.AcquireAsync(repo, exclusive: true, ct);
         var snapshots = await repo.LoadSnapshotsAsync(ct);
         var plan = RetentionPlanner.Plan(snapshots, request, DateTimeOffset.Now, TimeZoneInfo.Local);
         if (!dryRun) await RemoveAsync(repo, plan.Removed.Select(s => s.Id), ct);
-        if (underLock != null) await underLock(plan, ct);
+        if (underLock != null) await underLock(repo, plan, ct);
         return plan;
     }
 
