@@ -57,13 +57,20 @@ public sealed class RetentionDecisionTests(RetentionRepository repo)
         ["empty policy"] = new(new()),
     };
 
+    /// <summary>Also run through `backup-agent forget` (a process start each): one of each kind of flag.</summary>
+    private static readonly HashSet<string> ThroughCli =
+    [
+        "classic", "every bucket", "within a month at month ends and DST", "within variants together", "keep-tag repeated",
+        "keep-tag empty means untagged", "group by tags", "no grouping", "filter tag list", "filter paths", "empty policy",
+    ];
+
     public static TheoryData<string> CaseNames => [.. Cases.Keys];
 
     [Fact]
     public void The_repository_is_large_and_varied()
     {
         Assert.True(repo.Snapshots.Count >= 300, $"{repo.Snapshots.Count} snapshots");
-        Assert.True(repo.Snapshots.Count(s => s.Username != "backup") >= 10, "real restic snapshots");
+        Assert.True(repo.Snapshots.Count(s => s.Username != "backup") >= 10, $"real restic snapshots: {string.Join(",", repo.Snapshots.GroupBy(s => s.Username).Select(g => $"{g.Key}={g.Count()}"))}");
         Assert.True(repo.Snapshots.Select(s => s.Time.Offset).Distinct().Count() >= 4, "several UTC offsets");
         Assert.Contains(repo.Snapshots, s => s.Time > DateTimeOffset.Now);
         Assert.True(SnapshotGrouping.Default.Group(repo.Snapshots).Count >= 6);
@@ -82,13 +89,13 @@ public sealed class RetentionDecisionTests(RetentionRepository repo)
         });
         List<string> args = ["forget", "--dry-run", "--json", .. Flags(c)];
         var restic = repo.Restic.RunAsync(["--no-lock", .. args]);
-        var agent = repo.Agent.RunAsync(args);
+        var agent = ThroughCli.Contains(name) ? repo.Agent.RunAsync(args) : null;
 
         var expected = PlanText.FromJson((await restic).EnsureSuccess("restic forget").StdoutText);
         if (c.Policy.IsEmpty) Assert.Equal("", expected);
         else Assert.Contains("remove", expected);
         Assert.Equal(expected, PlanText.FromPlan(RetentionPlanner.Plan(repo.Snapshots, request, DateTimeOffset.Now, RetentionRepository.Zone)));
-        Assert.Equal(expected, PlanText.FromJson((await agent).EnsureSuccess("backup-agent forget").StdoutText));
+        if (agent != null) Assert.Equal(expected, PlanText.FromJson((await agent).EnsureSuccess("backup-agent forget").StdoutText));
     }
 
     private string PathOf(string p) => p == "A" ? repo.SourceA : repo.SourceB;

@@ -53,25 +53,21 @@ public sealed class RetentionRepository : IAsyncLifetime
         var all = times.Select(s => DateTimeOffset.FromUnixTimeSeconds(s)).ToList();
         // Real restic snapshots: every 25th time, four restic processes at once (backups lock non-exclusively).
         var real = all.Where((_, i) => i % 25 == 7).ToList();
-        using (var slots = new SemaphoreSlim(4))
-            await Task.WhenAll(real.Select(async t =>
-            {
-                await slots.WaitAsync();
-                try { await ResticBackupAsync(t, Describe(random)); }
-                finally { slots.Release(); }
-            }).ToList());
+        var realShapes = real.Select(t => (t, Describe(random))).ToList();
+        await Parallel.ForEachAsync(realShapes, new ParallelOptions { MaxDegreeOfParallelism = 4 },
+            async (r, _) => await ResticBackupAsync(r.t, r.Item2));
 
         await using var repo = await Repo.OpenAsync(RepositoryLocation.Open(Path), Repositories.Password);
         var tree = (await repo.LoadSnapshotsAsync())[0].Tree;
-        var engineTimes = all.Except(real).Select(t => (t, Describe(random)))
+        var engineTimes = all.Except(real).Select(t => (t, Describe(random))).ToList()
             .Concat(CalendarTimes().Select(t => (t, new Shape("calendar", [SourceA], null))))
-            .Append((DateTimeOffset.UtcNow.AddDays(300), new Shape("web", [SourceA], ["daily"])));
-        foreach (var (t, shape) in engineTimes)
+            .Append((DateTimeOffset.UtcNow.AddDays(300), new Shape("web", [SourceA], ["daily"]))).ToList();
+        await Parallel.ForEachAsync(engineTimes, new ParallelOptions { MaxDegreeOfParallelism = 4 }, async (e, ct) =>
             await repo.SaveSnapshotAsync(new Snapshot
             {
-                Time = InZoneOf(shape.Host, t), Tree = tree, Paths = shape.Paths, Hostname = shape.Host, Username = "backup",
-                Tags = shape.Tags,
-            });
+                Time = InZoneOf(e.Item2.Host, e.Item1), Tree = tree, Paths = e.Item2.Paths, Hostname = e.Item2.Host, Username = "backup",
+                Tags = e.Item2.Tags,
+            }, ct));
         Snapshots = await repo.LoadSnapshotsAsync();
     }
 
