@@ -12,7 +12,7 @@ public sealed class ForgetCommand : Command
 {
     public override string Name => "forget";
     public override string Usage =>
-        "forget [--keep-last|-hourly|-daily|-weekly|-monthly|-yearly N] [--keep-within[-hourly|-daily|...] 1y2m3d4h] [--keep-tag T] " +
+        "forget [ID...] [--keep-last|-hourly|-daily|-weekly|-monthly|-yearly N] [--keep-within[-hourly|-daily|...] 1y2m3d4h] [--keep-tag T] " +
         "[--group-by host,paths,tags] [--host H] [--tag T] [--path P] [--dry-run] [--prune]: remove snapshots by policy";
 
     private static readonly (string Flag, string? Short)[] Counts =
@@ -33,7 +33,6 @@ public sealed class ForgetCommand : Command
 
     public override async Task<int> RunAsync(Arguments args, GlobalOptions global, Output output, CancellationToken ct)
     {
-        if (args.Positional.Count > 0) throw new UsageException("forget takes no snapshot ids; give a policy with --keep-* flags");
         var request = new ForgetRequest(Policy(args), SnapshotGrouping.Parse(args.Value("group-by") ?? "host,paths"), new SnapshotFilter
         {
             Hosts = args.Values("host"),
@@ -43,6 +42,13 @@ public sealed class ForgetCommand : Command
         var dryRun = args.Has("dry-run");
         var prune = PruneAfterForget(args);
         await using var repo = await global.OpenRepositoryAsync(ct);
+        if (args.Positional.Count > 0)
+        {
+            // As restic: named snapshots go regardless of any policy, and --json prints nothing for them.
+            var named = await Forgetter.ForgetSnapshotsAsync(repo, args.Positional, dryRun, ct);
+            if (!output.Json) foreach (var s in named) output.Line($"{(dryRun ? "would remove" : "removed")} snapshot {s.Id.Short}");
+            return ExitCodes.Ok;
+        }
         var plan = await Forgetter.ForgetAsync(repo, request, dryRun, prune, ct);
 
         if (output.Json)
@@ -59,11 +65,11 @@ public sealed class ForgetCommand : Command
         output.Line($"Applying Policy: {request.Policy}");
         if (!global.Quiet)
             foreach (var g in plan.Groups) PrintGroup(output, g, args.Has("compact"));
-        var removed = plan.Removed.Select(s => s.Id.Short).ToList();
-        if (removed.Count > 0)
+        var forgotten = plan.Removed.Select(s => s.Id.Short).ToList();
+        if (forgotten.Count > 0)
             output.Line(dryRun
-                ? $"Would have removed the following snapshots:\n{{{string.Join(' ', removed)}}}\n"
-                : $"removed {removed.Count} snapshots");
+                ? $"Would have removed the following snapshots:\n{{{string.Join(' ', forgotten)}}}\n"
+                : $"removed {forgotten.Count} snapshots");
         return ExitCodes.Ok;
     }
 

@@ -1,5 +1,6 @@
 using Backups.Core.Backends;
 using Backups.Core.Locks;
+using Backups.Core.Snapshots;
 using Repo = Backups.Core.Repository.Repository;
 
 namespace Backups.Core.Retention;
@@ -23,6 +24,19 @@ public static class Forgetter
         if (!dryRun) await RemoveAsync(repo, plan.Removed.Select(s => s.Id), ct);
         if (underLock != null) await underLock(repo, plan, ct);
         return plan;
+    }
+
+    /// <summary>
+    /// restic's `forget ID...`: removes the named snapshots (ids, unique id prefixes, "latest") under an exclusive
+    /// lock. All names are resolved first, so an unknown one removes nothing. Returns the snapshots named.
+    /// </summary>
+    public static async Task<IReadOnlyList<Snapshot>> ForgetSnapshotsAsync(Repo repo, IReadOnlyList<string> names, bool dryRun, CancellationToken ct = default)
+    {
+        await using var repositoryLock = await RepositoryLock.AcquireAsync(repo, exclusive: true, ct);
+        var snapshots = new List<Snapshot>();
+        foreach (var name in names) snapshots.Add(await SnapshotFinder.FindAsync(repo, name, ct: ct));
+        if (!dryRun) await RemoveAsync(repo, snapshots.Select(s => s.Id), ct);
+        return snapshots;
     }
 
     /// <summary>Removes snapshot files (a few at a time); the caller holds the exclusive lock.</summary>

@@ -45,6 +45,23 @@ public sealed class ForgetTests(RetentionRepository shared) : IDisposable
     }
 
     [Fact]
+    public async Task Forget_by_id_removes_just_the_named_snapshots()
+    {
+        var repo = shared.Copy(_dir);
+        var before = SnapshotFiles(repo.Repository);
+        var (first, second) = (before.Order().First(), before.Order().Last());
+
+        Assert.Equal(14, (await repo.Agent.RunAsync(["forget", first, "deadbeef"])).ExitCode);
+        await repo.Agent.RunOkAsync("forget", "--dry-run", first, second[..8]);
+        Assert.Equal(before.Order(), SnapshotFiles(repo.Repository).Order());
+
+        await repo.Agent.RunOkAsync("forget", first, second[..8]);
+
+        var listed = (await repo.Restic.JsonAsync("snapshots")).EnumerateArray().Select(s => s.GetProperty("id").GetString()!);
+        Assert.Equal(before.Except([first, second]).Order(), listed.Order());
+    }
+
+    [Fact]
     public async Task Forget_refuses_while_the_repository_is_locked_exclusively()
     {
         var repo = shared.Copy(_dir);
