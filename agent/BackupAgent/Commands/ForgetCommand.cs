@@ -140,7 +140,8 @@ public sealed class ForgetCommand : Command
 
     private static void PrintGroup(Output output, GroupPlan g, bool compact)
     {
-        output.Line($"snapshots for ({g.Key}):");
+        var key = g.Key.ToString();
+        if (key != "") output.Line($"snapshots for ({key}):");
         var reasons = g.Reasons.ToDictionary(r => r.Snapshot.Id, r => string.Join(", ", r.Matches));
         PrintTable(output, $"keep {g.Keep.Count} snapshots:", g.Keep, reasons, compact);
         PrintTable(output, $"remove {g.Remove.Count} snapshots:", g.Remove, null, compact);

@@ -14,13 +14,14 @@ public sealed record SnapshotGroupKey(string Host, IReadOnlyList<string>? Paths,
     private static bool SameList(IReadOnlyList<string>? a, IReadOnlyList<string>? b) =>
         a == null || b == null ? a == b : a.SequenceEqual(b);
 
+    /// <summary>As restic heads a group ("host [db1], tags [a, b], paths [/srv]"); "" for the one group of no grouping.</summary>
     public override string ToString()
     {
         var parts = new List<string>();
         if (Host != "") parts.Add($"host [{Host}]");
-        if (Paths != null) parts.Add($"paths [{string.Join(", ", Paths)}]");
         if (Tags != null) parts.Add($"tags [{string.Join(", ", Tags)}]");
-        return parts.Count == 0 ? "all snapshots" : string.Join(", ", parts);
+        if (Paths != null) parts.Add($"paths [{string.Join(", ", Paths)}]");
+        return string.Join(", ", parts);
     }
 }
 
