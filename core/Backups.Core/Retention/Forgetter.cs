@@ -1,0 +1,46 @@
+using Backups.Core.Backends;
+using Backups.Core.Locks;
+using Backups.Core.Snapshots;
+using Repo = Backups.Core.Repository.Repository;
+
+namespace Backups.Core.Retention;
+
+/// <summary>
+/// Applies a retention policy to a repository as restic's forget does: under an exclusive lock (also for a
+/// dry run, as restic 0.14 without --no-lock), plan on the snapshots found, then remove the snapshot files
+/// of the plan. Only snapshot files go; their data stays until a prune.
+/// </summary>
+public static class Forgetter
+{
+    /// <param name="underLock">Runs after the removal while the exclusive lock is still held, with the plan
+    /// (restic's forget --prune prunes there).</param>
+    public static async Task<ForgetPlan> ForgetAsync(Repo repo, ForgetRequest request, bool dryRun,
+        Func<Repo, ForgetPlan, CancellationToken, Task>? underLock = null, CancellationToken ct = default)
+    {
+        request.Policy.Validated();
+        await using var repositoryLock = await RepositoryLock.AcquireAsync(repo, exclusive: true, ct);
+        var snapshots = await repo.LoadSnapshotsAsync(ct);
+        var plan = RetentionPlanner.Plan(snapshots, request, DateTimeOffset.Now, TimeZoneInfo.Local);
+        if (!dryRun) await RemoveAsync(repo, plan.Removed.Select(s => s.Id), ct);
+        if (underLock != null) await underLock(repo, plan, ct);
+        return plan;
+    }
+
+    /// <summary>
+    /// restic's `forget ID...`: removes the named snapshots (ids, unique id prefixes, "latest") under an exclusive
+    /// lock. All names are resolved first, so an unknown one removes nothing. Returns the snapshots named.
+    /// </summary>
+    public static async Task<IReadOnlyList<Snapshot>> ForgetSnapshotsAsync(Repo repo, IReadOnlyList<string> names, bool dryRun, CancellationToken ct = default)
+    {
+        await using var repositoryLock = await RepositoryLock.AcquireAsync(repo, exclusive: true, ct);
+        var snapshots = new List<Snapshot>();
+        foreach (var name in names) snapshots.Add(await SnapshotFinder.FindAsync(repo, name, ct: ct));
+        if (!dryRun) await RemoveAsync(repo, snapshots.Select(s => s.Id), ct);
+        return snapshots;
+    }
+
+    /// <summary>Removes snapshot files (a few at a time); the caller holds the exclusive lock.</summary>
+    public static Task RemoveAsync(Repo repo, IEnumerable<Id> snapshots, CancellationToken ct = default) =>
+        Parallel.ForEachAsync(snapshots.Distinct(), new ParallelOptions { MaxDegreeOfParallelism = 4, CancellationToken = ct },
+            async (id, token) => await repo.Backend.RemoveAsync(new FileHandle(FileKind.Snapshot, id.ToString()), token));
+}
