@@ -1,9 +1,11 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using BackupAgent.Drills;
 using Backups.Core;
 using Backups.Core.Archiving;
 using Backups.Core.Backends;
 using Backups.Core.Repository;
+using Backups.Core.Trees;
 using Repo = Backups.Core.Repository.Repository;
 
 namespace BackupAgent.Run;
@@ -126,15 +128,18 @@ public sealed class NightlyRun(RunConfig config, Secrets secrets, RunLog log)
             }
             else
             {
-                var filename = source.SnapshotFilename;
-                using var process = SourceProcess.Start(Command(source), SecretEnvironment(source, password), secrets.Redactor);
+                await using var facts = await FactsRecorder.StartAsync(source, password, ct);
+                using var process = SourceProcess.Start([.. Command(source), .. facts?.DumpArguments ?? []], SecretEnvironment(source, password), secrets.Redactor);
                 using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(source.TimeoutSeconds));
                 using var kill = timeout.Token.Register(process.Kill);
-                var tree = await session.SaveStreamAsync(process.Output, filename, time, stats, ct);
+                List<Node> files = [await session.SaveFileAsync(process.Output, source.SnapshotFilename, time, stats, ct)];
                 await process.EnsureSucceededAsync(timeout.IsCancellationRequested, source.TimeoutSeconds);
+                // Beside the dump, not inside it: the dump stays byte for byte what the program wrote.
+                if (facts != null)
+                    files.Add(await session.SaveFileAsync(new MemoryStream((await facts.FinishAsync(ct)).Serialize()), DrillFacts.FileName(source.Name!), time, stats, ct));
                 result.ExitStatus = 0;
                 result.Succeeded = true;
-                saved = (tree, ["/" + filename], time);
+                saved = (await session.SaveTreeAsync(files, stats, ct), [.. files.Select(f => "/" + f.Name)], time);
             }
         }
         catch (SourceFailedException e)
@@ -146,6 +151,10 @@ public sealed class NightlyRun(RunConfig config, Secrets secrets, RunLog log)
         catch (RepositoryException e) when (e.Kind is ErrorKind.NotFound or ErrorKind.InvalidArgument)
         {
             result.Error = secrets.Redactor.Redact(e.Message);
+        }
+        catch (DrillStepException e)
+        {
+            result.Error = secrets.Redactor.Redact($"recording drill facts: {e.Message}");
         }
         finally
         {
@@ -164,14 +173,7 @@ public sealed class NightlyRun(RunConfig config, Secrets secrets, RunLog log)
     /// <summary>The program and its arguments; no secret is among them.</summary>
     private static List<string> Command(SourceConfig s) => s.Kind switch
     {
-        SourceKind.Postgres =>
-        [
-            "pg_dump", .. s.PgDumpArgs ?? SourceConfig.DefaultPgDumpArgs,
-            .. s.Host != null ? (string[])["--host", s.Host] : [],
-            .. s.Port != null ? (string[])["--port", s.Port.Value.ToString()] : [],
-            .. s.User != null ? (string[])["--username", s.User] : [],
-            "--no-password", $"--dbname={s.Database}",
-        ],
+        SourceKind.Postgres => ["pg_dump", .. s.PgDumpArgs ?? SourceConfig.DefaultPgDumpArgs, .. PostgresConnection.Of(s, null).Arguments],
         SourceKind.Redis => ["redis-cli", "-h", s.Host ?? "127.0.0.1", "-p", (s.Port ?? 6379).ToString(), "--rdb", "-"],
         _ => [.. s.Command!],
     };

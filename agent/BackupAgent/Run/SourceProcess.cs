@@ -12,7 +12,7 @@ public sealed class SourceProcess : IDisposable
 {
     private const int TailChars = 4096;
     // What the child must not inherit: it needs none of them, and /proc/PID/environ is readable by its user.
-    private static readonly string[] Withheld = ["RESTIC_PASSWORD", "RESTIC_PASSWORD_COMMAND", TaskReporter.TokenVariable];
+    internal static readonly string[] Withheld = ["RESTIC_PASSWORD", "RESTIC_PASSWORD_COMMAND", TaskReporter.TokenVariable];
 
     private readonly Process _process;
     private readonly StringBuilder _stderr = new();

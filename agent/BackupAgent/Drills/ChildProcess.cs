@@ -1,0 +1,138 @@
+using System.Diagnostics;
+using System.Text;
+using BackupAgent.Run;
+
+namespace BackupAgent.Drills;
+
+/// <summary>
+/// A helper program of a drill or of its recording (psql, pg_restore, redis-cli, initdb, pg_ctl, redis-server):
+/// arguments as a list, secrets only in its environment, stderr kept as a tail for the one-line reason of a
+/// failure. Disposing kills whatever still runs, so nothing outlives a cancelled drill.
+/// </summary>
+public sealed class ChildProcess : IDisposable
+{
+    private const int TailChars = 4096;
+    private readonly Process _process;
+    private readonly StringBuilder _stderr = new();
+    private readonly Task _stderrDrained;
+
+    public string Program { get; }
+    public int Id => _process.Id;
+    public Stream Input => _process.StandardInput.BaseStream;
+    public StreamWriter InputWriter => _process.StandardInput;
+    public StreamReader Output => _process.StandardOutput;
+
+    private ChildProcess(Process process, string program)
+    {
+        _process = process;
+        Program = program;
+        _stderrDrained = DrainStderrAsync();
+    }
+
+    public static ChildProcess Start(string program, IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null,
+        string? workingDirectory = null)
+    {
+        var psi = new ProcessStartInfo(program)
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false,
+            WorkingDirectory = workingDirectory ?? "",
+        };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        foreach (var name in SourceProcess.Withheld) psi.Environment.Remove(name);
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>()) psi.Environment[name] = value;
+        try
+        {
+            var process = Process.Start(psi) ?? throw new InvalidOperationException("no process");
+            return new ChildProcess(process, Path.GetFileName(program));
+        }
+        catch (Exception e) when (e is System.ComponentModel.Win32Exception or InvalidOperationException)
+        {
+            throw new DrillStepException($"cannot start {program}: {e.Message}");
+        }
+    }
+
+    /// <summary>Runs a program to its end; its input (if any) is written by <paramref name="input"/>.</summary>
+    public static async Task<ChildResult> RunAsync(string program, IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment,
+        Func<Stream, Task>? input, CancellationToken ct, string? workingDirectory = null)
+    {
+        using var child = Start(program, args, environment, workingDirectory);
+        using var kill = ct.Register(child.Kill);
+        var output = child.Output.ReadToEndAsync(CancellationToken.None);
+        try
+        {
+            if (input != null) await input(child.Input);
+        }
+        catch (IOException)
+        {
+            // The program stopped reading (it failed): its exit status and stderr tell why.
+        }
+        finally
+        {
+            try { child.Input.Close(); } catch (IOException) { /* already gone */ }
+        }
+        var status = await child.WaitAsync();
+        ct.ThrowIfCancellationRequested();
+        return new ChildResult(child.Program, status, await output, child.StderrTail);
+    }
+
+    private async Task DrainStderrAsync()
+    {
+        var buffer = new char[1024];
+        int n;
+        while ((n = await _process.StandardError.ReadAsync(buffer)) > 0)
+            lock (_stderr)
+            {
+                _stderr.Append(buffer, 0, n);
+                if (_stderr.Length > 2 * TailChars) _stderr.Remove(0, _stderr.Length - TailChars);
+            }
+    }
+
+    public string StderrTail
+    {
+        get
+        {
+            lock (_stderr)
+            {
+                var text = _stderr.ToString();
+                return (text.Length > TailChars ? text[^TailChars..] : text).Trim();
+            }
+        }
+    }
+
+    public async Task<int> WaitAsync()
+    {
+        await _process.WaitForExitAsync();
+        await _stderrDrained;
+        return _process.ExitCode;
+    }
+
+    public bool HasExited => _process.HasExited;
+
+    public void Kill()
+    {
+        try { _process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { /* already gone */ }
+    }
+
+    public void Dispose()
+    {
+        if (!_process.HasExited)
+        {
+            Kill();
+            _process.WaitForExit();
+        }
+        _process.Dispose();
+    }
+}
+
+/// <summary>How a helper program ended.</summary>
+public sealed record ChildResult(string Program, int ExitCode, string Stdout, string Stderr)
+{
+    /// <summary>The last line of stderr: the reason psql, pg_restore and friends give.</summary>
+    public string Reason => Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault() ?? "";
+
+    public ChildResult EnsureSucceeded(string what) =>
+        ExitCode == 0 ? this : throw new DrillStepException($"{what}: {Program} exited with status {ExitCode}" + (Reason.Length > 0 ? $": {Reason}" : ""));
+}
+
+/// <summary>A step of a drill or of recording its facts failed; the message is one line for the result.</summary>
+public sealed class DrillStepException(string message) : Exception(message);
