@@ -127,8 +127,17 @@ public sealed class ChildProcess : IDisposable
 /// <summary>How a helper program ended.</summary>
 public sealed record ChildResult(string Program, int ExitCode, string Stdout, string Stderr)
 {
-    /// <summary>The last line of stderr: the reason psql, pg_restore and friends give.</summary>
-    public string Reason => Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault() ?? "";
+    /// <summary>The reason psql, pg_restore and friends give: their last error line (psql follows it with the
+    /// query's text and a caret), else the last line.</summary>
+    public string Reason
+    {
+        get
+        {
+            var lines = Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            return lines.LastOrDefault(l => l.Contains("ERROR:", StringComparison.Ordinal) || l.Contains("error:", StringComparison.Ordinal))
+                   ?? lines.LastOrDefault() ?? "";
+        }
+    }
 
     public ChildResult EnsureSucceeded(string what) =>
         ExitCode == 0 ? this : throw new DrillStepException($"{what}: {Program} exited with status {ExitCode}" + (Reason.Length > 0 ? $": {Reason}" : ""));

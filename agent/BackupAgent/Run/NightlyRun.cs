@@ -139,7 +139,8 @@ public sealed class NightlyRun(RunConfig config, Secrets secrets, RunLog log)
                     files.Add(await session.SaveFileAsync(new MemoryStream((await facts.FinishAsync(ct)).Serialize()), DrillFacts.FileName(source.Name!), time, stats, ct));
                 result.ExitStatus = 0;
                 result.Succeeded = true;
-                saved = (await session.SaveTreeAsync(files, stats, ct), [.. files.Select(f => "/" + f.Name)], time);
+                // The snapshot's path stays the dump's alone, so `--path /NAME.dump` filters keep working.
+                saved = (await session.SaveTreeAsync(files, stats, ct), ["/" + files[0].Name], time);
             }
         }
         catch (SourceFailedException e)
