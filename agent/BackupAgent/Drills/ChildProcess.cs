@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Text;
 using BackupAgent.Run;
 
 namespace BackupAgent.Drills;
@@ -11,10 +10,8 @@ namespace BackupAgent.Drills;
 /// </summary>
 public sealed class ChildProcess : IDisposable
 {
-    private const int TailChars = 4096;
     private readonly Process _process;
-    private readonly StringBuilder _stderr = new();
-    private readonly Task _stderrDrained;
+    private readonly StderrTail _stderr;
 
     public string Program { get; }
     public int Id => _process.Id;
@@ -26,7 +23,7 @@ public sealed class ChildProcess : IDisposable
     {
         _process = process;
         Program = program;
-        _stderrDrained = DrainStderrAsync();
+        _stderr = new StderrTail(process.StandardError);
     }
 
     public static ChildProcess Start(string program, IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null,
@@ -75,34 +72,12 @@ public sealed class ChildProcess : IDisposable
         return new ChildResult(child.Program, status, await output, child.StderrTail);
     }
 
-    private async Task DrainStderrAsync()
-    {
-        var buffer = new char[1024];
-        int n;
-        while ((n = await _process.StandardError.ReadAsync(buffer)) > 0)
-            lock (_stderr)
-            {
-                _stderr.Append(buffer, 0, n);
-                if (_stderr.Length > 2 * TailChars) _stderr.Remove(0, _stderr.Length - TailChars);
-            }
-    }
-
-    public string StderrTail
-    {
-        get
-        {
-            lock (_stderr)
-            {
-                var text = _stderr.ToString();
-                return (text.Length > TailChars ? text[^TailChars..] : text).Trim();
-            }
-        }
-    }
+    public string StderrTail => _stderr.Text;
 
     public async Task<int> WaitAsync()
     {
         await _process.WaitForExitAsync();
-        await _stderrDrained;
+        await _stderr.Drained;
         return _process.ExitCode;
     }
 

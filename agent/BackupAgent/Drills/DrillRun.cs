@@ -23,28 +23,13 @@ public sealed class DrillRun(RunConfig config, Secrets secrets, RunLog log)
         var started = DateTimeOffset.Now;
         var clock = Stopwatch.StartNew();
         var sources = Select(onlySources);
-        var password = await secrets.ResolveAsync(config.Password!, "$.password", ct);
-        var sourcePasswords = new Dictionary<SourceConfig, string>();
-        foreach (var (source, i) in sources)
-            if (source.Password != null) sourcePasswords[source] = await secrets.ResolveAsync(source.Password, $"$.sources[{i}].password", ct);
-
-        var backend = RepositoryLocation.Open(config.Repository!, new BackendOptions(CaCertFile: config.CaCert));
-        Repo repo;
-        try
-        {
-            repo = await Repo.OpenAsync(backend, password, ct);
-        }
-        catch
-        {
-            await backend.DisposeAsync();
-            throw;
-        }
+        var (repo, sourcePasswords) = await RunStart.OpenAsync(config, secrets, sources, createRepository: false, ct);
         await using var _ = repo;
         // Non-exclusive, as restic's restore: a concurrent prune must not delete the packs being read.
         await using var repoLock = await RepositoryLock.AcquireAsync(repo, exclusive: false, ct);
         await repo.LoadIndexAsync(ct);
 
-        var result = new DrillResult { Repository = backend.Location, Started = started };
+        var result = new DrillResult { Repository = repo.Backend.Location, Started = started };
         foreach (var (source, _) in sources)
             result.Sources.Add(await DrillAsync(repo, source, sourcePasswords.GetValueOrDefault(source), ct));
         result.FailedSources = [.. result.Sources.Where(s => !s.Passed).Select(s => s.Name)];

@@ -15,13 +15,31 @@ public abstract class FactsRecorder : IAsyncDisposable
     /// <summary>What the dump program must add to its arguments (pg_dump's --snapshot).</summary>
     public virtual IReadOnlyList<string> DumpArguments => [];
 
-    /// <summary>null for kinds that have no facts (command and paths sources).</summary>
-    public static async Task<FactsRecorder?> StartAsync(SourceConfig source, string? password, CancellationToken ct) => source.Kind switch
+    /// <summary>
+    /// null for kinds that have no facts (command and paths sources), and for a Redis server that refuses
+    /// INFO to the backup's user (an ACL for replication only): that backup still runs, <paramref name="warn"/>
+    /// is told, and its drill will say the snapshot has no facts.
+    /// </summary>
+    public static async Task<FactsRecorder?> StartAsync(SourceConfig source, string? password, Action<string> warn, CancellationToken ct)
     {
-        SourceKind.Postgres => await PostgresFactsRecorder.StartAsync(source, PostgresConnection.Of(source, password), ct),
-        SourceKind.Redis => new RedisFactsRecorder(source, await RedisKeyspace.CountAsync(source.Host ?? "127.0.0.1", source.Port ?? 6379, password, ct)),
-        _ => null,
-    };
+        switch (source.Kind)
+        {
+            case SourceKind.Postgres:
+                return await PostgresFactsRecorder.StartAsync(source, PostgresConnection.Of(source, password), ct);
+            case SourceKind.Redis:
+                try
+                {
+                    return new RedisFactsRecorder(source, await RedisKeyspace.CountAsync(source.Host ?? "127.0.0.1", source.Port ?? 6379, password, ct));
+                }
+                catch (DrillStepException e)
+                {
+                    warn(e.Message);
+                    return null;
+                }
+            default:
+                return null;
+        }
+    }
 
     public abstract Task<DrillFacts> FinishAsync(CancellationToken ct);
 

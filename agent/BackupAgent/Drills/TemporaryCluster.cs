@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using System.Security.Cryptography;
 
 namespace BackupAgent.Drills;
@@ -14,7 +12,6 @@ namespace BackupAgent.Drills;
 public sealed class TemporaryCluster : IPostgresTarget
 {
     private const string OsUser = "postgres", Superuser = "drill";
-    private const int PortAttempts = 3;
     private readonly DrillDirectory _dir;
     private int _postmaster;
 
@@ -54,33 +51,19 @@ public sealed class TemporaryCluster : IPostgresTarget
         File.Delete(passwordFile);
         for (var attempt = 1; ; attempt++)
         {
-            Port = FreePort();
+            Port = LoopbackPort.Free();
             // pg_ctl hands -o to a shell; the directory is ours, made by .NET without spaces or quotes.
             var start = await AsOwnerAsync("pg_ctl", ["start", "-D", DataDirectory, "-l", _dir.Combine("server.log"), "-w", "-t", "60",
                 "-o", $"-k {_dir.Path} -p {Port} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"], ct);
             if (File.Exists(PidFile)) _postmaster = int.Parse(File.ReadLines(PidFile).First(), CultureInfo.InvariantCulture);
             if (start.ExitCode == 0) return;
             var log = File.Exists(_dir.Combine("server.log")) ? await File.ReadAllTextAsync(_dir.Combine("server.log"), ct) : "";
-            if (attempt == PortAttempts || !log.Contains("Address already in use", StringComparison.Ordinal))
+            if (attempt == LoopbackPort.Attempts || !LoopbackPort.WasTaken(log))
                 start.EnsureSucceeded("starting the temporary cluster");
         }
     }
 
     private string PidFile => System.IO.Path.Combine(DataDirectory, "postmaster.pid");
-
-    private static int FreePort()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        try
-        {
-            return ((IPEndPoint)listener.LocalEndpoint).Port;
-        }
-        finally
-        {
-            listener.Stop();
-        }
-    }
 
     private static Task<ChildResult> AsOwnerAsync(string tool, IReadOnlyList<string> args, CancellationToken ct) =>
         Environment.IsPrivilegedProcess

@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using System.Security.Cryptography;
 
 namespace BackupAgent.Drills;
@@ -13,7 +11,6 @@ namespace BackupAgent.Drills;
 public sealed class TemporaryRedis : IAsyncDisposable
 {
     public const string RdbFile = "dump.rdb";
-    private const int PortAttempts = 3;
     private readonly DrillDirectory _dir;
     private ChildProcess? _server;
 
@@ -30,7 +27,7 @@ public sealed class TemporaryRedis : IAsyncDisposable
     {
         for (var attempt = 1; ; attempt++)
         {
-            Port = FreePort();
+            Port = LoopbackPort.Free();
             File.Delete(LogFile);
             var config = _dir.Combine("redis.conf");
             await File.WriteAllLinesAsync(config,
@@ -52,23 +49,9 @@ public sealed class TemporaryRedis : IAsyncDisposable
             }
             var log = File.Exists(LogFile) ? await File.ReadAllLinesAsync(LogFile, ct) : [];
             await StopAsync();
-            if (attempt == PortAttempts || !log.Any(l => l.Contains("Address already in use", StringComparison.Ordinal)))
+            if (attempt == LoopbackPort.Attempts || !LoopbackPort.WasTaken(string.Join('\n', log)))
                 throw new DrillStepException("redis-server did not start on the restored RDB file: " +
                     (log.LastOrDefault(l => l.Contains('#')) ?? log.LastOrDefault() ?? "no log").Trim());
-        }
-    }
-
-    private static int FreePort()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        try
-        {
-            return ((IPEndPoint)listener.LocalEndpoint).Port;
-        }
-        finally
-        {
-            listener.Stop();
         }
     }
 

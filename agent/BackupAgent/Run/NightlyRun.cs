@@ -31,30 +31,12 @@ public sealed class NightlyRun(RunConfig config, Secrets secrets, RunLog log)
         var clock = Stopwatch.StartNew();
         var sources = Select(options.OnlySources);
 
-        // Every secret is resolved before anything runs: a missing one fails the run, not a source at 3 am.
-        var password = await secrets.ResolveAsync(config.Password!, "$.password", ct);
-        var sourcePasswords = new Dictionary<SourceConfig, string>();
-        foreach (var (source, i) in sources)
-            if (source.Password != null) sourcePasswords[source] = await secrets.ResolveAsync(source.Password, $"$.sources[{i}].password", ct);
-
-        var backend = RepositoryLocation.Open(config.Repository!, new BackendOptions(CaCertFile: config.CaCert));
-        Repo repo;
-        try
-        {
-            if (options.CreateRepository && await backend.StatAsync(FileHandle.Config, ct) == null)
-                await Repo.InitAsync(backend, password, ct: ct);
-            repo = await Repo.OpenAsync(backend, password, ct);
-        }
-        catch
-        {
-            await backend.DisposeAsync();
-            throw;
-        }
+        var (repo, sourcePasswords) = await RunStart.OpenAsync(config, secrets, sources, options.CreateRepository, ct);
         await using var _ = repo;
 
         var results = new SourceResult[sources.Count];
         var trees = new (Id Tree, List<string> Paths, DateTimeOffset Time)?[sources.Count];
-        log.Info("run started", ("repository", backend.Location), ("sources", sources.Count));
+        log.Info("run started", ("repository", repo.Backend.Location), ("sources", sources.Count));
         await using (var session = await BackupSession.StartAsync(repo, Math.Max(2, Environment.ProcessorCount), uploads: 2, ct))
         {
             using var gate = new SemaphoreSlim(config.Concurrency);
@@ -84,7 +66,7 @@ public sealed class NightlyRun(RunConfig config, Secrets secrets, RunLog log)
 
         var result = new RunResult
         {
-            Repository = backend.Location,
+            Repository = repo.Backend.Location,
             Host = config.Host ?? Environment.MachineName,
             Started = started,
             DurationSeconds = Math.Round(clock.Elapsed.TotalSeconds, 3),
@@ -128,7 +110,8 @@ public sealed class NightlyRun(RunConfig config, Secrets secrets, RunLog log)
             }
             else
             {
-                await using var facts = await FactsRecorder.StartAsync(source, password, ct);
+                await using var facts = await FactsRecorder.StartAsync(source, password,
+                    problem => log.Warn("drill facts not recorded", ("source", source.Name), ("error", problem)), ct);
                 using var process = SourceProcess.Start([.. Command(source), .. facts?.DumpArguments ?? []], SecretEnvironment(source, password), secrets.Redactor);
                 using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(source.TimeoutSeconds));
                 using var kill = timeout.Token.Register(process.Kill);
