@@ -72,7 +72,7 @@ public sealed class DrillRun(RunConfig config, Secrets secrets, RunLog log)
         {
             drill.Check("snapshot", false, message: e.Message);
         }
-        catch (DrillStepException e)
+        catch (Exception e) when (e is DrillStepException or IOException or UnauthorizedAccessException)
         {
             drill.Check("restore", false, message: e.Message);
         }

@@ -13,7 +13,6 @@ public sealed class TemporaryCluster : IPostgresTarget
 {
     private const string OsUser = "postgres", Superuser = "drill";
     private readonly DrillDirectory _dir;
-    private int _postmaster;
 
     private TemporaryCluster(DrillDirectory dir) => _dir = dir;
 
@@ -55,7 +54,6 @@ public sealed class TemporaryCluster : IPostgresTarget
             // pg_ctl hands -o to a shell; the directory is ours, made by .NET without spaces or quotes.
             var start = await AsOwnerAsync("pg_ctl", ["start", "-D", DataDirectory, "-l", _dir.Combine("server.log"), "-w", "-t", "60",
                 "-o", $"-k {_dir.Path} -p {Port} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"], ct);
-            if (File.Exists(PidFile)) _postmaster = int.Parse(File.ReadLines(PidFile).First(), CultureInfo.InvariantCulture);
             if (start.ExitCode == 0) return;
             var log = File.Exists(_dir.Combine("server.log")) ? await File.ReadAllTextAsync(_dir.Combine("server.log"), ct) : "";
             if (attempt == LoopbackPort.Attempts || !LoopbackPort.WasTaken(log))
@@ -91,9 +89,11 @@ public sealed class TemporaryCluster : IPostgresTarget
 
     public async ValueTask DisposeAsync()
     {
-        if (File.Exists(PidFile))
+        // Read first: pg_ctl may have been interrupted after the server started, and the kill below needs its id.
+        var postmaster = File.Exists(PidFile) && int.TryParse(File.ReadLines(PidFile).FirstOrDefault(), CultureInfo.InvariantCulture, out var pid) ? pid : 0;
+        if (Directory.Exists(DataDirectory))
             await AsOwnerAsync("pg_ctl", ["stop", "-D", DataDirectory, "-m", "immediate", "-w", "-t", "30"], CancellationToken.None);
-        if (_postmaster != 0) KillIfRunning(_postmaster);
+        if (postmaster != 0) KillIfRunning(postmaster);
         _dir.Dispose();
     }
 

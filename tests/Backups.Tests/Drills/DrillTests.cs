@@ -220,7 +220,10 @@ public sealed class DrillTests(DrillDatabasesFixture db) : IClassFixture<DrillDa
     [Fact]
     public async Task An_interrupted_drill_removes_its_cluster_and_files()
     {
-        var config = WriteConfig(PostgresSource("shop", """{ "target": "temporary-cluster" }"""));
+        // A check that outlasts the test, so the interruption always lands while the cluster runs.
+        var config = WriteConfig(PostgresSource("shop", """
+            { "target": "temporary-cluster", "checks": [ { "name": "slow", "sql": "SELECT 1 FROM pg_sleep(300)", "min": 1 } ] }
+            """));
         await BackUpAsync(config);
         var temp = DrillTemp;
 
