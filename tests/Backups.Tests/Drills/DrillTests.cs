@@ -250,6 +250,27 @@ public sealed class DrillTests(DrillDatabasesFixture db) : IClassFixture<DrillDa
     }
 
     [Fact]
+    public async Task A_snapshot_without_recorded_facts_restores_but_fails_its_facts_check()
+    {
+        var config = WriteConfig(PostgresSource("shop"));
+        var agent = new Agent(Repository, RepositoryPassword, env: db.Postgres.ClientEnvironment);
+        await agent.RunOkAsync("init");
+        await agent.RunOkAsync("backup", "--stdin-from-command", "--stdin-filename", "shop.dump", "--tag", "shop", "--",
+            "pg_dump", "--format=custom", "--dbname=shop");
+
+        var (exit, result, stderr) = await DrillAsync(config);
+
+        Assert.True(exit == 19, $"drill exited {exit}: {stderr}");
+        var shop = Sources(result)["shop"];
+        var checks = Checks(shop);
+        Assert.True(checks["restore"].GetProperty("passed").GetBoolean());
+        Assert.False(checks["facts"].GetProperty("passed").GetBoolean());
+        Assert.Contains("has no /shop.drill.json", shop.GetProperty("error").GetString());
+        Assert.DoesNotContain(checks.Keys, k => k.StartsWith("rows ", StringComparison.Ordinal));
+        await AssertNothingLeftAsync(result);
+    }
+
+    [Fact]
     public async Task Sql_checks_on_a_redis_source_are_a_config_error()
     {
         var config = WriteConfig($$"""
