@@ -75,8 +75,8 @@ public static class PostgresDrill
         var expected = (check.Min, check.Max) switch
         {
             ({ } min, { } max) => $"between {min} and {max}",
-            ({ } min, null) => $">= {min}",
-            (null, { } max) => $"<= {max}",
+            ({ } min, null) => $"at least {min}",
+            (null, { } max) => $"at most {max}",
             _ => "",
         };
         string output;
