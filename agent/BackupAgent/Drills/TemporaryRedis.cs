@@ -50,8 +50,12 @@ public sealed class TemporaryRedis : IAsyncDisposable
             var log = File.Exists(LogFile) ? await File.ReadAllLinesAsync(LogFile, ct) : [];
             await StopAsync();
             if (attempt == LoopbackPort.Attempts || !LoopbackPort.WasTaken(string.Join('\n', log)))
+            {
+                // Warnings read "PID:ROLE DATE TIME # text"; the text is the reason.
+                var warning = log.LastOrDefault(l => l.Contains(" # ", StringComparison.Ordinal));
                 throw new DrillStepException("redis-server did not start on the restored RDB file: " +
-                    (log.LastOrDefault(l => l.Contains('#')) ?? log.LastOrDefault() ?? "no log").Trim());
+                    (warning?[(warning.IndexOf(" # ", StringComparison.Ordinal) + 3)..] ?? log.LastOrDefault() ?? "no log").Trim());
+            }
         }
     }
 

@@ -189,6 +189,27 @@ public sealed class DrillTests(DrillDatabasesFixture db) : IClassFixture<DrillDa
     }
 
     [Fact]
+    public async Task A_truncated_rdb_file_is_caught_by_redis_server_itself()
+    {
+        var shims = _dir.Combine("shims");
+        Directory.CreateDirectory(shims);
+        var shim = Path.Combine(shims, "redis-cli");
+        var real = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Select(d => Path.Combine(d, "redis-cli")).First(File.Exists);
+        await File.WriteAllTextAsync(shim, $"#!/bin/sh\ncase \"$*\" in *--rdb*) '{real}' \"$@\" | head -c 10000; exit 0;; esac\nexec '{real}' \"$@\"\n");
+        File.SetUnixFileMode(shim, (UnixFileMode)0b111_101_101);
+        var config = WriteConfig(RedisSource);
+        await BackUpAsync(config, path: $"{shims}:{Environment.GetEnvironmentVariable("PATH")}");
+
+        var (exit, result, stderr) = await DrillAsync(config);
+
+        Assert.True(exit == 19, $"drill exited {exit}: {stderr}");
+        var cache = Sources(result)["cache"];
+        Assert.False(Checks(cache)["restore"].GetProperty("passed").GetBoolean());
+        Assert.Matches("^restore: redis-server did not start on the restored RDB file: [A-Z].*EOF", cache.GetProperty("error").GetString());
+        await AssertNothingLeftAsync(result);
+    }
+
+    [Fact]
     public async Task A_failing_sql_check_is_reported_by_name_on_a_temporary_cluster()
     {
         var config = WriteConfig(PostgresSource("shop", """
