@@ -167,13 +167,8 @@ public sealed class DrillTests(DrillDatabasesFixture db) : IClassFixture<DrillDa
     public async Task A_command_that_emits_half_a_dump_and_exits_0_is_caught()
     {
         // A pg_dump that stops half way and still says all is well (a full disk in a pipe, a killed wrapper...).
-        var shims = _dir.Combine("shims");
-        Directory.CreateDirectory(shims);
-        var shim = Path.Combine(shims, "pg_dump");
-        await File.WriteAllTextAsync(shim, "#!/bin/sh\n/usr/bin/pg_dump \"$@\" | head -c 300000\nexit 0\n");
-        File.SetUnixFileMode(shim, (UnixFileMode)0b111_101_101);
         var config = WriteConfig(PostgresSource("shop"));
-        await BackUpAsync(config, path: $"{shims}:{Environment.GetEnvironmentVariable("PATH")}");
+        await BackUpAsync(config, path: await TruncatingPathAsync("pg_dump", "--dbname", 300_000));
 
         var (exit, result, stderr) = await DrillAsync(config);
 
@@ -191,14 +186,8 @@ public sealed class DrillTests(DrillDatabasesFixture db) : IClassFixture<DrillDa
     [Fact]
     public async Task A_truncated_rdb_file_is_caught_by_redis_server_itself()
     {
-        var shims = _dir.Combine("shims");
-        Directory.CreateDirectory(shims);
-        var shim = Path.Combine(shims, "redis-cli");
-        var real = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Select(d => Path.Combine(d, "redis-cli")).First(File.Exists);
-        await File.WriteAllTextAsync(shim, $"#!/bin/sh\ncase \"$*\" in *--rdb*) '{real}' \"$@\" | head -c 10000; exit 0;; esac\nexec '{real}' \"$@\"\n");
-        File.SetUnixFileMode(shim, (UnixFileMode)0b111_101_101);
         var config = WriteConfig(RedisSource);
-        await BackUpAsync(config, path: $"{shims}:{Environment.GetEnvironmentVariable("PATH")}");
+        await BackUpAsync(config, path: await TruncatingPathAsync("redis-cli", "--rdb", 10_000));
 
         var (exit, result, stderr) = await DrillAsync(config);
 
@@ -300,6 +289,23 @@ public sealed class DrillTests(DrillDatabasesFixture db) : IClassFixture<DrillDa
         var drill = await Processes.RunAsync(Agent.Program, ["drill", "--config", config], AgentEnvironment());
         Assert.Equal(2, drill.ExitCode);
         Assert.Equal("backup-agent: config error at $.sources[0].drill.checks: SQL checks apply to postgres sources only\n", drill.Stderr);
+    }
+
+    /// <summary>
+    /// A PATH on which <paramref name="program"/> is a script that runs the real one and, when its arguments
+    /// contain <paramref name="match"/>, passes on only the first bytes of its output and exits 0 anyway.
+    /// </summary>
+    private async Task<string> TruncatingPathAsync(string program, string match, int bytes)
+    {
+        var path = Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin";
+        var real = path.Split(':').Select(d => Path.Combine(d, program)).First(File.Exists);
+        var shims = _dir.Combine("shims");
+        Directory.CreateDirectory(shims);
+        var shim = Path.Combine(shims, program);
+        await File.WriteAllTextAsync(shim,
+            $"#!/bin/sh\ncase \"$*\" in *{match}*) '{real}' \"$@\" | head -c {bytes}; exit 0;; esac\nexec '{real}' \"$@\"\n");
+        File.SetUnixFileMode(shim, (UnixFileMode)0b111_101_101);
+        return $"{shims}:{path}";
     }
 
     /// <summary>
