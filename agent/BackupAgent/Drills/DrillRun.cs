@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using BackupAgent.Run;
-using Backups.Core;
-using Backups.Core.Backends;
 using Backups.Core.Locks;
 using Backups.Core.Repository;
 using Backups.Core.Restoring;

@@ -3,10 +3,8 @@ using System.Diagnostics;
 using BackupAgent.Drills;
 using Backups.Core;
 using Backups.Core.Archiving;
-using Backups.Core.Backends;
 using Backups.Core.Repository;
 using Backups.Core.Trees;
-using Repo = Backups.Core.Repository.Repository;
 
 namespace BackupAgent.Run;
 
