@@ -1,10 +1,10 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using BackupAgent.Drills;
 using Backups.Core;
 using Backups.Core.Archiving;
-using Backups.Core.Backends;
 using Backups.Core.Repository;
-using Repo = Backups.Core.Repository.Repository;
+using Backups.Core.Trees;
 
 namespace BackupAgent.Run;
 
@@ -29,30 +29,12 @@ public sealed class NightlyRun(RunConfig config, Secrets secrets, RunLog log)
         var clock = Stopwatch.StartNew();
         var sources = Select(options.OnlySources);
 
-        // Every secret is resolved before anything runs: a missing one fails the run, not a source at 3 am.
-        var password = await secrets.ResolveAsync(config.Password!, "$.password", ct);
-        var sourcePasswords = new Dictionary<SourceConfig, string>();
-        foreach (var (source, i) in sources)
-            if (source.Password != null) sourcePasswords[source] = await secrets.ResolveAsync(source.Password, $"$.sources[{i}].password", ct);
-
-        var backend = RepositoryLocation.Open(config.Repository!, new BackendOptions(CaCertFile: config.CaCert));
-        Repo repo;
-        try
-        {
-            if (options.CreateRepository && await backend.StatAsync(FileHandle.Config, ct) == null)
-                await Repo.InitAsync(backend, password, ct: ct);
-            repo = await Repo.OpenAsync(backend, password, ct);
-        }
-        catch
-        {
-            await backend.DisposeAsync();
-            throw;
-        }
+        var (repo, sourcePasswords) = await RunStart.OpenAsync(config, secrets, sources, options.CreateRepository, ct);
         await using var _ = repo;
 
         var results = new SourceResult[sources.Count];
         var trees = new (Id Tree, List<string> Paths, DateTimeOffset Time)?[sources.Count];
-        log.Info("run started", ("repository", backend.Location), ("sources", sources.Count));
+        log.Info("run started", ("repository", repo.Backend.Location), ("sources", sources.Count));
         await using (var session = await BackupSession.StartAsync(repo, Math.Max(2, Environment.ProcessorCount), uploads: 2, ct))
         {
             using var gate = new SemaphoreSlim(config.Concurrency);
@@ -82,7 +64,7 @@ public sealed class NightlyRun(RunConfig config, Secrets secrets, RunLog log)
 
         var result = new RunResult
         {
-            Repository = backend.Location,
+            Repository = repo.Backend.Location,
             Host = config.Host ?? Environment.MachineName,
             Started = started,
             DurationSeconds = Math.Round(clock.Elapsed.TotalSeconds, 3),
@@ -126,15 +108,20 @@ public sealed class NightlyRun(RunConfig config, Secrets secrets, RunLog log)
             }
             else
             {
-                var filename = source.SnapshotFilename;
-                using var process = SourceProcess.Start(Command(source), SecretEnvironment(source, password), secrets.Redactor);
+                await using var facts = await FactsRecorder.StartAsync(source, password,
+                    problem => log.Warn("drill facts not recorded", ("source", source.Name), ("error", problem)), ct);
+                using var process = SourceProcess.Start([.. Command(source), .. facts?.DumpArguments ?? []], SecretEnvironment(source, password), secrets.Redactor);
                 using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(source.TimeoutSeconds));
                 using var kill = timeout.Token.Register(process.Kill);
-                var tree = await session.SaveStreamAsync(process.Output, filename, time, stats, ct);
+                List<Node> files = [await session.SaveFileAsync(process.Output, source.SnapshotFilename, time, stats, ct)];
                 await process.EnsureSucceededAsync(timeout.IsCancellationRequested, source.TimeoutSeconds);
+                // Beside the dump, not inside it: the dump stays byte for byte what the program wrote.
+                if (facts != null)
+                    files.Add(await session.SaveFileAsync(new MemoryStream((await facts.FinishAsync(ct)).Serialize()), DrillFacts.FileName(source.Name!), time, stats, ct));
                 result.ExitStatus = 0;
                 result.Succeeded = true;
-                saved = (tree, ["/" + filename], time);
+                // The snapshot's path stays the dump's alone, so `--path /NAME.dump` filters keep working.
+                saved = (await session.SaveTreeAsync(files, stats, ct), ["/" + files[0].Name], time);
             }
         }
         catch (SourceFailedException e)
@@ -146,6 +133,10 @@ public sealed class NightlyRun(RunConfig config, Secrets secrets, RunLog log)
         catch (RepositoryException e) when (e.Kind is ErrorKind.NotFound or ErrorKind.InvalidArgument)
         {
             result.Error = secrets.Redactor.Redact(e.Message);
+        }
+        catch (DrillStepException e)
+        {
+            result.Error = secrets.Redactor.Redact($"recording drill facts: {e.Message}");
         }
         finally
         {
@@ -164,14 +155,7 @@ public sealed class NightlyRun(RunConfig config, Secrets secrets, RunLog log)
     /// <summary>The program and its arguments; no secret is among them.</summary>
     private static List<string> Command(SourceConfig s) => s.Kind switch
     {
-        SourceKind.Postgres =>
-        [
-            "pg_dump", .. s.PgDumpArgs ?? SourceConfig.DefaultPgDumpArgs,
-            .. s.Host != null ? (string[])["--host", s.Host] : [],
-            .. s.Port != null ? (string[])["--port", s.Port.Value.ToString()] : [],
-            .. s.User != null ? (string[])["--username", s.User] : [],
-            "--no-password", $"--dbname={s.Database}",
-        ],
+        SourceKind.Postgres => ["pg_dump", .. s.PgDumpArgs ?? SourceConfig.DefaultPgDumpArgs, .. PostgresConnection.Of(s, null).Arguments],
         SourceKind.Redis => ["redis-cli", "-h", s.Host ?? "127.0.0.1", "-p", (s.Port ?? 6379).ToString(), "--rdb", "-"],
         _ => [.. s.Command!],
     };

@@ -85,6 +85,8 @@ public sealed partial class SourceConfig
     [JsonPropertyName("filename")] public string? Filename { get; set; }
     [JsonPropertyName("timeout_seconds")] public int TimeoutSeconds { get; set; } = 6 * 3600;
     [JsonPropertyName("tags")] public List<string>? Tags { get; set; }
+    /// <summary>How `backup-agent drill` tests this source's restores (postgres, redis and paths sources).</summary>
+    [JsonPropertyName("drill")] public Drills.DrillConfig? Drill { get; set; }
 
     // postgres and redis
     [JsonPropertyName("host")] public string? Host { get; set; }
@@ -124,6 +126,7 @@ public sealed partial class SourceConfig
         if (Filename != null && (Filename.Length == 0 || Filename.Contains('/'))) throw new ConfigException($"{at}.filename", "must be a plain file name");
         if (Port is < 1 or > 65535) throw new ConfigException($"{at}.port", "must be between 1 and 65535");
         Password?.Validate($"{at}.password");
+        Drill?.Validate($"{at}.drill", Kind.Value);
         switch (Kind)
         {
             case SourceKind.Postgres when string.IsNullOrEmpty(Database):
@@ -151,6 +154,7 @@ public sealed partial class SourceConfig
         ("paths", [SourceKind.Paths], s => s.Paths),
         ("exclude", [SourceKind.Paths], s => s.Exclude),
         ("filename", [SourceKind.Postgres, SourceKind.Redis, SourceKind.Command], s => s.Filename),
+        ("drill", [SourceKind.Postgres, SourceKind.Redis, SourceKind.Paths], s => s.Drill),
     ];
 }
 

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Text;
 
 namespace BackupAgent.Run;
 
@@ -10,13 +9,11 @@ namespace BackupAgent.Run;
 /// </summary>
 public sealed class SourceProcess : IDisposable
 {
-    private const int TailChars = 4096;
     // What the child must not inherit: it needs none of them, and /proc/PID/environ is readable by its user.
-    private static readonly string[] Withheld = ["RESTIC_PASSWORD", "RESTIC_PASSWORD_COMMAND", TaskReporter.TokenVariable];
+    internal static readonly string[] Withheld = ["RESTIC_PASSWORD", "RESTIC_PASSWORD_COMMAND", TaskReporter.TokenVariable];
 
     private readonly Process _process;
-    private readonly StringBuilder _stderr = new();
-    private readonly Task _stderrDrained;
+    private readonly StderrTail _stderr;
     private readonly Redactor _redactor;
 
     public string Program { get; }
@@ -27,7 +24,7 @@ public sealed class SourceProcess : IDisposable
         _process = process;
         Program = program;
         _redactor = redactor;
-        _stderrDrained = DrainStderrAsync();
+        _stderr = new StderrTail(process.StandardError);
     }
 
     public static SourceProcess Start(IReadOnlyList<string> command, IReadOnlyDictionary<string, string> secretEnvironment, Redactor redactor)
@@ -51,36 +48,14 @@ public sealed class SourceProcess : IDisposable
         }
     }
 
-    private async Task DrainStderrAsync()
-    {
-        var buffer = new char[1024];
-        int n;
-        while ((n = await _process.StandardError.ReadAsync(buffer)) > 0)
-            lock (_stderr)
-            {
-                _stderr.Append(buffer, 0, n);
-                if (_stderr.Length > 2 * TailChars) _stderr.Remove(0, _stderr.Length - TailChars);
-            }
-    }
-
     /// <summary>The end of what the program wrote to stderr, with secrets masked.</summary>
-    public string StderrTail
-    {
-        get
-        {
-            lock (_stderr)
-            {
-                var text = _stderr.ToString();
-                return _redactor.Redact(text.Length > TailChars ? text[^TailChars..] : text).Trim();
-            }
-        }
-    }
+    public string StderrTail => _redactor.Redact(_stderr.Text).Trim();
 
     /// <summary>Waits for the program to end; a non-zero status or a signal is a failed source.</summary>
     public async Task EnsureSucceededAsync(bool timedOut, int timeoutSeconds)
     {
         await _process.WaitForExitAsync();
-        await _stderrDrained;
+        await _stderr.Drained;
         var status = _process.ExitCode;
         if (timedOut) throw new SourceFailedException($"{Program} timed out after {timeoutSeconds} s and was killed", status, StderrTail);
         if (status == 0) return;

@@ -47,7 +47,11 @@ public sealed class BackupSession : IAsyncDisposable
     }
 
     /// <summary>Saves a stream as the single file of a snapshot (restic's --stdin); returns the root tree.</summary>
-    public async Task<Id> SaveStreamAsync(Stream input, string filename, DateTimeOffset time, SourceStats stats, CancellationToken ct)
+    public async Task<Id> SaveStreamAsync(Stream input, string filename, DateTimeOffset time, SourceStats stats, CancellationToken ct) =>
+        await SaveTreeAsync([await SaveFileAsync(input, filename, time, stats, ct)], stats, ct);
+
+    /// <summary>Saves a stream as a file node of this user, for a tree made with <see cref="SaveTreeAsync"/>.</summary>
+    public async Task<Node> SaveFileAsync(Stream input, string filename, DateTimeOffset time, SourceStats stats, CancellationToken ct)
     {
         var (contentTask, size) = await _content.QueueAsync(input, stats, ct);
         var now = Timestamp.FromDateTimeOffset(time);
@@ -58,7 +62,15 @@ public sealed class BackupSession : IAsyncDisposable
             Size = (ulong)size, Content = [.. await contentTask],
         };
         stats.Files++;
-        return await Archiver.SaveTreeAsync(_packer, new Tree { Nodes = [node] }, stats, ct);
+        return node;
+    }
+
+    /// <summary>Stores a tree of the given nodes (in restic's name order); returns its id.</summary>
+    public Task<Id> SaveTreeAsync(IReadOnlyList<Node> nodes, SourceStats stats, CancellationToken ct)
+    {
+        var tree = new Tree { Nodes = [.. nodes] };
+        tree.Sort();
+        return Archiver.SaveTreeAsync(_packer, tree, stats, ct);
     }
 
     /// <summary>Saves files and directories (absolute paths); returns the root tree.</summary>

@@ -230,8 +230,9 @@ public static class ProcessIds
         {
             stat = File.ReadAllText($"/proc/{pid}/stat");
         }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        catch (IOException)
         {
+            // Not found, or ESRCH: the process ended between the listing of /proc and this read.
             return null;
         }
         // "pid (command) state ppid ...", where the command itself may contain spaces and parentheses.

@@ -1,0 +1,33 @@
+using Backups.Core.Backends;
+using Repo = Backups.Core.Repository.Repository;
+
+namespace BackupAgent.Run;
+
+/// <summary>
+/// How `run` and `drill` begin: every secret of the chosen sources is resolved before anything runs (a
+/// missing one fails the job, not a source at 3 am), then the config's repository is opened.
+/// </summary>
+public sealed record RunStart(Repo Repository, IReadOnlyDictionary<SourceConfig, string> SourcePasswords)
+{
+    public static async Task<RunStart> OpenAsync(RunConfig config, Secrets secrets, IEnumerable<(SourceConfig Source, int Index)> sources,
+        bool createRepository, CancellationToken ct)
+    {
+        var password = await secrets.ResolveAsync(config.Password!, "$.password", ct);
+        var sourcePasswords = new Dictionary<SourceConfig, string>();
+        foreach (var (source, i) in sources)
+            if (source.Password != null) sourcePasswords[source] = await secrets.ResolveAsync(source.Password, $"$.sources[{i}].password", ct);
+
+        var backend = RepositoryLocation.Open(config.Repository!, new BackendOptions(CaCertFile: config.CaCert));
+        try
+        {
+            if (createRepository && await backend.StatAsync(FileHandle.Config, ct) == null)
+                await Repo.InitAsync(backend, password, ct: ct);
+            return new RunStart(await Repo.OpenAsync(backend, password, ct), sourcePasswords);
+        }
+        catch
+        {
+            await backend.DisposeAsync();
+            throw;
+        }
+    }
+}
