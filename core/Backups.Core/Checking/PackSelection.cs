@@ -27,7 +27,8 @@ public abstract class PackSelection
     /// read once in any <paramref name="cycleDays"/> consecutive days.</summary>
     public static PackSelection Rotation(DateOnly day, int cycleDays)
     {
-        var n = day.DayNumber % CheckPart(1, cycleDays, int.MaxValue) + 1;
+        CheckPart(1, cycleDays, int.MaxValue);
+        var n = day.DayNumber % cycleDays + 1;
         return new SlicePacks(n, cycleDays, $"day {day:yyyy-MM-dd} of a {cycleDays}-day cycle");
     }
 

@@ -121,8 +121,8 @@ public sealed class DamageTests(CheckedRepositories repositories) : IClassFixtur
         var report = await CheckAsync(repo.Repository);
         var problem = AssertError(report, PackName(pack.Id), blob.Id, "past the end");
         Assert.Contains($"index/{newName}", problem.Message);
-        // restic's structure check misses this one; its read-data check finds it only after 45 s of retries.
-        Assert.True(await ResticPassesAsync(repo, readData: false));
+        // No verdict from restic here: its structure check misses this, and its read-data check reports it only
+        // after 45 s of retries.
     }
 
     [Theory]
