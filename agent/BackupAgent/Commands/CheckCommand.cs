@@ -30,7 +30,7 @@ public sealed class CheckCommand : Command
         await using (await RepositoryLock.AcquireAsync(repo, exclusive: false, ct))
             report = await Checker.CheckAsync(repo, options, ct);
 
-        var errors = report.Errors.Count();
+        var errors = report.ErrorCount;
         if (output.Json)
         {
             JsonSerializer.Serialize(output.Stdout, report, CheckReportJson.Default.CheckReport);
@@ -44,7 +44,7 @@ public sealed class CheckCommand : Command
             if (report.PacksSelected > 0)
                 output.Line($"read {report.PacksRead} of {report.PacksSelected} packs ({report.ReadSelection}), {Size.Format(report.BytesRead)}"
                             + (report.PacksLeft > 0 ? $"; {report.PacksLeft} left unread at the deadline" : ""));
-            output.Line(errors == 0 ? $"no errors were found ({report.Warnings.Count()} warnings)" : $"{errors} errors, {report.Warnings.Count()} warnings");
+            output.Line(errors == 0 ? $"no errors were found ({report.WarningCount} warnings)" : $"{errors} errors, {report.WarningCount} warnings");
         }
         if (errors == 0) return ExitCodes.Ok;
         output.Message($"{Backups.Core.ProgramInfo.Name}: the repository is damaged: {errors} errors (first: {report.Errors.First().Message})");

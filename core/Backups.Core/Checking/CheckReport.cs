@@ -20,6 +20,9 @@ public sealed class CheckReport
     /// <summary>True when any error (not a warning) was found.</summary>
     [JsonPropertyName("damaged")] public bool IsDamaged => Errors.Any();
 
+    [JsonPropertyName("errors")] public int ErrorCount => Errors.Count();
+    [JsonPropertyName("warnings")] public int WarningCount => Warnings.Count();
+
     [JsonPropertyName("snapshots")] public int Snapshots { get; set; }
     [JsonPropertyName("trees")] public int Trees { get; set; }
     [JsonPropertyName("index_files")] public int IndexFiles { get; set; }

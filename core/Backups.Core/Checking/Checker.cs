@@ -44,7 +44,7 @@ public sealed class Checker
         await ReadPacksAsync(ct);
     }
 
-    private ParallelOptions Parallel(CancellationToken ct) => new() { MaxDegreeOfParallelism = _options.Parallelism, CancellationToken = ct };
+    private ParallelOptions Bounded(CancellationToken ct) => new() { MaxDegreeOfParallelism = _options.Parallelism, CancellationToken = ct };
 
     private async Task<List<string>> ListAsync(FileKind kind, CancellationToken ct)
     {
@@ -63,34 +63,29 @@ public sealed class Checker
     private async Task LoadIndexAsync(CancellationToken ct)
     {
         var names = await ListAsync(FileKind.Index, ct);
-        var files = new IndexFileContent?[names.Count];
-        await System.Threading.Tasks.Parallel.ForEachAsync(Enumerable.Range(0, names.Count), Parallel(ct), async (i, token) =>
+        // Each file joins the compact index as soon as it is parsed, so that at most a few parsed files live at once.
+        await Parallel.ForEachAsync(names, Bounded(ct), async (name, token) =>
         {
-            var file = new FileHandle(FileKind.Index, names[i]);
+            var file = new FileHandle(FileKind.Index, name);
             try
             {
-                var json = await _repo.LoadUnpackedAsync(file, token);
-                files[i] = new IndexFileContent(RepositoryJson.Deserialize(json, RepositoryJson.Context.IndexFile, file.ToString()));
+                var content = RepositoryJson.Deserialize(await _repo.LoadUnpackedAsync(file, token), RepositoryJson.Context.IndexFile, file.ToString());
+                lock (_index)
+                    foreach (var type in _index.Add(content, name).Distinct())
+                        _report.Error(file.ToString(), null, $"{file} is damaged: unknown blob type '{type}'");
             }
             catch (Exception e) when (e is RepositoryException or FileNotFoundInBackendException)
             {
-                _report.Error(file.ToString(), null, e is RepositoryException ? e.Message : $"{file} cannot be read: {e.Message}");
+                _report.Error(file.ToString(), null, Message(file.ToString(), e));
             }
         });
-        for (var i = 0; i < names.Count; i++)
-        {
-            if (files[i] is not { } content) continue;
-            foreach (var type in _index.Add(content.File, names[i]).Distinct())
-                _report.Error($"index/{names[i]}", null, $"index/{names[i]} is damaged: unknown blob type '{type}'");
-            files[i] = null;
-        }
         _index.Seal();
         _report.IndexFiles = names.Count;
         _report.Blobs = _index.Count;
     }
 
-    /// <summary>Lets the parsed files be dropped one by one once added.</summary>
-    private sealed record IndexFileContent(Indexes.IndexFile File);
+    /// <summary>A file that could not be loaded: the engine's own message names it already.</summary>
+    private static string Message(string file, Exception e) => e is RepositoryException ? e.Message : $"{file} cannot be read: {e.Message}";
 
     /// <summary>Every indexed pack exists with the size its index entries imply; every stored pack is indexed.</summary>
     private async Task CheckPacksAsync(CancellationToken ct)
@@ -144,25 +139,25 @@ public sealed class Checker
     {
         var names = await ListAsync(FileKind.Snapshot, ct);
         var roots = new List<(Id Tree, string Where)>();
-        foreach (var name in names)
+        await Parallel.ForEachAsync(names, Bounded(ct), async (name, token) =>
         {
             var file = $"snapshots/{name}";
             if (!Id.TryParse(name, out var id))
             {
                 _report.Warning(file, $"{file} is not a snapshot: its name is not an id");
-                continue;
+                return;
             }
             try
             {
-                var snapshot = await _repo.LoadSnapshotAsync(id, ct);
-                roots.Add((snapshot.Tree, $"snapshot {id.Short}"));
-                _report.Snapshots++;
+                var snapshot = await _repo.LoadSnapshotAsync(id, token);
+                lock (roots) roots.Add((snapshot.Tree, $"snapshot {id.Short}"));
             }
             catch (Exception e) when (e is RepositoryException or FileNotFoundInBackendException)
             {
-                _report.Error(file, null, e is RepositoryException ? e.Message : $"{file} cannot be read: {e.Message}");
+                _report.Error(file, null, Message(file, e));
             }
-        }
+        });
+        _report.Snapshots = roots.Count;
         await WalkTreesAsync(roots, ct);
     }
 
@@ -175,7 +170,7 @@ public sealed class Checker
         {
             level = level.Where(t => seen.Add(t.Tree)).ToList();
             var next = new List<(Id, string)>();
-            await System.Threading.Tasks.Parallel.ForEachAsync(level, Parallel(ct), async (item, token) =>
+            await Parallel.ForEachAsync(level, Bounded(ct), async (item, token) =>
             {
                 var tree = await LoadTreeAsync(item.Tree, item.Where, token);
                 if (tree == null) return;
@@ -235,7 +230,7 @@ public sealed class Checker
         var reader = new PackReader(_repo, _index, _report);
         int read = 0, left = 0;
         long bytes = 0;
-        await System.Threading.Tasks.Parallel.ForEachAsync(selected, Parallel(ct), async (id, token) =>
+        await Parallel.ForEachAsync(selected, Bounded(ct), async (id, token) =>
         {
             if (_options.ReadDeadline is { } deadline && _options.Clock.GetUtcNow() >= deadline)
             {

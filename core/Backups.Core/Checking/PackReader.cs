@@ -27,10 +27,12 @@ internal sealed class PackReader(Repo repo, CheckIndex index, CheckReport report
         var file = new FileHandle(FileKind.Pack, pack.Id.ToString());
         var name = FileLayout.RelativePath(file);
         // Entries past the end (or empty) are reported by the structure check; the rest are read in offset order.
-        var blobs = index.BlobsOf(pack).ToArray().Where(b => b.Length > 0 && b.End <= size).OrderBy(b => b.Offset).ToArray();
+        var indexed = index.BlobsOf(pack).ToArray();
+        var blobs = indexed.Where(b => b.Length > 0 && b.End <= size).OrderBy(b => b.Offset).ToArray();
+        var window = BufferPool.Large.Rent((int)Math.Min(size, Window));
         try
         {
-            await CheckHeaderAsync(file, name, index.BlobsOf(pack).ToArray(), size, ct);
+            await CheckHeaderAsync(file, name, indexed, size, ct);
             using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
             long position = 0;
             var next = 0;
@@ -45,10 +47,16 @@ internal sealed class PackReader(Repo repo, CheckIndex index, CheckReport report
                     end = blobs[next++].End; // a blob bigger than a window gets a window of its own
                 else if (next < blobs.Length && blobs[next].Offset > position && blobs[next].Offset < end)
                     end = blobs[next].Offset; // the next window starts with the first blob that did not fit
-                var bytes = await repo.Backend.LoadAsync(file, position, checked((int)(end - position)), ct);
-                hash.AppendData(bytes);
+                var length = checked((int)(end - position));
+                if (window.Length < length)
+                {
+                    BufferPool.Large.Return(window);
+                    window = BufferPool.Large.Rent(length);
+                }
+                await repo.Backend.LoadIntoAsync(file, position, window.AsMemory(0, length), ct);
+                hash.AppendData(window, 0, length);
                 for (var i = first; i < next; i++)
-                    VerifyBlob(name, blobs[i], bytes.AsSpan((int)(blobs[i].Offset - position), (int)blobs[i].Length));
+                    VerifyBlob(name, blobs[i], window.AsSpan((int)(blobs[i].Offset - position), (int)blobs[i].Length));
                 position = end;
             }
             if (new Id(hash.GetHashAndReset()) != pack.Id)
@@ -57,6 +65,10 @@ internal sealed class PackReader(Repo repo, CheckIndex index, CheckReport report
         catch (Exception e) when (e is FileNotFoundInBackendException or EndOfStreamException)
         {
             report.Error(name, null, $"{name} cannot be read: {e.Message}");
+        }
+        finally
+        {
+            BufferPool.Large.Return(window);
         }
         return size;
     }
