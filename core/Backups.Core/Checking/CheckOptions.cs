@@ -14,4 +14,8 @@ public sealed record CheckOptions
     public int Parallelism { get; init; } = Math.Max(2, Environment.ProcessorCount);
 
     public TimeProvider Clock { get; init; } = TimeProvider.System;
+
+    /// <summary>The most of a pack read at once (more only for a bigger blob): our packs and restic's default
+    /// 16 MiB ones are read in one request, bigger ones in pieces.</summary>
+    internal int ReadWindow { get; init; } = 16 << 20;
 }

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Backups.Core.Backends;
 using Backups.Core.Json;
 using Backups.Core.Locks;
@@ -201,22 +200,17 @@ public sealed class Checker
     {
         if (!_index.TryGet(BlobType.Tree, id, out var blob))
         {
-            _report.Error(null, id, $"tree {id} ({where}) is not in the index");
+            _report.Error(null, id, $"tree {id} at {where} is not in the index");
             return null;
         }
         var pack = FileLayout.RelativePath(new FileHandle(FileKind.Pack, _index.Packs[blob.Pack].Id.ToString()));
         try
         {
-            var json = await _repo.LoadBlobAsync(id, _index.Location(blob), ct);
-            return JsonSerializer.Deserialize(json, RepositoryJson.Context.Tree) ?? throw new JsonException("null");
+            return TreeJson.Parse(await _repo.LoadBlobAsync(id, _index.Location(blob), ct), id);
         }
         catch (RepositoryException e)
         {
-            _report.Error(pack, id, $"tree {id} ({where}): {e.Message}");
-        }
-        catch (JsonException e)
-        {
-            _report.Error(pack, id, $"tree {id} ({where}) in {pack} is damaged: not valid JSON ({e.Message.Split('.')[0]})");
+            _report.Error(pack, id, $"tree {id} at {where}: {e.Message}");
         }
         return null;
     }
@@ -227,7 +221,7 @@ public sealed class Checker
         var selected = _options.ReadData.Select(present);
         _report.ReadSelection = _options.ReadData.Description;
         _report.PacksSelected = selected.Count;
-        var reader = new PackReader(_repo, _index, _report);
+        var reader = new PackReader(_repo, _index, _report, _options.ReadWindow);
         int read = 0, left = 0;
         long bytes = 0;
         await Parallel.ForEachAsync(selected, Bounded(ct), async (id, token) =>

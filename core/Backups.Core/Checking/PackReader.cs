@@ -16,11 +16,8 @@ namespace Backups.Core.Checking;
 /// the index says, and every blob authenticates and hashes to its id. The pack is read in windows of whole blobs,
 /// so memory stays at one window whatever the pack's size.
 /// </summary>
-internal sealed class PackReader(Repo repo, CheckIndex index, CheckReport report)
+internal sealed class PackReader(Repo repo, CheckIndex index, CheckReport report, int windowSize)
 {
-    /// <summary>Our packs and restic's default ones are read in one request; bigger packs in pieces.</summary>
-    private const int Window = 16 << 20;
-
     /// <summary>Reads and verifies the pack; returns the bytes read.</summary>
     public async Task<long> ReadAsync(IndexedPack pack, long size, CancellationToken ct)
     {
@@ -29,7 +26,7 @@ internal sealed class PackReader(Repo repo, CheckIndex index, CheckReport report
         // Entries past the end (or empty) are reported by the structure check; the rest are read in offset order.
         var indexed = index.BlobsOf(pack).ToArray();
         var blobs = indexed.Where(b => b.Length > 0 && b.End <= size).OrderBy(b => b.Offset).ToArray();
-        var window = BufferPool.Large.Rent((int)Math.Min(size, Window));
+        var window = BufferPool.Large.Rent((int)Math.Min(size, windowSize));
         try
         {
             await CheckHeaderAsync(file, name, indexed, size, ct);
@@ -41,12 +38,13 @@ internal sealed class PackReader(Repo repo, CheckIndex index, CheckReport report
                 // Skip blobs overlapping the previous window: the structure check reports overlaps.
                 while (next < blobs.Length && blobs[next].Offset < position) next++;
                 var first = next;
-                var end = Math.Min(size, position + Window);
-                while (next < blobs.Length && blobs[next].End <= end) next++;
+                var end = Math.Min(size, position + windowSize);
+                var covered = position;
+                for (; next < blobs.Length && blobs[next].End <= end; next++) covered = Math.Max(covered, blobs[next].End);
                 if (next == first && next < blobs.Length && blobs[next].Offset == position)
                     end = blobs[next++].End; // a blob bigger than a window gets a window of its own
                 else if (next < blobs.Length && blobs[next].Offset > position && blobs[next].Offset < end)
-                    end = blobs[next].Offset; // the next window starts with the first blob that did not fit
+                    end = Math.Max(covered, blobs[next].Offset); // the next window starts with the first blob that did not fit
                 var length = checked((int)(end - position));
                 if (window.Length < length)
                 {

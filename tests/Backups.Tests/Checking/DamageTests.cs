@@ -88,6 +88,24 @@ public sealed class DamageTests(CheckedRepositories repositories) : IClassFixtur
         Assert.False(await ResticPassesAsync(repo));
     }
 
+    /// <summary>Packs bigger than the read window are read in pieces, and blobs bigger than it whole.</summary>
+    [Fact]
+    public async Task Packs_are_read_in_windows()
+    {
+        var repo = repositories.Copy(Writer.Restic);
+        var small = ReadAll with { ReadWindow = 200_000 };
+        var healthy = await CheckAsync(repo.Repository, small);
+        AssertHealthy(healthy);
+        Assert.Equal(healthy.Packs, healthy.PacksRead);
+
+        var (_, pack) = (await PacksAsync(repo.Repository, "data")).MaxBy(p => p.Pack.Blobs.Count);
+        Assert.True(pack.Blobs.Count > 1);
+        foreach (var blob in pack.Blobs) RepositoryFiles.FlipByte(PackPath(repo.Repository, pack.Id), blob.Offset + blob.Length - 20);
+        var read = await CheckAsync(repo.Repository, small);
+        foreach (var blob in pack.Blobs) AssertError(read, PackName(pack.Id), blob.Id, "authentication code");
+        Assert.Equal(pack.Blobs.Count + 1, read.Errors.Count());
+    }
+
     [Theory]
     [InlineData(Writer.Ours)]
     [InlineData(Writer.Restic)]
