@@ -1,12 +1,8 @@
 using System.Text.Json;
-using Backups.Core.Backends;
-using Backups.Core.Json;
 using Backups.Core.Locks;
 using Backups.Tests.Errors;
-using Backups.Tests.Support;
 using Xunit;
 using static Backups.Tests.Checking.CheckTools;
-using Repo = Backups.Core.Repository.Repository;
 
 namespace Backups.Tests.Checking;
 
@@ -67,11 +63,7 @@ public sealed class CheckCommandTests(CheckedRepositories repositories) : IClass
     public async Task Exclusive_lock_exits_11()
     {
         var repo = repositories.Copy(Writer.Ours);
-        await using (var r = await Repo.OpenAsync(new LocalBackend(repo.Repository), Repositories.Password))
-        {
-            var held = new LockFile { Time = DateTimeOffset.Now, Exclusive = true, Hostname = "prune-box", Pid = 4242 };
-            await r.SaveUnpackedAsync(FileKind.Lock, RepositoryJson.Serialize(held, RepositoryJson.Context.LockFile));
-        }
+        await WriteLockAsync(repo.Repository, new LockFile { Time = DateTimeOffset.Now, Exclusive = true, Hostname = "prune-box", Pid = 4242 });
         Failure.AssertOneLine(await repo.Agent.RunAsync(["check"]), 11, "locked exclusively");
     }
 

@@ -126,6 +126,13 @@ public static class CheckTools
         return id.ToString();
     }
 
+    /// <summary>Stores a lock file as another process would have; returns its id.</summary>
+    public static async Task<Id> WriteLockAsync(string repository, Backups.Core.Locks.LockFile held)
+    {
+        await using var repo = await Repo.OpenAsync(new LocalBackend(repository), Repositories.Password);
+        return await repo.SaveUnpackedAsync(FileKind.Lock, RepositoryJson.Serialize(held, RepositoryJson.Context.LockFile));
+    }
+
     /// <summary>restic's verdict on the same repository: true when its check passes. Its read-data check retries
     /// a pack that is missing or short for 45 seconds, so faults of that kind are judged by its structure check.</summary>
     public static async Task<bool> ResticPassesAsync(RepositoryPair repo, bool readData = true) =>

@@ -1,14 +1,11 @@
 using System.Buffers.Binary;
 using System.Security.Cryptography;
 using Backups.Core;
-using Backups.Core.Backends;
 using Backups.Core.Checking;
-using Backups.Core.Json;
 using Backups.Core.Locks;
 using Backups.Tests.Errors;
 using Xunit;
 using static Backups.Tests.Checking.CheckTools;
-using Repo = Backups.Core.Repository.Repository;
 
 namespace Backups.Tests.Checking;
 
@@ -185,12 +182,7 @@ public sealed class DamageTests(CheckedRepositories repositories) : IClassFixtur
     public async Task Stale_lock_is_a_warning_not_damage()
     {
         var repo = repositories.Copy(Writer.Ours);
-        Id id;
-        await using (var r = await Repo.OpenAsync(new LocalBackend(repo.Repository), Backups.Tests.Support.Repositories.Password))
-        {
-            var stale = new LockFile { Time = DateTimeOffset.Now.AddHours(-2), Hostname = "elsewhere", Pid = 4242 };
-            id = await r.SaveUnpackedAsync(FileKind.Lock, RepositoryJson.Serialize(stale, RepositoryJson.Context.LockFile));
-        }
+        var id = await WriteLockAsync(repo.Repository, new LockFile { Time = DateTimeOffset.Now.AddHours(-2), Hostname = "elsewhere", Pid = 4242 });
 
         var report = await CheckAsync(repo.Repository);
         Assert.False(report.IsDamaged, Describe(report));
