@@ -14,7 +14,7 @@ public static class Program
     private static Command[] Commands(IReadOnlyDictionary<string, string> env) =>
     [
         new InitCommand(), new BackupCommand(), new SnapshotsCommand(), new LsCommand(), new DumpCommand(),
-        new RestoreCommand(), new CatCommand(), new RunCommand(env), new DrillCommand(env), new ForgetCommand(),
+        new RestoreCommand(), new CatCommand(), new CheckCommand(), new RunCommand(env), new DrillCommand(env), new ForgetCommand(),
     ];
 
     public static async Task<int> Main(string[] args)

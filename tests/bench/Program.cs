@@ -4,13 +4,13 @@ namespace Bench;
 
 /// <summary>
 /// Runs backup-agent and restic on the same inputs in the same run and prints each figure with its ratio.
-/// Usage: Bench AGENT_BINARY [SIZE_MIB] [--case stdin|concurrent|nightly]... [--scale N] [--nights N] [--updates PCT] [--rounds N] [--more].
+/// Usage: Bench AGENT_BINARY [SIZE_MIB] [--case stdin|concurrent|nightly|check]... [--scale N] [--nights N] [--updates PCT] [--rounds N] [--more].
 /// Without --case every case runs. Figures come from GNU time (wall seconds, peak RSS), the size of the
 /// repositories' data/ folders and what the programs report.
 /// </summary>
 public static class Program
 {
-    private static readonly string[] Cases = ["stdin", "concurrent", "nightly"];
+    private static readonly string[] Cases = ["stdin", "concurrent", "nightly", "check"];
 
     public static async Task<int> Main(string[] args)
     {
@@ -48,6 +48,7 @@ public static class Program
             if (cases.Contains("stdin")) await StdinBench.RunAsync(agent, inputs, work);
             if (cases.Contains("concurrent")) await ConcurrentBench.RunAsync(agent, inputs, work);
             if (cases.Contains("nightly")) await NightlyBench.RunAsync(agent, work, nightly);
+            if (cases.Contains("check")) await CheckBench.RunAsync(agent, inputs, work);
             return 0;
         }
         finally
@@ -58,7 +59,7 @@ public static class Program
 
     private static int Usage(string problem)
     {
-        Console.Error.WriteLine($"{problem}\nusage: Bench AGENT_BINARY [SIZE_MIB] [--case stdin|concurrent|nightly]... [--scale N] [--nights N] [--updates PCT] [--rounds N] [--more]");
+        Console.Error.WriteLine($"{problem}\nusage: Bench AGENT_BINARY [SIZE_MIB] [--case stdin|concurrent|nightly|check]... [--scale N] [--nights N] [--updates PCT] [--rounds N] [--more]");
         return 2;
     }
 }

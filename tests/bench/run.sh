@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Benchmarks backup-agent (Native AOT, as shipped) against restic on the same inputs in the same run.
-# Usage: tests/bench/run.sh [SIZE_MIB] [--case stdin|concurrent|nightly]... [--scale N] [--nights N] [--updates PCT]
+# Usage: tests/bench/run.sh [SIZE_MIB] [--case stdin|concurrent|nightly|check]... [--scale N] [--nights N] [--updates PCT]
 #                          [--rounds N] [--more]
-#   SIZE_MIB (default 1024): each generated input of the stdin and concurrent cases.
+#   SIZE_MIB (default 1024): each generated input of the stdin, concurrent and check cases.
 #   --case: run only the named cases (repeatable); without it every case runs.
 #   --scale, --nights, --updates, --rounds: the nightly case's pgbench scale (default 20), number of backups
 #   (default 7), share of pgbench_accounts rows updated each night (default 0.5 percent) and rounds (default 3,

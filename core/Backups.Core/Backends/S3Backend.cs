@@ -104,31 +104,49 @@ public sealed partial class S3Backend : IBackend
 
     public async Task<byte[]> LoadAsync(FileHandle file, long offset = 0, int length = 0, CancellationToken ct = default)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(offset);
         ArgumentOutOfRangeException.ThrowIfNegative(length);
+        byte[]? result = null;
+        await GetAsync(file, offset, length, async (body, available, c) =>
+        {
+            result = GC.AllocateUninitializedArray<byte>(length > 0 ? length : available);
+            await body.ReadExactlyAsync(result, c);
+        }, ct);
+        return result!;
+    }
+
+    public Task LoadIntoAsync(FileHandle file, long offset, Memory<byte> destination, CancellationToken ct = default) =>
+        destination.Length == 0 ? Task.CompletedTask
+            : GetAsync(file, offset, destination.Length, async (body, _, c) => await body.ReadExactlyAsync(destination, c), ct);
+
+    /// <summary>
+    /// GETs <paramref name="length"/> bytes at <paramref name="offset"/> (0: to the end) and hands <paramref name="read"/>
+    /// the body positioned at the offset, with the number of bytes available from there.
+    /// </summary>
+    private async Task GetAsync(FileHandle file, long offset, int length, Func<Stream, int, CancellationToken, Task> read, CancellationToken ct)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
         try
         {
-            var (bytes, start) = await RunAsync($"load {file}", async c =>
+            var (start, available) = await RunAsync($"load {file}", async c =>
             {
                 var request = new GetObjectRequest { BucketName = _bucket, Key = Key(file) };
                 if (length > 0) request.ByteRange = new ByteRange(offset, offset + length - 1);
                 else if (offset > 0) request.ByteRange = new ByteRange($"bytes={offset}-");
                 using var response = await _client.GetObjectAsync(request, c);
-                var buffer = GC.AllocateUninitializedArray<byte>(checked((int)response.ContentLength));
+                // A store may send more than asked: the whole object when it ignores Range (200), or, as s3rver does
+                // for "bytes=0-0", a longer range. Content-Range says where the bytes begin.
+                var from = RangeStart(response.ContentRange);
+                var left = checked((int)(response.ContentLength - (offset - from)));
+                if (from > offset || length > 0 && left < length) return (from, left);
+                await SkipAsync(response.ResponseStream, offset - from, c);
                 // A body cut short throws EndOfStreamException (an IOException): retried like a dropped connection.
-                await response.ResponseStream.ReadExactlyAsync(buffer, c);
-                return (buffer, RangeStart(response.ContentRange));
+                await read(response.ResponseStream, left, c);
+                return (from, left);
             }, ct);
-            // A store may send more than asked: the whole object when it ignores Range (200), or, as s3rver does
-            // for "bytes=0-0", a longer range. Content-Range says where the bytes begin.
             if (start > offset)
                 throw new InvalidDataException($"{Location}: asked for {file} from byte {offset}, got bytes from {start}");
-            var skip = checked((int)(offset - start));
-            var available = bytes.Length - skip;
             if (length > 0 && available < length)
                 throw new EndOfStreamException($"{file}: {length} bytes at {offset} beyond its size {offset + available}");
-            var count = length > 0 ? length : available;
-            return skip == 0 && count == bytes.Length ? bytes : bytes.AsSpan(skip, count).ToArray();
         }
         catch (AmazonServiceException e) when (e.StatusCode == HttpStatusCode.NotFound)
         {
@@ -137,6 +155,18 @@ public sealed partial class S3Backend : IBackend
         catch (AmazonServiceException e) when (e.StatusCode == HttpStatusCode.RequestedRangeNotSatisfiable)
         {
             throw new EndOfStreamException($"{file}: offset {offset} beyond its size");
+        }
+    }
+
+    private static async Task SkipAsync(Stream body, long count, CancellationToken ct)
+    {
+        if (count == 0) return;
+        var scratch = new byte[(int)Math.Min(count, 64 << 10)];
+        for (long skipped = 0; skipped < count;)
+        {
+            var n = (int)Math.Min(scratch.Length, count - skipped);
+            await body.ReadExactlyAsync(scratch.AsMemory(0, n), ct);
+            skipped += n;
         }
     }
 

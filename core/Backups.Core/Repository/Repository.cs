@@ -155,6 +155,12 @@ public sealed class Repository : IAsyncDisposable
     {
         if (!Index.TryGet(type, id, out var loc))
             throw new RepositoryException(ErrorKind.Damaged, $"{type.ToString().ToLowerInvariant()} blob {id} is not in the index");
+        return await LoadBlobAsync(id, loc, ct);
+    }
+
+    /// <summary>Loads, verifies and (if need be) decompresses the blob stored at <paramref name="loc"/>.</summary>
+    public async Task<byte[]> LoadBlobAsync(Id id, BlobLocation loc, CancellationToken ct = default)
+    {
         var what = $"blob {id.Short} in data/{loc.Pack.ToString()[..2]}/{loc.Pack}";
         byte[] stored;
         try

@@ -63,6 +63,22 @@ public abstract class BackendContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task LoadsRangesIntoACallersBuffer()
+    {
+        var data = RandomBytes(1 << 20);
+        var file = new FileHandle(FileKind.Pack, NewId());
+        await Backend.SaveAsync(file, data);
+        var buffer = new byte[(1 << 20) + 7];
+        foreach (var (offset, length) in new[] { (0, 1 << 20), (12345, 54321), ((1 << 20) - 1, 1) })
+        {
+            await Backend.LoadIntoAsync(file, offset, buffer.AsMemory(7, length));
+            Assert.Equal(data[offset..(offset + length)], buffer[7..(7 + length)]);
+        }
+        await Assert.ThrowsAsync<EndOfStreamException>(() => Backend.LoadIntoAsync(file, (1 << 20) - 10, buffer.AsMemory(0, 20)));
+        await Assert.ThrowsAsync<FileNotFoundInBackendException>(() => Backend.LoadIntoAsync(new FileHandle(FileKind.Pack, NewId()), 0, buffer.AsMemory(0, 1)));
+    }
+
+    [Fact]
     public async Task RangeBeyondTheEndFails()
     {
         var file = new FileHandle(FileKind.Snapshot, NewId());

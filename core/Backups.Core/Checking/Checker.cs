@@ -1,0 +1,242 @@
+using Backups.Core.Backends;
+using Backups.Core.Json;
+using Backups.Core.Locks;
+using Backups.Core.Repository;
+using Backups.Core.Snapshots;
+using Backups.Core.Trees;
+using Repo = Backups.Core.Repository.Repository;
+
+namespace Backups.Core.Checking;
+
+/// <summary>
+/// restic's <c>check</c>: the index against the packs, the snapshots and every tree they reach against the index,
+/// stale locks, and (as selected) every byte of some packs. Damage is reported, never thrown: only a store that
+/// cannot be reached, or cancellation, ends a check early. The caller holds a (non-exclusive) lock.
+/// </summary>
+public sealed class Checker
+{
+    private readonly Repo _repo;
+    private readonly CheckOptions _options;
+    private readonly CheckReport _report = new();
+    private readonly CheckIndex _index = new();
+    private readonly Dictionary<Id, long> _packSizes = [];
+
+    private Checker(Repo repo, CheckOptions options)
+    {
+        _repo = repo;
+        _options = options;
+    }
+
+    public static async Task<CheckReport> CheckAsync(Repo repo, CheckOptions? options = null, CancellationToken ct = default)
+    {
+        var checker = new Checker(repo, options ?? new CheckOptions());
+        await checker.RunAsync(ct);
+        return checker._report;
+    }
+
+    private async Task RunAsync(CancellationToken ct)
+    {
+        await CheckLocksAsync(ct);
+        await LoadIndexAsync(ct);
+        await CheckPacksAsync(ct);
+        await CheckSnapshotsAsync(ct);
+        await ReadPacksAsync(ct);
+    }
+
+    private ParallelOptions Bounded(CancellationToken ct) => new() { MaxDegreeOfParallelism = _options.Parallelism, CancellationToken = ct };
+
+    private async Task<List<string>> ListAsync(FileKind kind, CancellationToken ct)
+    {
+        var names = new List<string>();
+        await foreach (var (name, _) in _repo.Backend.ListAsync(kind, ct)) names.Add(name);
+        return names;
+    }
+
+    private async Task CheckLocksAsync(CancellationToken ct)
+    {
+        await foreach (var (lockFile, id) in RepositoryLock.ListAsync(_repo, ct))
+            if (RepositoryLock.IsStale(lockFile))
+                _report.Warning($"locks/{id}", $"locks/{id} is stale: held by PID {lockFile.Pid} on {lockFile.Hostname} since {lockFile.Time:u} (`unlock` removes it)");
+    }
+
+    private async Task LoadIndexAsync(CancellationToken ct)
+    {
+        var names = await ListAsync(FileKind.Index, ct);
+        // Each file joins the compact index as soon as it is parsed, so that at most a few parsed files live at once.
+        await Parallel.ForEachAsync(names, Bounded(ct), async (name, token) =>
+        {
+            var file = new FileHandle(FileKind.Index, name);
+            try
+            {
+                var content = RepositoryJson.Deserialize(await _repo.LoadUnpackedAsync(file, token), RepositoryJson.Context.IndexFile, file.ToString());
+                lock (_index)
+                    foreach (var type in _index.Add(content, name).Distinct())
+                        _report.Error(file.ToString(), null, $"{file} is damaged: unknown blob type '{type}'");
+            }
+            catch (Exception e) when (e is RepositoryException or FileNotFoundInBackendException)
+            {
+                _report.Error(file.ToString(), null, Message(file.ToString(), e));
+            }
+        });
+        _index.Seal();
+        _report.IndexFiles = names.Count;
+        _report.Blobs = _index.Count;
+    }
+
+    /// <summary>A file that could not be loaded: the engine's own message names it already.</summary>
+    private static string Message(string file, Exception e) => e is RepositoryException ? e.Message : $"{file} cannot be read: {e.Message}";
+
+    /// <summary>Every indexed pack exists with the size its index entries imply; every stored pack is indexed.</summary>
+    private async Task CheckPacksAsync(CancellationToken ct)
+    {
+        await foreach (var (name, size) in _repo.Backend.ListAsync(FileKind.Pack, ct))
+        {
+            if (Id.TryParse(name, out var id)) _packSizes[id] = size;
+            else _report.Warning($"data/{name}", $"data/{name} is not a pack: its name is not an id");
+        }
+        _report.Packs = _packSizes.Count;
+        foreach (var pack in _index.Packs)
+        {
+            var name = FileLayout.RelativePath(new FileHandle(FileKind.Pack, pack.Id.ToString()));
+            var indexFile = $"index/{_index.FileName(pack.IndexFile)}";
+            if (!_packSizes.TryGetValue(pack.Id, out var size))
+            {
+                _report.Error(name, null, $"{name} is missing: {indexFile} lists {pack.Count} blobs in it");
+                continue;
+            }
+            var blobs = _index.BlobsOf(pack);
+            var expected = CheckIndex.ExpectedSize(blobs);
+            if (size != expected)
+                _report.Error(name, null, $"{name} has {size} bytes, but {indexFile} implies {expected}");
+            CheckPlacement(name, indexFile, blobs);
+        }
+        foreach (var id in _packSizes.Keys)
+            if (!_index.TryGetPack(id, out _))
+            {
+                var name = FileLayout.RelativePath(new FileHandle(FileKind.Pack, id.ToString()));
+                _report.Warning(name, $"{name} is in no index: its blobs are unused (prune removes it)");
+            }
+    }
+
+    /// <summary>Blobs lie back to back from offset 0 and end where the header begins.</summary>
+    private void CheckPlacement(string name, string indexFile, ReadOnlySpan<IndexedBlob> blobs)
+    {
+        long blobsEnd = 0;
+        foreach (var b in blobs) blobsEnd += b.Length;
+        long position = 0;
+        foreach (var b in blobs.ToArray().OrderBy(b => b.Offset))
+        {
+            if (b.End > blobsEnd)
+                _report.Error(name, b.Id, $"{PackReader.Kind(b.Type)} blob {b.Id}: {indexFile} places it at {b.Offset}+{b.Length}, past the end of the blobs in {name} ({blobsEnd})");
+            else if (b.Offset != position)
+                _report.Error(name, b.Id, $"{PackReader.Kind(b.Type)} blob {b.Id}: {indexFile} places it at {b.Offset} in {name}, where the previous blob ends at {position}");
+            else position = b.End;
+        }
+    }
+
+    private async Task CheckSnapshotsAsync(CancellationToken ct)
+    {
+        var names = await ListAsync(FileKind.Snapshot, ct);
+        var roots = new List<(Id Tree, string Where)>();
+        await Parallel.ForEachAsync(names, Bounded(ct), async (name, token) =>
+        {
+            var file = $"snapshots/{name}";
+            if (!Id.TryParse(name, out var id))
+            {
+                _report.Warning(file, $"{file} is not a snapshot: its name is not an id");
+                return;
+            }
+            try
+            {
+                var snapshot = await _repo.LoadSnapshotAsync(id, token);
+                lock (roots) roots.Add((snapshot.Tree, $"snapshot {id.Short}"));
+            }
+            catch (Exception e) when (e is RepositoryException or FileNotFoundInBackendException)
+            {
+                _report.Error(file, null, Message(file, e));
+            }
+        });
+        _report.Snapshots = roots.Count;
+        await WalkTreesAsync(roots, ct);
+    }
+
+    /// <summary>Level by level, each tree once: it is indexed, loads, parses, and what it names is indexed.</summary>
+    private async Task WalkTreesAsync(List<(Id Tree, string Where)> level, CancellationToken ct)
+    {
+        var seen = new HashSet<Id>();
+        var missingData = new HashSet<Id>();
+        while (level.Count > 0)
+        {
+            level = level.Where(t => seen.Add(t.Tree)).ToList();
+            var next = new List<(Id, string)>();
+            await Parallel.ForEachAsync(level, Bounded(ct), async (item, token) =>
+            {
+                var tree = await LoadTreeAsync(item.Tree, item.Where, token);
+                if (tree == null) return;
+                foreach (var node in tree.Nodes)
+                {
+                    var where = item.Where + "/" + node.Name;
+                    if (node.Type == Node.Dir)
+                    {
+                        if (node.Subtree is { } subtree) lock (next) next.Add((subtree, where));
+                        else _report.Error(null, item.Tree, $"tree {item.Tree} is damaged: directory {where} has no subtree");
+                    }
+                    else if (node.Type == Node.File)
+                    {
+                        foreach (var blob in node.Content ?? [])
+                            if (!_index.TryGet(BlobType.Data, blob, out _))
+                                lock (missingData)
+                                    if (missingData.Add(blob))
+                                        _report.Error(null, blob, $"data blob {blob} of {where} is not in the index");
+                    }
+                }
+            });
+            _report.Trees += level.Count;
+            level = next;
+        }
+    }
+
+    private async Task<Tree?> LoadTreeAsync(Id id, string where, CancellationToken ct)
+    {
+        if (!_index.TryGet(BlobType.Tree, id, out var blob))
+        {
+            _report.Error(null, id, $"tree {id} at {where} is not in the index");
+            return null;
+        }
+        var pack = FileLayout.RelativePath(new FileHandle(FileKind.Pack, _index.Packs[blob.Pack].Id.ToString()));
+        try
+        {
+            return TreeJson.Parse(await _repo.LoadBlobAsync(id, _index.Location(blob), ct), id);
+        }
+        catch (RepositoryException e)
+        {
+            _report.Error(pack, id, $"tree {id} at {where}: {e.Message}");
+        }
+        return null;
+    }
+
+    private async Task ReadPacksAsync(CancellationToken ct)
+    {
+        var present = _index.Packs.Where(p => _packSizes.ContainsKey(p.Id)).Select(p => p.Id).Order().ToList();
+        var selected = _options.ReadData.Select(present);
+        _report.ReadSelection = _options.ReadData.Description;
+        _report.PacksSelected = selected.Count;
+        var reader = new PackReader(_repo, _index, _report, _options.ReadWindow);
+        int read = 0, left = 0;
+        long bytes = 0;
+        await Parallel.ForEachAsync(selected, Bounded(ct), async (id, token) =>
+        {
+            if (_options.ReadDeadline is { } deadline && _options.Clock.GetUtcNow() >= deadline)
+            {
+                Interlocked.Increment(ref left);
+                return;
+            }
+            _index.TryGetPack(id, out var pack);
+            Interlocked.Add(ref bytes, await reader.ReadAsync(pack, _packSizes[id], token));
+            Interlocked.Increment(ref read);
+        });
+        _report.PacksRead = read;
+        _report.PacksLeft = left;
+        _report.BytesRead = bytes;
+    }
+}

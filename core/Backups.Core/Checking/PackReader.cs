@@ -1,0 +1,165 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+using Backups.Core.Backends;
+using Backups.Core.Buffers;
+using Backups.Core.Compression;
+using Backups.Core.Crypto;
+using Backups.Core.Packs;
+using Backups.Core.Repository;
+using Repo = Backups.Core.Repository.Repository;
+
+namespace Backups.Core.Checking;
+
+/// <summary>
+/// restic's read-data check of one pack: its bytes hash to its name, its header decrypts and lists exactly what
+/// the index says, and every blob authenticates and hashes to its id. The pack is read in windows of whole blobs,
+/// so memory stays at one window whatever the pack's size.
+/// </summary>
+internal sealed class PackReader(Repo repo, CheckIndex index, CheckReport report, int windowSize)
+{
+    /// <summary>Reads and verifies the pack; returns the bytes read.</summary>
+    public async Task<long> ReadAsync(IndexedPack pack, long size, CancellationToken ct)
+    {
+        var file = new FileHandle(FileKind.Pack, pack.Id.ToString());
+        var name = FileLayout.RelativePath(file);
+        // Entries past the end (or empty) are reported by the structure check; the rest are read in offset order.
+        var indexed = index.BlobsOf(pack).ToArray();
+        var blobs = indexed.Where(b => b.Length > 0 && b.End <= size).OrderBy(b => b.Offset).ToArray();
+        var window = BufferPool.Large.Rent((int)Math.Min(size, windowSize));
+        try
+        {
+            await CheckHeaderAsync(file, name, indexed, size, ct);
+            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            long position = 0;
+            var next = 0;
+            while (position < size)
+            {
+                // Skip blobs overlapping the previous window: the structure check reports overlaps.
+                while (next < blobs.Length && blobs[next].Offset < position) next++;
+                var first = next;
+                var end = Math.Min(size, position + windowSize);
+                var covered = position;
+                for (; next < blobs.Length && blobs[next].End <= end; next++) covered = Math.Max(covered, blobs[next].End);
+                if (next == first && next < blobs.Length && blobs[next].Offset == position)
+                    end = blobs[next++].End; // a blob bigger than a window gets a window of its own
+                else if (next < blobs.Length && blobs[next].Offset > position && blobs[next].Offset < end)
+                    end = Math.Max(covered, blobs[next].Offset); // the next window starts with the first blob that did not fit
+                var length = checked((int)(end - position));
+                if (window.Length < length)
+                {
+                    BufferPool.Large.Return(window);
+                    window = BufferPool.Large.Rent(length);
+                }
+                await repo.Backend.LoadIntoAsync(file, position, window.AsMemory(0, length), ct);
+                hash.AppendData(window, 0, length);
+                for (var i = first; i < next; i++)
+                    VerifyBlob(name, blobs[i], window.AsSpan((int)(blobs[i].Offset - position), (int)blobs[i].Length));
+                position = end;
+            }
+            if (new Id(hash.GetHashAndReset()) != pack.Id)
+                report.Error(name, null, $"{name} is damaged: its content does not hash to its name");
+        }
+        catch (Exception e) when (e is FileNotFoundInBackendException or EndOfStreamException)
+        {
+            report.Error(name, null, $"{name} cannot be read: {e.Message}");
+        }
+        finally
+        {
+            BufferPool.Large.Return(window);
+        }
+        return size;
+    }
+
+    /// <summary>The header at the end of the pack must decrypt, parse, and list the same blobs as the index.</summary>
+    private async Task CheckHeaderAsync(FileHandle file, string name, IndexedBlob[] blobs, long size, CancellationToken ct)
+    {
+        if (size < PackHeader.TrailerSize + CryptoKey.Overhead)
+        {
+            report.Error(name, null, $"{name} is damaged: {size} bytes cannot hold a pack header");
+            return;
+        }
+        var trailer = await repo.Backend.LoadAsync(file, size - PackHeader.TrailerSize, PackHeader.TrailerSize, ct);
+        var headerLength = BinaryPrimitives.ReadUInt32LittleEndian(trailer);
+        if (headerLength < CryptoKey.Overhead || headerLength > size - PackHeader.TrailerSize)
+        {
+            report.Error(name, null, $"{name} is damaged: its header length field says {headerLength} bytes in a pack of {size}");
+            return;
+        }
+        var headerStart = size - PackHeader.TrailerSize - headerLength;
+        var sealedHeader = await repo.Backend.LoadAsync(file, headerStart, (int)headerLength, ct);
+        var plain = new byte[headerLength - CryptoKey.Overhead];
+        if (!repo.Key.TryOpen(sealedHeader, plain))
+        {
+            report.Error(name, null, $"{name} is damaged: its header does not authenticate");
+            return;
+        }
+        List<(PackEntry Entry, uint Offset)> entries;
+        try
+        {
+            entries = PackHeader.Parse(plain, name);
+        }
+        catch (RepositoryException e)
+        {
+            report.Error(name, null, e.Message);
+            return;
+        }
+        var listed = new Dictionary<(Id, BlobType, uint), PackEntry>(entries.Count);
+        foreach (var (entry, offset) in entries) listed.TryAdd((entry.Id, entry.Type, offset), entry);
+        foreach (var b in blobs)
+        {
+            if (!listed.Remove((b.Id, b.Type, b.Offset), out var entry))
+                report.Error(name, b.Id, $"{Kind(b.Type)} blob {b.Id} at offset {b.Offset} in {name} is in the index but not in the pack's header");
+            else if (entry.Length != b.Length || entry.UncompressedLength != b.UncompressedLength)
+                report.Error(name, b.Id, $"{Kind(b.Type)} blob {b.Id} in {name}: the header says {entry.Length} bytes ({entry.UncompressedLength} uncompressed), the index {b.Length} ({b.UncompressedLength})");
+        }
+        foreach (var ((id, type, offset), _) in listed)
+            report.Error(name, id, $"{Kind(type)} blob {id} at offset {offset} in {name} is in the pack's header but in no index");
+        var blobsEnd = entries.Count == 0 ? 0 : entries[^1].Offset + entries[^1].Entry.Length;
+        if (blobsEnd != headerStart)
+            report.Error(name, null, $"{name} is damaged: its header lists blobs up to byte {blobsEnd}, but the header starts at {headerStart}");
+    }
+
+    private void VerifyBlob(string pack, IndexedBlob blob, ReadOnlySpan<byte> stored)
+    {
+        var problem = Verify(blob, stored);
+        if (problem != null) report.Error(pack, blob.Id, $"{Kind(blob.Type)} blob {blob.Id} in {pack} is damaged: {problem}");
+    }
+
+    /// <summary>Null when the blob is genuine, else what is wrong with it.</summary>
+    private string? Verify(IndexedBlob blob, ReadOnlySpan<byte> stored)
+    {
+        if (stored.Length < CryptoKey.Overhead) return "too short to be encrypted data";
+        var plainLength = stored.Length - CryptoKey.Overhead;
+        var plain = BufferPool.Large.Rent(plainLength);
+        byte[]? unpacked = null;
+        try
+        {
+            if (!repo.Key.TryOpen(stored, plain)) return "its authentication code does not match";
+            ReadOnlySpan<byte> content = plain.AsSpan(0, plainLength);
+            if (blob.UncompressedLength != 0)
+            {
+                unpacked = BufferPool.Large.Rent((int)blob.UncompressedLength);
+                int n;
+                try
+                {
+                    n = Zstd.Decompress(content, unpacked.AsSpan(0, (int)blob.UncompressedLength));
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    return $"it does not decompress ({e.Message})";
+                }
+                if (n != blob.UncompressedLength) return $"it decompresses to {n} bytes, not {blob.UncompressedLength}";
+                content = unpacked.AsSpan(0, n);
+            }
+            return Id.Hash(content) == blob.Id ? null : "its content does not hash to its id";
+        }
+        finally
+        {
+            BufferPool.Large.Return(plain);
+            if (unpacked != null) BufferPool.Large.Return(unpacked);
+        }
+    }
+
+    internal static string Kind(BlobType type) => type == BlobType.Data ? "data" : "tree";
+}
