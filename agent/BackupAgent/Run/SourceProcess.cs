@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text;
+using Backups.Aws.Secrets;
 
 namespace BackupAgent.Run;
 
