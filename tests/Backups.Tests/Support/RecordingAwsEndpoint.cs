@@ -69,7 +69,7 @@ public sealed class RecordingAwsEndpoint : IAsyncDisposable
     }
 
     /// <summary>HttpListener cannot bind port 0 and report the port, so it takes one that was free a moment ago.</summary>
-    private static (HttpListener, Uri) Listen()
+    internal static (HttpListener, Uri) Listen()
     {
         for (var attempt = 1; ; attempt++)
         {
