@@ -16,7 +16,7 @@ public static partial class SecretScrubber
         return OpaqueToken().Replace(text, Redactor.Mask);
     }
 
-    [GeneratedRegex("""(?<key>[\w.-]*(?:password|passwd|secret|token|credential)[\w.-]*)(?<sep>=|["']\s*:\s*["']?)(?!\[redacted\])[^\s"',;&]+""",
+    [GeneratedRegex("""(?<key>[\w.-]*(?:password|passwd|secret|token|credential|auth|api_?key)[\w.-]*)(?<sep>=|["']\s*:\s*["']?)(?!\[redacted\])[^\s"',;&]+""",
         RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex KeyedValue();
 
