@@ -11,9 +11,11 @@ public sealed record FreshnessInput
     /// (a nightly job plus an hour of slack).</summary>
     public double? MaxAgeHours { get; init; }
 
-    /// <summary>True (default): stale sources fail the invocation with error Backups.StaleBackups, which a
+    /// <summary>True or absent: stale sources fail the invocation with error Backups.StaleBackups, which a
     /// Catch routes to Notify. False: the result's <c>allFresh</c> says it, for a Choice state.</summary>
-    public bool FailWhenStale { get; init; } = true;
+    /// <remarks>Nullable rather than defaulting to true: the source-generated reader sets every init-only
+    /// property, so a member missing from the JSON would overwrite an initializer with false.</remarks>
+    public bool? FailWhenStale { get; init; }
 }
 
 public sealed record FreshnessResult(

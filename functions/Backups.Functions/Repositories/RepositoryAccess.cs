@@ -18,6 +18,7 @@ public sealed class RepositoryAccess
     private readonly FunctionEnvironment _environment;
     private readonly string _repository;
     private readonly SecretRef _password;
+    private string? _resolvedPassword;
 
     public RepositoryAccess(FunctionEnvironment environment)
     {
@@ -35,8 +36,8 @@ public sealed class RepositoryAccess
 
     public async Task<Repo> OpenAsync(CancellationToken ct)
     {
-        // Resolved on every open rather than kept: a rotated parameter takes effect without a cold start.
-        var password = await _environment.Secrets.ResolveAsync(_password, ct);
+        // Kept for the execution environment's life (one SSM call per cold start); a failed lookup is tried again.
+        var password = _resolvedPassword ??= await _environment.Secrets.ResolveAsync(_password, ct);
         var backend = RepositoryLocation.Open(_repository, new BackendOptions(CaCertFile: _environment.Optional(CaCertVariable)));
         try
         {

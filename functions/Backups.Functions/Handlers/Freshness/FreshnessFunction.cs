@@ -39,7 +39,7 @@ public sealed class FreshnessFunction(FunctionEnvironment environment)
             return new SourceFreshness(name, latest?.Time, latest?.Id.ToString(), age, age is not { } a || a > maxAgeHours);
         }).ToList();
         var stale = sources.Where(s => s.Stale).Select(s => s.Name).ToList();
-        if (stale.Count > 0 && input.FailWhenStale)
+        if (stale.Count > 0 && input.FailWhenStale != false)
             throw new FunctionFailure(StaleError, Describe(sources, maxAgeHours));
         return new FreshnessResult(now, maxAgeHours, stale.Count == 0, stale, sources);
     }
