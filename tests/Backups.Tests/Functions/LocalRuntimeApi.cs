@@ -30,8 +30,8 @@ public sealed class LocalRuntimeApi : IAsyncDisposable
 
     public LocalRuntimeApi()
     {
-        (_listener, _url) = RecordingAwsEndpoint.Listen();
-        _loop = ServeAsync();
+        (_listener, _url) = LocalListener.Listen();
+        _loop = LocalListener.ServeAsync(_listener, HandleAsync);
     }
 
     /// <summary>AWS_LAMBDA_RUNTIME_API: host:port.</summary>
@@ -53,63 +53,39 @@ public sealed class LocalRuntimeApi : IAsyncDisposable
         lock (_answers) return _answers[requestId].Task.WaitAsync(TimeSpan.FromSeconds(60));
     }
 
-    private async Task ServeAsync()
+    private async Task HandleAsync(HttpListenerContext context)
     {
-        while (true)
+        var path = context.Request.RawUrl ?? "";
+        var body = await new StreamReader(context.Request.InputStream, Encoding.UTF8).ReadToEndAsync();
+        var response = context.Response;
+        if (context.Request.HttpMethod == "GET" && path == Prefix + "invocation/next")
         {
-            HttpListenerContext context;
-            try
-            {
-                context = await _listener.GetContextAsync();
-            }
-            catch (Exception e) when ((e is HttpListenerException or ObjectDisposedException) && !_listener.IsListening)
-            {
-                return;
-            }
-            _ = AnswerAsync(context);
+            var (id, json, deadline, arn, trace) = await _queue.Reader.ReadAsync(_stop.Token);
+            response.Headers["Lambda-Runtime-Aws-Request-Id"] = id;
+            response.Headers["Lambda-Runtime-Deadline-Ms"] = deadline.ToUnixTimeMilliseconds().ToString();
+            if (arn != null) response.Headers["Lambda-Runtime-Invoked-Function-Arn"] = arn;
+            if (trace != null) response.Headers["Lambda-Runtime-Trace-Id"] = trace;
+            await WriteAsync(response, 200, json);
+            return;
         }
-    }
-
-    private async Task AnswerAsync(HttpListenerContext context)
-    {
-        try
+        var errorType = context.Request.Headers["Lambda-Runtime-Function-Error-Type"];
+        if (path == Prefix + "init/error")
         {
-            var path = context.Request.RawUrl ?? "";
-            var body = await new StreamReader(context.Request.InputStream, Encoding.UTF8).ReadToEndAsync();
-            var response = context.Response;
-            if (context.Request.HttpMethod == "GET" && path == Prefix + "invocation/next")
-            {
-                var (id, json, deadline, arn, trace) = await _queue.Reader.ReadAsync(_stop.Token);
-                response.Headers["Lambda-Runtime-Aws-Request-Id"] = id;
-                response.Headers["Lambda-Runtime-Deadline-Ms"] = deadline.ToUnixTimeMilliseconds().ToString();
-                if (arn != null) response.Headers["Lambda-Runtime-Invoked-Function-Arn"] = arn;
-                if (trace != null) response.Headers["Lambda-Runtime-Trace-Id"] = trace;
-                await WriteAsync(response, 200, json);
-                return;
-            }
-            var errorType = context.Request.Headers["Lambda-Runtime-Function-Error-Type"];
-            if (path == Prefix + "init/error")
-            {
-                InitError.TrySetResult(new RuntimeAnswer("init-error", body, errorType, DateTimeOffset.UtcNow));
-                await WriteAsync(response, 202, "{}");
-                return;
-            }
-            var parts = path[Prefix.Length..].Split('/');
-            TaskCompletionSource<RuntimeAnswer>? answer = null;
-            if (parts is ["invocation", var requestId, "response" or "error"])
-                lock (_answers) answer = _answers.GetValueOrDefault(requestId);
-            if (answer == null)
-            {
-                await WriteAsync(response, 400, """{"errorMessage":"unknown request","errorType":"InvalidRequestID"}""");
-                return;
-            }
-            answer.TrySetResult(new RuntimeAnswer(parts[2], body, errorType, DateTimeOffset.UtcNow));
-            await WriteAsync(response, 202, """{"status":"OK"}""");
+            InitError.TrySetResult(new RuntimeAnswer("init-error", body, errorType, DateTimeOffset.UtcNow));
+            await WriteAsync(response, 202, "{}");
+            return;
         }
-        catch (Exception e) when (e is HttpListenerException or IOException or OperationCanceledException)
+        var parts = path.StartsWith(Prefix, StringComparison.Ordinal) ? path[Prefix.Length..].Split('/') : [];
+        TaskCompletionSource<RuntimeAnswer>? answer = null;
+        if (parts is ["invocation", var requestId, "response" or "error"])
+            lock (_answers) answer = _answers.GetValueOrDefault(requestId);
+        if (answer == null)
         {
-            // The runtime went away, or the test is over.
+            await WriteAsync(response, 400, """{"errorMessage":"unknown request","errorType":"InvalidRequestID"}""");
+            return;
         }
+        answer.TrySetResult(new RuntimeAnswer(parts[2], body, errorType, DateTimeOffset.UtcNow));
+        await WriteAsync(response, 202, """{"status":"OK"}""");
     }
 
     private static async Task WriteAsync(HttpListenerResponse response, int status, string body)
@@ -125,15 +101,7 @@ public sealed class LocalRuntimeApi : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync();
-        _listener.Stop();
-        try
-        {
-            _listener.Close();
-        }
-        catch (HttpListenerException)
-        {
-            // See RecordingAwsEndpoint.DisposeAsync: it has stopped listening either way.
-        }
+        LocalListener.Stop(_listener);
         await _loop;
         _stop.Dispose();
     }

@@ -8,19 +8,34 @@ using Xunit;
 
 namespace Backups.Tests.Functions;
 
-/// <summary>Notify against aws-ses-v2-local (the email as SES stores it), a local webhook and a restic-made repository.</summary>
-public sealed class NotifyTests(SesLocalFixture ses) : IClassFixture<SesLocalFixture>, IAsyncLifetime
+/// <summary>app-db backed up on 2026-10-31 (1 MiB) and in the run of 2026-11-15 (1.5 MiB), cache on 2026-10-31 (0.5 MiB).</summary>
+public sealed class NotifyRepository : IAsyncLifetime
 {
-    private const string DbPassword = "Pg-Pass-4471-zq";
-    private static readonly DateTimeOffset RunStart = new(2026, 11, 15, 3, 0, 0, TimeSpan.Zero);
-    private static readonly string TaskToken = "AQCEAAAAKgAAAAMAAAAAAAAAAc" + new string('x', 200) + "Zm9v==";
-    private readonly RecordingAwsEndpoint _webhook = new();
-    private SnapshotHistory _history = null!;
+    public static readonly DateTimeOffset RunStart = new(2026, 11, 15, 3, 0, 0, TimeSpan.Zero);
 
-    public async Task InitializeAsync() => _history = await SnapshotHistory.CreateAsync(
+    public SnapshotHistory History { get; private set; } = null!;
+
+    public async Task InitializeAsync() => History = await SnapshotHistory.CreateAsync(
         ("app-db", new DateTimeOffset(2026, 10, 31, 3, 0, 0, TimeSpan.Zero), 1 << 20),
         ("cache", new DateTimeOffset(2026, 10, 31, 3, 1, 0, TimeSpan.Zero), 1 << 19),
         ("app-db", RunStart.AddMinutes(2), 3 << 19));
+
+    public Task DisposeAsync()
+    {
+        History.Dispose();
+        return Task.CompletedTask;
+    }
+}
+
+/// <summary>Notify against aws-ses-v2-local (the email as SES stores it), a local webhook and a restic-made repository.</summary>
+public sealed class NotifyTests(SesLocalFixture ses, NotifyRepository repository)
+    : IClassFixture<SesLocalFixture>, IClassFixture<NotifyRepository>, IAsyncLifetime
+{
+    private const string DbPassword = "Pg-Pass-4471-zq";
+    private static readonly DateTimeOffset RunStart = NotifyRepository.RunStart;
+    private static readonly string TaskToken = "AQCEAAAAKgAAAAMAAAAAAAAAAc" + new string('x', 200) + "Zm9v==";
+    private readonly RecordingAwsEndpoint _webhook = new();
+    private readonly SnapshotHistory _history = repository.History;
 
     private NotifyFunction Function(FunctionEnvironment environment) => new(environment);
 
@@ -127,9 +142,7 @@ public sealed class NotifyTests(SesLocalFixture ses) : IClassFixture<SesLocalFix
         Assert.Empty(_webhook.Requests);
     }
 
-    public async Task DisposeAsync()
-    {
-        await _webhook.DisposeAsync();
-        _history.Dispose();
-    }
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public Task DisposeAsync() => _webhook.DisposeAsync().AsTask();
 }
