@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Backups.Functions.Contracts;
+using Backups.Functions.Handlers;
 using Backups.Functions.Handlers.Notify;
 using Backups.Functions.Runtime;
 using Backups.Tests.Aws;
@@ -140,6 +141,19 @@ public sealed class NotifyTests(SesLocalFixture ses, NotifyRepository repository
         Assert.False(result.Sent);
         Assert.Matches(@"^not the month's first successful run \(snapshot [0-9a-f]{8} from 2026-11-15 03:02 UTC\)$", result.Reason);
         Assert.Empty(_webhook.Requests);
+    }
+
+    [Fact]
+    public async Task TheCatalogsNotifyNamesAMissingOutcome()
+    {
+        using var environment = Environment();
+        var function = FunctionCatalog.All["notify"](environment);
+
+        var e = await Assert.ThrowsAsync<InvalidInputException>(() =>
+            function.InvokeAsync("""{"step": "Verify", "error": "Backups.Damaged"}"""u8.ToArray(), SnapshotHistory.Invocation()));
+
+        Assert.StartsWith("invalid input at $: ", e.Message);
+        Assert.Contains("'outcome'", e.Message);
     }
 
     public Task InitializeAsync() => Task.CompletedTask;
