@@ -19,6 +19,15 @@ public static class Program
         var variables = Environment.GetEnvironmentVariables().Cast<DictionaryEntry>()
             .ToDictionary(e => (string)e.Key, e => (string?)e.Value ?? "");
         using var environment = new FunctionEnvironment(variables);
-        return await LambdaHost.RunAsync(FunctionCatalog.All, environment, Console.Error, stop.Token);
+        try
+        {
+            return await LambdaHost.RunAsync(FunctionCatalog.All, environment, Console.Error, stop.Token);
+        }
+        catch (Exception e)
+        {
+            // The Runtime API itself failed (Lambda restarts the environment): one line, no stack trace.
+            await Console.Error.WriteLineAsync($"bootstrap: {ErrorNames.Of(e)}: {environment.Clean(e.Message)}");
+            return 1;
+        }
     }
 }

@@ -16,6 +16,9 @@ public sealed class FunctionEnvironment(IReadOnlyDictionary<string, string> vari
 
     public TimeProvider Time { get; } = time ?? TimeProvider.System;
 
+    /// <summary>A text fit to leave the function (error, email, webhook): known secrets masked, likely ones scrubbed.</summary>
+    public string Clean(string text) => SecretScrubber.Scrub(Redactor.Redact(text));
+
     public string? Optional(string name) => variables.GetValueOrDefault(name) is { } v && !string.IsNullOrWhiteSpace(v) ? v.Trim() : null;
 
     public string Required(string name) => Optional(name) ?? throw new ConfigurationException($"environment variable {name} is required");

@@ -1,5 +1,3 @@
-using Backups.Aws.Secrets;
-
 namespace Backups.Functions.Runtime;
 
 /// <summary>Creates one function from its environment; a failure becomes the Runtime API's init error.</summary>
@@ -52,7 +50,7 @@ public sealed class LambdaHost
         }
         catch (Exception e)
         {
-            var error = ToError(e, environment.Redactor);
+            var error = ToError(e, environment);
             await log.WriteLineAsync($"init error {error.ErrorType}: {error.ErrorMessage}");
             await api.SendInitErrorAsync(error, stop);
             return 1;
@@ -96,10 +94,19 @@ public sealed class LambdaHost
         }
         catch (Exception e)
         {
-            await ReportAsync(context, ToError(e, _environment.Redactor), stop);
+            await ReportAsync(context, ToError(e, _environment), stop);
             return;
         }
-        await _api.SendResponseAsync(context.RequestId, output, stop);
+        try
+        {
+            await _api.SendResponseAsync(context.RequestId, output, stop);
+        }
+        catch (HttpRequestException e) when (e.StatusCode is { } status && (int)status is >= 400 and < 500)
+        {
+            // Lambda refuses a response over its payload limit (6 MB); the invocation must still end, with a reason.
+            await ReportAsync(context, new FunctionError($"the Runtime API refused the result ({output.Length} bytes): {e.Message}",
+                ErrorNames.Prefix + "ResponseRejected"), stop);
+        }
     }
 
     private async Task ReportAsync(InvocationContext context, FunctionError error, CancellationToken stop)
@@ -108,6 +115,5 @@ public sealed class LambdaHost
         await _api.SendErrorAsync(context.RequestId, error, stop);
     }
 
-    private static FunctionError ToError(Exception e, Redactor redactor) =>
-        new(SecretScrubber.Scrub(redactor.Redact(e.Message)), ErrorNames.Of(e));
+    private static FunctionError ToError(Exception e, FunctionEnvironment environment) => new(environment.Clean(e.Message), ErrorNames.Of(e));
 }

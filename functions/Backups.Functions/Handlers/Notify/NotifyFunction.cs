@@ -86,7 +86,7 @@ public sealed class NotifyFunction
             message = await MonthlySummary.ComposeAsync(repo, history, host, input, _where, ct);
         }
 
-        message = new Message(Clean(message.Subject), Clean(message.Body));
+        message = new Message(_environment.Clean(message.Subject), _environment.Clean(message.Body));
         var id = await _ses.SendEmailAsync(_sender, _recipients, message.Subject, message.Body, cancellationToken: ct);
         var webhookError = await PostWebhookAsync(message, ct);
         return new NotifyResult(Sent: true, id, message.Subject, WebhookSent: _webhook != null && webhookError == null, webhookError);
@@ -104,11 +104,9 @@ public sealed class NotifyFunction
         }
         catch (Exception e) when (e is HttpRequestException or SecretException or UriFormatException or TaskCanceledException && !ct.IsCancellationRequested)
         {
-            return Clean(e.Message);
+            return _environment.Clean(e.Message);
         }
     }
-
-    private string Clean(string text) => SecretScrubber.Scrub(_environment.Redactor.Redact(text));
 
     private static List<string> List(string commaSeparated) =>
         [.. commaSeparated.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];
