@@ -56,7 +56,7 @@ public sealed class NotifyTests(SesLocalFixture ses, NotifyRepository repository
     public async Task AFailureEmailsTheStepHostCauseSourcesLinksAndLastBackupsWithoutSecrets()
     {
         using var environment = Environment();
-        var cause = $$"""{"succeeded":false,"failed_sources":["cache"],"sources":[{"name":"cache","error":"redis-cli: AUTH failed","stderr_tail":"REDISCLI_AUTH={{DbPassword}} rejected"}],"taskToken":"{{TaskToken}}","note":"repository password {{Repositories.Password}}"}""";
+        var cause = $$"""{"succeeded":false,"failed_sources":["cache"],"sources":[{"name":"cache","error":"redis-cli: AUTH failed","stderr_tail":"REDISCLI_AUTH={{DbPassword}} rejected"}],"taskToken":"{{TaskToken}}","note":"repository password {{Repositories.Password}}","hook":"{{new Uri(_webhook.Url, "hooks/T000/B000/XXXX")}}"}""";
         var executionArn = $"arn:aws:states:eu-west-1:123456789012:execution:NightlyBackup:{Guid.NewGuid():N}";
 
         var result = await Function(environment).NotifyAsync(new NotifyInput

@@ -57,6 +57,7 @@ public sealed class NotifyFunction
         var ct = context.CancellationToken;
         // Known before anything is composed, so that the redactor masks them wherever they turn up.
         foreach (var secret in _otherSecrets) await _environment.Secrets.ResolveAsync(secret, ct);
+        var (webhook, webhookError) = await WebhookAsync(ct);
         var host = input.Host ?? _environment.Optional("BACKUP_HOST") ?? "(host not named)";
 
         Message message;
@@ -88,21 +89,33 @@ public sealed class NotifyFunction
 
         message = new Message(_environment.Clean(message.Subject), _environment.Clean(message.Body));
         var id = await _ses.SendEmailAsync(_sender, _recipients, message.Subject, message.Body, cancellationToken: ct);
-        var webhookError = await PostWebhookAsync(message, ct);
-        return new NotifyResult(Sent: true, id, message.Subject, WebhookSent: _webhook != null && webhookError == null, webhookError);
+        if (webhook != null) webhookError = await PostAsync(webhook, message, ct);
+        return new NotifyResult(Sent: true, id, message.Subject, WebhookSent: webhook != null && webhookError == null, webhookError);
     }
 
-    /// <summary>A webhook that fails does not fail the notification: the email is out, and a retry would send it twice.</summary>
-    private async Task<string?> PostWebhookAsync(Message message, CancellationToken ct)
+    /// <summary>Resolved before anything is composed, so that its URL (a credential) is masked too. A webhook
+    /// that fails does not fail the notification: the email goes out, and a retry would send it twice.</summary>
+    private async Task<(Webhook? Webhook, string? Error)> WebhookAsync(CancellationToken ct)
     {
-        if (_webhook == null) return null;
+        if (_webhook == null) return (null, null);
         try
         {
-            var url = await _environment.Secrets.ResolveAsync(_webhook, ct);
-            await new Webhook(new Uri(url), WebhookHttp).PostAsync(message, ct);
+            return (new Webhook(new Uri(await _environment.Secrets.ResolveAsync(_webhook, ct)), WebhookHttp), null);
+        }
+        catch (Exception e) when (e is SecretException or UriFormatException)
+        {
+            return (null, _environment.Clean(e.Message));
+        }
+    }
+
+    private async Task<string?> PostAsync(Webhook webhook, Message message, CancellationToken ct)
+    {
+        try
+        {
+            await webhook.PostAsync(message, ct);
             return null;
         }
-        catch (Exception e) when (e is HttpRequestException or SecretException or UriFormatException or TaskCanceledException && !ct.IsCancellationRequested)
+        catch (Exception e) when (e is HttpRequestException || (e is TaskCanceledException && !ct.IsCancellationRequested))
         {
             return _environment.Clean(e.Message);
         }
