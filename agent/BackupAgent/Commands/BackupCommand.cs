@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using BackupAgent.Run;
+using Backups.Aws.Secrets;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using BackupAgent.Cli;

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
+using Backups.Aws.Secrets;
 
 namespace BackupAgent.Run;
 
@@ -61,7 +62,7 @@ public sealed class RunConfig
     {
         if (string.IsNullOrWhiteSpace(Repository)) throw new ConfigException("$.repository", "required");
         if (Password == null) throw new ConfigException("$.password", "required (one of env, file, ssm, value)");
-        Password.Validate("$.password");
+        if (Password.Problem is { } problem) throw new ConfigException("$.password", problem);
         if (Concurrency is < 1 or > 16) throw new ConfigException("$.concurrency", "must be between 1 and 16");
         if (HeartbeatSeconds is < 1 or > 3600) throw new ConfigException("$.heartbeat_seconds", "must be between 1 and 3600");
         if (Sources.Count == 0) throw new ConfigException("$.sources", "at least one source is required");
@@ -125,7 +126,7 @@ public sealed partial class SourceConfig
         if (TimeoutSeconds < 1) throw new ConfigException($"{at}.timeout_seconds", "must be positive");
         if (Filename != null && (Filename.Length == 0 || Filename.Contains('/'))) throw new ConfigException($"{at}.filename", "must be a plain file name");
         if (Port is < 1 or > 65535) throw new ConfigException($"{at}.port", "must be between 1 and 65535");
-        Password?.Validate($"{at}.password");
+        if (Password?.Problem is { } problem) throw new ConfigException($"{at}.password", problem);
         Drill?.Validate($"{at}.drill", Kind.Value);
         switch (Kind)
         {
@@ -156,23 +157,6 @@ public sealed partial class SourceConfig
         ("filename", [SourceKind.Postgres, SourceKind.Redis, SourceKind.Command], s => s.Filename),
         ("drill", [SourceKind.Postgres, SourceKind.Redis, SourceKind.Paths], s => s.Drill),
     ];
-}
-
-/// <summary>Where a secret comes from; its value never appears in results, logs or child processes' arguments.</summary>
-public sealed class SecretRef
-{
-    [JsonPropertyName("env")] public string? Env { get; set; }
-    [JsonPropertyName("file")] public string? File { get; set; }
-    /// <summary>An SSM Parameter Store parameter (a SecureString, read with the instance's role).</summary>
-    [JsonPropertyName("ssm")] public string? Ssm { get; set; }
-    /// <summary>Inline: for demos and tests only.</summary>
-    [JsonPropertyName("value")] public string? Value { get; set; }
-
-    public void Validate(string at)
-    {
-        var given = new[] { Env, File, Ssm, Value }.Count(v => v != null);
-        if (given != 1) throw new ConfigException(at, "give exactly one of env, file, ssm, value");
-    }
 }
 
 /// <summary>A config problem, named by the JSON path of the field.</summary>

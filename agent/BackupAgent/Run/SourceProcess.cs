@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Backups.Aws.Secrets;
 
 namespace BackupAgent.Run;
 

@@ -46,8 +46,8 @@ public sealed class RecordingAwsEndpoint : IAsyncDisposable
 
     public RecordingAwsEndpoint()
     {
-        (_listener, Url) = Listen();
-        _loop = ServeAsync();
+        (_listener, Url) = LocalListener.Listen();
+        _loop = LocalListener.ServeAsync(_listener, RecordAndAnswerAsync);
     }
 
     /// <summary>http://127.0.0.1:PORT/</summary>
@@ -65,55 +65,6 @@ public sealed class RecordingAwsEndpoint : IAsyncDisposable
         {
             if (!_script.TryGetValue(targetOrPath, out var queue)) _script[targetOrPath] = queue = new();
             foreach (var r in responses) queue.Enqueue(r);
-        }
-    }
-
-    /// <summary>HttpListener cannot bind port 0 and report the port, so it takes one that was free a moment ago.</summary>
-    private static (HttpListener, Uri) Listen()
-    {
-        for (var attempt = 1; ; attempt++)
-        {
-            var url = new Uri($"http://127.0.0.1:{FreePort.Next()}/");
-            var listener = new HttpListener();
-            listener.Prefixes.Add(url.ToString());
-            try
-            {
-                listener.Start();
-                return (listener, url);
-            }
-            catch (HttpListenerException) when (attempt < FreePort.Attempts)
-            {
-                listener.Close();
-            }
-        }
-    }
-
-    private async Task ServeAsync()
-    {
-        while (true)
-        {
-            HttpListenerContext context;
-            try
-            {
-                context = await _listener.GetContextAsync();
-            }
-            catch (Exception e) when ((e is HttpListenerException or ObjectDisposedException) && !_listener.IsListening)
-            {
-                return;
-            }
-            _ = AnswerAsync(context);
-        }
-    }
-
-    private async Task AnswerAsync(HttpListenerContext context)
-    {
-        try
-        {
-            await RecordAndAnswerAsync(context);
-        }
-        catch (Exception e) when (e is HttpListenerException or IOException)
-        {
-            // The client went away (it timed out or was cancelled); nobody is left to answer.
         }
     }
 
@@ -158,16 +109,7 @@ public sealed class RecordingAwsEndpoint : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
-        _listener.Stop();
-        try
-        {
-            _listener.Close();
-        }
-        catch (HttpListenerException)
-        {
-            // The managed HttpListener can report "Address already in use" while removing its prefix when
-            // another listener binds at the same moment; it has stopped listening either way.
-        }
+        LocalListener.Stop(_listener);
         await _loop;
     }
 }

@@ -1,0 +1,4 @@
+namespace Backups.Aws.Secrets;
+
+/// <summary>A secret could not be resolved; the message names where it was looked for, never a value.</summary>
+public sealed class SecretException(string problem) : Exception(problem);

@@ -1,0 +1,46 @@
+namespace Backups.Functions.Contracts;
+
+public enum NotifyOutcome { Failure, Success }
+
+/// <summary>
+/// What the workflow tells Notify. After a Catch (ResultPath $.error), a state's Parameters map
+/// <c>"error.$": "$.error.Error"</c> and <c>"cause.$": "$.error.Cause"</c>, and the execution from the context
+/// object: <c>"executionArn.$": "$$.Execution.Id"</c>, <c>"executionName.$": "$$.Execution.Name"</c>,
+/// <c>"executionStartTime.$": "$$.Execution.StartTime"</c>.
+/// </summary>
+public sealed record NotifyInput
+{
+    /// <summary>"failure" or "success".</summary>
+    public required NotifyOutcome Outcome { get; init; }
+
+    /// <summary>The state that failed, e.g. "StartBackup".</summary>
+    public string? Step { get; init; }
+
+    /// <summary>The error name, e.g. "BackupAgent.SourcesFailed".</summary>
+    public string? Error { get; init; }
+
+    /// <summary>The error's cause as Step Functions gives it (secrets in it are masked before it goes anywhere).</summary>
+    public string? Cause { get; init; }
+
+    /// <summary>The backed-up machine; default BACKUP_HOST.</summary>
+    public string? Host { get; init; }
+
+    /// <summary>The sources affected; when absent, the cause's <c>failed_sources</c> (the agent's result) if any.</summary>
+    public IReadOnlyList<string>? Sources { get; init; }
+
+    public string? ExecutionArn { get; init; }
+
+    public string? ExecutionName { get; init; }
+
+    /// <summary>Required for a success: the monthly summary is due when the repository holds no snapshot from
+    /// this calendar month (UTC) older than this.</summary>
+    public DateTimeOffset? ExecutionStartTime { get; init; }
+}
+
+/// <param name="Sent">Whether an email went out (a success outside the summary cadence sends none).</param>
+/// <param name="WebhookError">Why the webhook post failed; the email went out regardless.</param>
+/// <param name="Reason">Why nothing was sent, when nothing was.</param>
+public sealed record NotifyResult(bool Sent, string? MessageId, string? Subject, bool WebhookSent, string? WebhookError = null, string? Reason = null);
+
+/// <summary>A chat webhook's body: Discord reads <c>content</c>, Slack reads <c>text</c>.</summary>
+public sealed record WebhookMessage(string Content, string Text);

@@ -1,0 +1,67 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Backups.Functions.Contracts;
+using Backups.Functions.Repositories;
+
+namespace Backups.Functions.Handlers.Notify;
+
+/// <summary>
+/// The email about a failed step: what failed where, why, which sources, the execution and its console link,
+/// each source's last successful backup, and where the logs are. Secrets are masked by the caller, over the
+/// whole message.
+/// </summary>
+public static class FailureReport
+{
+    private const int MaxCauseLength = 8000;
+
+    public static Message Compose(NotifyInput input, string host, SourceHistory? history, string? historyProblem,
+        NotifyLocations where, DateTimeOffset now)
+    {
+        var step = input.Step ?? "a step";
+        var affected = input.Sources ?? FailedSourcesIn(input.Cause);
+        var body = new StringBuilder()
+            .AppendLine($"The backup workflow failed at {step} for {host}.")
+            .AppendLine()
+            .AppendLine($"Error: {input.Error ?? "(no error name)"}")
+            .AppendLine($"Sources affected: {(affected is { Count: > 0 } ? string.Join(", ", affected) : "not named (assume all of this host's sources)")}")
+            .AppendLine("Cause:")
+            .AppendLine(Indent(Truncate(input.Cause ?? "(no cause given)")))
+            .AppendLine();
+        where.AppendExecution(body, input);
+        body.AppendLine().AppendLine("Last successful backup per source:");
+        if (history == null) body.AppendLine($"  (the repository could not be read: {historyProblem})");
+        else
+        {
+            var names = history.Sources.Union(affected ?? []).ToList();
+            if (names.Count == 0) body.AppendLine("  (the repository holds no snapshots)");
+            foreach (var name in names)
+                body.AppendLine(history.Latest(name) is { } s
+                    ? $"  {name}: {s.Time.UtcDateTime:yyyy-MM-dd HH:mm} UTC ({(now - s.Time).TotalHours:0.#} h ago), snapshot {s.Id.Short}"
+                    : $"  {name}: none");
+        }
+        body.AppendLine();
+        where.AppendLogs(body);
+        return new Message($"Backup failed: {step} on {host}", body.ToString());
+    }
+
+    /// <summary>The agent's result (BackupAgent.SourcesFailed's cause) lists them in failed_sources.</summary>
+    private static List<string>? FailedSourcesIn(string? cause)
+    {
+        if (cause == null || !cause.TrimStart().StartsWith('{')) return null;
+        try
+        {
+            return JsonNode.Parse(cause)?["failed_sources"] is JsonArray names
+                ? names.Select(n => n?.GetValueKind() == JsonValueKind.String ? n.GetValue<string>() : null).OfType<string>().ToList()
+                : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    private static string Truncate(string text) => text.Length <= MaxCauseLength ? text : text[..MaxCauseLength] + "... [truncated]";
+
+    private static string Indent(string text) => "  " + text.ReplaceLineEndings("\n  ");
+}

@@ -1,0 +1,81 @@
+using System.Globalization;
+using System.Text;
+using Backups.Core;
+using Backups.Core.Backends;
+using Backups.Core.Restoring;
+using Backups.Core.Snapshots;
+using Backups.Core.Trees;
+using Backups.Functions.Contracts;
+using Backups.Functions.Repositories;
+using Repo = Backups.Core.Repository.Repository;
+
+namespace Backups.Functions.Handlers.Notify;
+
+/// <summary>
+/// The success summary. Stateless cadence rule ("monthly", the default): a successful execution sends it when
+/// the repository holds no snapshot from the execution's calendar month (UTC) taken before the execution started,
+/// i.e. its own snapshots are the month's first. A month whose first run failed part-way has its summary skipped.
+/// "always" sends one after every success, "never" none.
+/// </summary>
+public static class MonthlySummary
+{
+    public const string CadenceVariable = "NOTIFY_SUCCESS_SUMMARY";
+
+    public static string? NotDueReason(string cadence, SourceHistory history, DateTimeOffset executionStart)
+    {
+        var monthStart = new DateTimeOffset(executionStart.UtcDateTime.Year, executionStart.UtcDateTime.Month, 1, 0, 0, 0, TimeSpan.Zero);
+        return cadence switch
+        {
+            "always" => null,
+            "never" => $"{CadenceVariable} is never",
+            _ => history.Snapshots.FirstOrDefault(s => s.Time >= monthStart && s.Time < executionStart) is { } earlier
+                ? $"not the month's first successful run (snapshot {earlier.Id.Short} from {earlier.Time.UtcDateTime:yyyy-MM-dd HH:mm} UTC)"
+                : null,
+        };
+    }
+
+    /// <summary>Per source: latest snapshot, its size (the files in it) and the growth since the latest snapshot
+    /// before this month; then what the repository stores.</summary>
+    public static async Task<Message> ComposeAsync(Repo repo, SourceHistory history, string host, NotifyInput input,
+        NotifyLocations where, CancellationToken ct)
+    {
+        var start = input.ExecutionStartTime!.Value.UtcDateTime;
+        var monthStart = new DateTimeOffset(start.Year, start.Month, 1, 0, 0, 0, TimeSpan.Zero);
+        await repo.LoadIndexAsync(ct);
+        var body = new StringBuilder()
+            .AppendLine($"Backups for {host} are running. Summary for {start.ToString("MMMM yyyy", CultureInfo.InvariantCulture)}:")
+            .AppendLine();
+        foreach (var source in history.Sources)
+        {
+            var latest = history.Latest(source)!;
+            var size = await SizeAsync(repo, latest, ct);
+            var before = history.LatestBefore(source, monthStart);
+            var growth = before == null ? "new this month"
+                : $"{Signed(size - await SizeAsync(repo, before, ct))} since {before.Time.UtcDateTime:yyyy-MM-dd}";
+            body.AppendLine($"  {source}: snapshot {latest.Id.Short} at {latest.Time.UtcDateTime:yyyy-MM-dd HH:mm} UTC, {MiB(size)} ({growth})");
+        }
+        long stored = 0, packs = 0;
+        await foreach (var (_, length) in repo.Backend.ListAsync(FileKind.Pack, ct))
+        {
+            stored += length;
+            packs++;
+        }
+        body.AppendLine()
+            .AppendLine($"Repository: {history.Snapshots.Count} snapshots, {MiB(stored)} stored in {packs} pack files (deduplicated, compressed).")
+            .AppendLine();
+        where.AppendExecution(body, input);
+        return new Message($"Backups OK: {host}, {start.ToString("MMMM yyyy", CultureInfo.InvariantCulture)}", body.ToString());
+    }
+
+    private static async Task<long> SizeAsync(Repo repo, Snapshot snapshot, CancellationToken ct)
+    {
+        long total = 0;
+        await foreach (var (_, node) in TreeWalker.WalkAsync(repo, snapshot.Tree, ct: ct))
+            if (node.Type == Node.File) total += (long)node.Size;
+        return total;
+    }
+
+    private static string MiB(long bytes) => $"{bytes / 1048576.0:0.0} MiB";
+
+    private static string Signed(long bytes) => (bytes >= 0 ? "+" : "-") + MiB(Math.Abs(bytes));
+}
