@@ -1,0 +1,82 @@
+using Amazon.CDK;
+using Amazon.CDK.AWS.Logs;
+using Amazon.CDK.AWS.SSM;
+using Constructs;
+
+namespace Backups.Infra.Agent;
+
+/// <summary>
+/// The SSM document through which the workflow starts backup-agent on the box, and the log group its output
+/// goes to. The task token and the chosen sources and tags arrive as document parameters; each parameter's
+/// allowed pattern admits no quote, space or shell metacharacter, so none can break out of the quoted strings
+/// below. The token goes into the agent's environment (never its argument list) and is not echoed.
+/// </summary>
+public sealed class AgentCommand : Construct
+{
+    public CfnDocument Document { get; }
+    public LogGroup Logs { get; }
+
+    public AgentCommand(Construct scope, string id, BackupSettings settings) : base(scope, id)
+    {
+        Logs = new LogGroup(this, "Logs", new LogGroupProps
+        {
+            LogGroupName = $"/backups/{settings.HostName}/agent",
+            Retention = settings.LogRetention,
+            RemovalPolicy = RemovalPolicy.RETAIN,
+        });
+        Document = new CfnDocument(this, "Document", new CfnDocumentProps
+        {
+            DocumentType = "Command",
+            DocumentFormat = "JSON",
+            UpdateMethod = "NewVersion",
+            Content = new Dictionary<string, object>
+            {
+                ["schemaVersion"] = "2.2",
+                ["description"] = "Runs backup-agent's nightly job and reports to the Step Functions task that started it.",
+                ["parameters"] = new Dictionary<string, object>
+                {
+                    ["TaskToken"] = Parameter("The Step Functions task token the agent reports to.", TaskTokenPattern, null),
+                    ["Sources"] = Parameter("JSON array of source names to back up; [] means all.", NameListPattern, "[]"),
+                    ["Tags"] = Parameter("JSON array of extra tags for the snapshots.", NameListPattern, "[]"),
+                },
+                ["mainSteps"] = new object[]
+                {
+                    new Dictionary<string, object>
+                    {
+                        ["action"] = "aws:runShellScript",
+                        ["name"] = "backup",
+                        ["inputs"] = new Dictionary<string, object>
+                        {
+                            ["timeoutSeconds"] = AgentTimeoutSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                            ["runCommand"] = Script(settings),
+                        },
+                    },
+                },
+            },
+        });
+    }
+
+    /// <summary>Longer than any backup should take; the workflow's own timeout is the same.</summary>
+    public const int AgentTimeoutSeconds = 6 * 3600;
+
+    // Task tokens are base64 text; names are what RunConfig allows for sources and tags.
+    public const string TaskTokenPattern = "^[A-Za-z0-9+/=_-]{1,4096}$";
+    public const string NameListPattern = "^\\[(\"[A-Za-z0-9_.:-]+\",?)*\\]$";
+
+    private static Dictionary<string, object> Parameter(string description, string pattern, string? defaultValue)
+    {
+        var p = new Dictionary<string, object> { ["type"] = "String", ["description"] = description, ["allowedPattern"] = pattern };
+        if (defaultValue != null) p["default"] = defaultValue;
+        return p;
+    }
+
+    private static string[] Script(BackupSettings settings) =>
+    [
+        "set -eu",
+        "export BACKUP_AGENT_TASK_TOKEN='{{TaskToken}}'",
+        "set --",
+        "for s in $(printf '%s' '{{Sources}}' | tr -d '[]\"' | tr ',' ' '); do set -- \"$@\" --source \"$s\"; done",
+        "for t in $(printf '%s' '{{Tags}}' | tr -d '[]\"' | tr ',' ' '); do set -- \"$@\" --tag \"$t\"; done",
+        $"exec '{settings.AgentPath}' run --config '{settings.AgentConfigPath}' \"$@\"",
+    ];
+}

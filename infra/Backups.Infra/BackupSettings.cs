@@ -1,0 +1,101 @@
+using System.Text.RegularExpressions;
+using Amazon.CDK.AWS.Logs;
+using Constructs;
+
+namespace Backups.Infra;
+
+/// <summary>
+/// What differs between deployments, from CDK context (`cdk.json` or `cdk deploy -c key=value`). Anything
+/// missing or malformed stops the synth with one line naming the key, before CloudFormation sees a template.
+/// </summary>
+public sealed partial record BackupSettings
+{
+    /// <summary>The EC2 instance that runs backup-agent (registered with SSM).</summary>
+    public required string InstanceId { get; init; }
+    /// <summary>A name for the box in emails and alarms.</summary>
+    public required string HostName { get; init; }
+    public required string BackupBucketName { get; init; }
+    public required string ReleasesBucketName { get; init; }
+    public required string AssetsBucketName { get; init; }
+    /// <summary>The repository's folder in the backup bucket.</summary>
+    public required string RepositoryPrefix { get; init; }
+    /// <summary>The SecureString parameter holding the repository password (created out of band).</summary>
+    public required string PasswordParameter { get; init; }
+    /// <summary>Further SecureString parameters the agent reads (database and Redis passwords).</summary>
+    public required IReadOnlyList<string> AgentParameters { get; init; }
+    /// <summary>An optional SecureString parameter holding a Slack or Discord webhook URL.</summary>
+    public string? WebhookParameter { get; init; }
+    public required string NotifyFrom { get; init; }
+    public required IReadOnlyList<string> NotifyTo { get; init; }
+    public required string AgentConfigPath { get; init; }
+    public required string AgentPath { get; init; }
+    /// <summary>The folder holding the functions' `bootstrap` (functions/build.sh writes it).</summary>
+    public required string FunctionsPath { get; init; }
+    public required RetentionDays LogRetention { get; init; }
+
+    public static BackupSettings FromContext(Node node)
+    {
+        string? Optional(string key) => node.TryGetContext(key) switch
+        {
+            null => null,
+            var v => Convert.ToString(v, System.Globalization.CultureInfo.InvariantCulture) is { Length: > 0 } s ? s.Trim() : null,
+        };
+        string Required(string key, Regex? shape = null, string? what = null)
+        {
+            var value = Optional(key) ?? throw new SettingsException($"context value '{key}' is required (cdk deploy -c {key}=...)");
+            if (shape != null && !shape.IsMatch(value)) throw new SettingsException($"context value '{key}' = '{value}' is not {what}");
+            return value;
+        }
+        IReadOnlyList<string> List(string key) =>
+            (Optional(key) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+        IReadOnlyList<string> Each(string key, IReadOnlyList<string> values, Regex shape, string what)
+        {
+            foreach (var v in values)
+                if (!shape.IsMatch(v)) throw new SettingsException($"context value '{key}' has '{v}', which is not {what}");
+            return values;
+        }
+        const string parameter = "an SSM parameter name starting with /";
+
+        var notifyTo = Each("notifyTo", List("notifyTo"), Email(), "an email address");
+        if (notifyTo.Count == 0) throw new SettingsException("context value 'notifyTo' is required: comma-separated email addresses");
+        var retention = Required("logRetentionDays");
+
+        return new BackupSettings
+        {
+            InstanceId = Required("instanceId", InstanceIdShape(), "an EC2 instance id (i-0123456789abcdef0)"),
+            HostName = Required("hostName"),
+            BackupBucketName = Required("backupBucket", BucketName(), "a valid S3 bucket name"),
+            ReleasesBucketName = Required("releasesBucket", BucketName(), "a valid S3 bucket name"),
+            AssetsBucketName = Required("assetsBucket", BucketName(), "a valid S3 bucket name"),
+            RepositoryPrefix = Required("repositoryPrefix", Prefix(), "a folder name without leading or trailing /"),
+            PasswordParameter = Required("passwordParameter", ParameterName(), parameter),
+            AgentParameters = Each("agentParameters", List("agentParameters"), ParameterName(), parameter),
+            WebhookParameter = Optional("webhookParameter") is { } webhook ? Each("webhookParameter", [webhook], ParameterName(), parameter)[0] : null,
+            NotifyFrom = Required("notifyFrom", Email(), "an email address"),
+            NotifyTo = notifyTo,
+            AgentConfigPath = Required("agentConfigPath"),
+            AgentPath = Required("agentPath"),
+            FunctionsPath = Required("functionsPath"),
+            LogRetention = RetentionByDays.TryGetValue(retention, out var days) ? days
+                : throw new SettingsException($"context value 'logRetentionDays' = '{retention}' is not one of CloudWatch's retention periods ({string.Join(", ", RetentionByDays.Keys)})"),
+        };
+    }
+
+    [GeneratedRegex("^i-[0-9a-f]{8,17}$")] private static partial Regex InstanceIdShape();
+    [GeneratedRegex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")] private static partial Regex BucketName();
+    [GeneratedRegex("^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")] private static partial Regex Prefix();
+    [GeneratedRegex("^/[A-Za-z0-9_.\\-/]+$")] private static partial Regex ParameterName();
+    [GeneratedRegex("^[^@\\s,]+@[^@\\s,]+\\.[^@\\s,]+$")] private static partial Regex Email();
+
+    private static readonly Dictionary<string, RetentionDays> RetentionByDays = new()
+    {
+        ["1"] = RetentionDays.ONE_DAY, ["3"] = RetentionDays.THREE_DAYS, ["5"] = RetentionDays.FIVE_DAYS, ["7"] = RetentionDays.ONE_WEEK,
+        ["14"] = RetentionDays.TWO_WEEKS, ["30"] = RetentionDays.ONE_MONTH, ["60"] = RetentionDays.TWO_MONTHS,
+        ["90"] = RetentionDays.THREE_MONTHS, ["180"] = RetentionDays.SIX_MONTHS, ["365"] = RetentionDays.ONE_YEAR,
+        ["731"] = RetentionDays.TWO_YEARS, ["1827"] = RetentionDays.FIVE_YEARS, ["3653"] = RetentionDays.TEN_YEARS,
+    };
+}
+
+/// <summary>A deployment setting is missing or malformed.</summary>
+public sealed class SettingsException(string message) : Exception(message);

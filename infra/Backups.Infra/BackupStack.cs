@@ -1,0 +1,44 @@
+using Amazon.CDK;
+using Backups.Infra.Agent;
+using Backups.Infra.Maintenance;
+using Backups.Infra.Storage;
+using Backups.Infra.Workflow;
+using Constructs;
+
+namespace Backups.Infra;
+
+/// <summary>
+/// Everything a deployment needs, wired as the architecture reads: buckets; the agent's command and role;
+/// the maintenance functions; the workflow and its nightly schedule; alarms and email.
+/// </summary>
+public sealed class BackupStack : Stack
+{
+    public BackupBuckets Buckets { get; }
+    public AgentCommand Agent { get; }
+    public AgentInstanceRole Instance { get; }
+    public MaintenanceFunctions Functions { get; }
+    public BackupWorkflow Workflow { get; }
+    public Alerts.Alerts Alerts { get; }
+
+    public BackupStack(Construct scope, string id, BackupSettings settings, IStackProps? props = null) : base(scope, id, props)
+    {
+        Buckets = new BackupBuckets(this, "Buckets", settings);
+        Agent = new AgentCommand(this, "Agent", settings);
+        Instance = new AgentInstanceRole(this, "Instance", settings, Buckets.Backups);
+        Alerts = new Alerts.Alerts(this, "Alerts", settings);
+        Functions = new MaintenanceFunctions(this, "Functions", settings, Buckets.Backups, Alerts.Sender, Agent.Logs.LogGroupName);
+        Workflow = new BackupWorkflow(this, "Workflow", settings, Agent, Functions);
+        Workflow.StateMachine.GrantTaskResponse(Instance.Role);
+        Alerts.Watch(Workflow.StateMachine);
+
+        _ = new CfnOutput(this, "InstanceProfile", new CfnOutputProps
+        {
+            Value = Instance.Profile.Ref, Description = "Attach to the instance: aws ec2 associate-iam-instance-profile",
+        });
+        _ = new CfnOutput(this, "StateMachineArn", new CfnOutputProps
+        {
+            Value = Workflow.StateMachine.StateMachineArn, Description = "Start a manual run: aws stepfunctions start-execution",
+        });
+        _ = new CfnOutput(this, "AgentLogGroup", new CfnOutputProps { Value = Agent.Logs.LogGroupName });
+    }
+}

@@ -1,0 +1,93 @@
+using Amazon.CDK;
+using Amazon.CDK.AWS.IAM;
+using Amazon.CDK.AWS.Lambda;
+using Amazon.CDK.AWS.Logs;
+using Amazon.CDK.AWS.S3;
+using Amazon.CDK.AWS.SES;
+using Backups.Infra.Secrets;
+using Backups.Infra.Storage;
+using Constructs;
+
+namespace Backups.Infra.Maintenance;
+
+/// <summary>
+/// The Lambda functions that look after the repository once the agent has backed up: one AOT binary
+/// (functions/build.sh) deployed four times, each picking its handler by name. Each gets only the access its
+/// handler uses.
+/// </summary>
+public sealed class MaintenanceFunctions : Construct
+{
+    public Function Verify { get; }
+    public Function Retention { get; }
+    public Function Freshness { get; }
+    public Function Notify { get; }
+
+    public IReadOnlyDictionary<string, Function> ByHandler => new Dictionary<string, Function>
+    {
+        ["verify"] = Verify, ["retention"] = Retention, ["freshness"] = Freshness, ["notify"] = Notify,
+    };
+
+    public MaintenanceFunctions(Construct scope, string id, BackupSettings settings, IBucket backups, EmailIdentity sender, string agentLogGroup)
+        : base(scope, id)
+    {
+        var code = Code.FromAsset(settings.FunctionsPath);
+        var repository = new RepositoryAccess(backups, settings.RepositoryPrefix);
+        var environment = new Dictionary<string, string>
+        {
+            ["BACKUP_REPOSITORY"] = $"s3:s3.{Stack.Of(this).Region}.{Stack.Of(this).UrlSuffix}/{backups.BucketName}/{settings.RepositoryPrefix}",
+            ["BACKUP_PASSWORD_PARAMETER"] = settings.PasswordParameter,
+            ["BACKUP_HOST"] = settings.HostName,
+        };
+        Function Create(string handler, int memoryMb, Duration timeout, Dictionary<string, string>? extra = null)
+        {
+            var name = char.ToUpperInvariant(handler[0]) + handler[1..];
+            var logs = new LogGroup(this, name + "Logs", new LogGroupProps
+            {
+                Retention = settings.LogRetention,
+                RemovalPolicy = RemovalPolicy.DESTROY,
+            });
+            var function = new Function(this, name, new FunctionProps
+            {
+                Runtime = Runtime.PROVIDED_AL2023,
+                Architecture = Architecture.ARM_64,
+                Handler = handler,
+                Code = code,
+                MemorySize = memoryMb,
+                Timeout = timeout,
+                LogGroup = logs,
+                Environment = new Dictionary<string, string>(environment.Concat(extra ?? [])),
+                Description = $"backups: {handler}",
+            });
+            repository.GrantList(function);
+            Parameters.GrantRead(this, function, [settings.PasswordParameter]);
+            return function;
+        }
+
+        // Reading every pack of a big repository takes long: Verify sizes its read to its remaining time.
+        Verify = Create("verify", 1024, Duration.Minutes(15));
+        repository.Grant(Verify, ["s3:GetObject"], "*");
+        repository.Grant(Verify, ["s3:PutObject", "s3:DeleteObject"], "locks/*");
+
+        Retention = Create("retention", 2048, Duration.Minutes(15));
+        repository.Grant(Retention, ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], "*");
+
+        Freshness = Create("freshness", 512, Duration.Minutes(2));
+        repository.Grant(Freshness, ["s3:GetObject"], "*");
+
+        var notifyEnvironment = new Dictionary<string, string>
+        {
+            ["NOTIFY_FROM"] = settings.NotifyFrom,
+            ["NOTIFY_TO"] = string.Join(',', settings.NotifyTo),
+            ["AGENT_LOG_GROUP"] = agentLogGroup,
+        };
+        if (settings.WebhookParameter != null) notifyEnvironment["NOTIFY_WEBHOOK_PARAMETER"] = settings.WebhookParameter;
+        Notify = Create("notify", 512, Duration.Minutes(2), notifyEnvironment);
+        repository.Grant(Notify, ["s3:GetObject"], "*");
+        if (settings.WebhookParameter != null) Parameters.GrantRead(this, Notify, [settings.WebhookParameter]);
+        Notify.AddToRolePolicy(new PolicyStatement(new PolicyStatementProps
+        {
+            Actions = ["ses:SendEmail"],
+            Resources = [Stack.Of(this).FormatArn(new ArnComponents { Service = "ses", Resource = "identity", ResourceName = sender.EmailIdentityName })],
+        }));
+    }
+}

@@ -1,0 +1,26 @@
+using Amazon.CDK.AWS.IAM;
+using Amazon.CDK.AWS.S3;
+
+namespace Backups.Infra.Storage;
+
+/// <summary>IAM statements for the repository's folder of the backup bucket, and nothing else of it.</summary>
+public sealed class RepositoryAccess(IBucket bucket, string prefix)
+{
+    public void GrantList(IGrantable grantee) => grantee.GrantPrincipal.AddToPrincipalPolicy(new PolicyStatement(new PolicyStatementProps
+    {
+        Actions = ["s3:ListBucket"],
+        Resources = [bucket.BucketArn],
+        Conditions = new Dictionary<string, object>
+        {
+            ["StringLike"] = new Dictionary<string, object> { ["s3:prefix"] = new[] { prefix, $"{prefix}/*" } },
+        },
+    }));
+
+    /// <param name="keys">A pattern under the repository's folder: "*", or "locks/*".</param>
+    public void Grant(IGrantable grantee, string[] actions, string keys) =>
+        grantee.GrantPrincipal.AddToPrincipalPolicy(new PolicyStatement(new PolicyStatementProps
+        {
+            Actions = actions,
+            Resources = [bucket.ArnForObjects($"{prefix}/{keys}")],
+        }));
+}

@@ -1,0 +1,201 @@
+#!/usr/bin/env node
+// Executes the real workflow definition on this machine with aws-local-stepfunctions, binding its Task states
+// to real programs instead of AWS:
+//   StartBackup  -> backup-agent, started with a task token in its environment; it reports through the real
+//                   Step Functions protocol (SendTaskSuccess/Failure/Heartbeat) to an endpoint served here.
+//   Lambda tasks -> the functions' bootstrap, started per invocation against a Lambda Runtime API served here.
+// Usage: node run.mjs --definition FILE --bindings FILE [--input JSON] [--name EXECUTION]
+// Prints one JSON object: {status, output | error+cause, states: [visited state names]}.
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { createRequire } from 'node:module';
+
+// aws-local-stepfunctions needs Promise.withResolvers (node 22); this machine's node may be 20.
+Promise.withResolvers ??= function () {
+  let resolve, reject;
+  const promise = new Promise((res, rej) => { resolve = res; reject = rej; });
+  return { promise, resolve, reject };
+};
+// The package lives with the other test tools in tests/stack (tests/run.sh installs it).
+const { StateMachine } = createRequire(new URL('../../tests/stack/package.json', import.meta.url))('aws-local-stepfunctions');
+
+const args = Object.fromEntries(process.argv.slice(2).reduce((pairs, a, i, all) =>
+  a.startsWith('--') ? [...pairs, [a.slice(2), all[i + 1]]] : pairs, []));
+for (const required of ['definition', 'bindings'])
+  if (!args[required]) { console.error(`run.mjs: --${required} is required`); process.exit(2); }
+const bindings = JSON.parse(readFileSync(args.bindings, 'utf8'));
+const input = JSON.parse(args.input ?? '{}');
+const name = args.name ?? `local-${randomUUID()}`;
+
+/** A named error, as Step Functions hands it to Catch: Error = name, Cause = message. */
+function stepError(name, cause) {
+  const e = new Error(cause);
+  e.name = name;
+  return e;
+}
+
+// Substitutions as the stack would make them; the values only need to look like ARNs, every Task is bound here.
+const definition = JSON.parse(readFileSync(args.definition, 'utf8').replace(/\$\{(\w+)\}/g, (_, key) =>
+  key.endsWith('FunctionArn') ? `arn:aws:lambda:us-east-1:123456789012:function:${key.replace(/FunctionArn$/, '')}`
+    : key === 'InstanceId' ? 'i-0123456789abcdef0' : `local-${key}`));
+
+// --- Step Functions' task-token API, for the agent --------------------------------------------------------------
+const tasks = new Map(); // token -> {resolve, reject, heartbeats}
+const sfn = await serve(async (req, body) => {
+  const action = (req.headers['x-amz-target'] ?? '').replace('AWSStepFunctions.', '');
+  if (!/^AWS4-HMAC-SHA256 Credential=/.test(req.headers.authorization ?? '')) return [400, { __type: 'MissingAuthenticationToken' }];
+  const request = JSON.parse(body);
+  const task = tasks.get(request.taskToken);
+  if (!task) return [400, { __type: 'TaskDoesNotExist', message: 'unknown task token' }];
+  if (action === 'SendTaskHeartbeat') task.heartbeats++;
+  else if (action === 'SendTaskSuccess') task.resolve(JSON.parse(request.output));
+  else if (action === 'SendTaskFailure') task.reject(stepError(request.error ?? 'States.TaskFailed', request.cause ?? ''));
+  else return [400, { __type: 'UnknownOperationException' }];
+  return [200, {}];
+}, 'application/x-amz-json-1.0');
+
+async function startBackup(parameters) {
+  const token = parameters.Parameters.TaskToken[0];
+  const { promise, resolve, reject } = Promise.withResolvers();
+  tasks.set(token, { resolve, reject, heartbeats: 0 });
+  // What the SSM document does with its parameters.
+  const list = (json) => JSON.parse(json[0]);
+  const extra = [...list(parameters.Parameters.Sources).flatMap(s => ['--source', s]),
+    ...list(parameters.Parameters.Tags).flatMap(t => ['--tag', t])];
+  const [program, ...rest] = bindings.agent.command;
+  const child = spawn(program, [...rest, ...extra], {
+    env: { ...process.env, ...bindings.agent.env, BACKUP_AGENT_TASK_TOKEN: token, AWS_ENDPOINT_URL_SFN: sfn.url },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  child.on('exit', (code) => reject(stepError('States.HeartbeatTimeout', `backup-agent exited with ${code} without reporting`)));
+  try {
+    return await promise;
+  } finally {
+    tasks.delete(token);
+  }
+}
+
+// --- Lambda Runtime API, for the functions -------------------------------------------------------------------
+const invocations = new Map(); // request id -> {event, deadline, arn, resolve, reject, delivered}
+const runtime = await serve(async (req, body) => {
+  const url = req.url ?? '';
+  if (req.method === 'GET' && url === '/2018-06-01/runtime/invocation/next') {
+    const next = [...invocations.entries()].find(([, i]) => !i.delivered);
+    // As in Lambda, a runtime asking for more work waits; here until the process is stopped.
+    if (!next) return new Promise(() => {});
+    const [id, invocation] = next;
+    invocation.delivered = true;
+    return [200, invocation.event, {
+      'Lambda-Runtime-Aws-Request-Id': id,
+      'Lambda-Runtime-Deadline-Ms': String(invocation.deadline),
+      'Lambda-Runtime-Invoked-Function-Arn': invocation.arn,
+      'Lambda-Runtime-Trace-Id': `Root=1-${Date.now().toString(16)}-${randomUUID().replace(/-/g, '').slice(0, 24)};Sampled=0`,
+    }];
+  }
+  const m = url.match(/^\/2018-06-01\/runtime\/(?:invocation\/([^/]+)\/(response|error)|init\/error)$/);
+  if (!m) return [404, { message: `no such endpoint ${url}` }];
+  const error = m[2] !== 'response';
+  const targets = m[1] ? [invocations.get(m[1])] : [...invocations.values()];
+  for (const invocation of targets.filter(Boolean)) {
+    if (!error) invocation.resolve(body.length ? JSON.parse(body) : null);
+    else {
+      const payload = JSON.parse(body || '{}');
+      // Step Functions names a function's error by its errorType and carries the whole payload as the cause.
+      invocation.reject(stepError(payload.errorType ?? 'Lambda.Unknown', JSON.stringify(payload)));
+    }
+  }
+  return [202, { status: 'OK' }];
+});
+
+async function invokeFunction(stateName, payload) {
+  const handler = bindings.functions.handlers[stateName];
+  if (!handler) throw new Error(`no function is bound to ${stateName}`);
+  const id = randomUUID();
+  const { promise, resolve, reject } = Promise.withResolvers();
+  const timeoutMs = (bindings.functions.timeoutSeconds ?? 120) * 1000;
+  invocations.set(id, {
+    event: payload, deadline: Date.now() + timeoutMs, resolve, reject, delivered: false,
+    arn: `arn:aws:lambda:us-east-1:123456789012:function:${handler}`,
+  });
+  const [program, ...rest] = bindings.functions.command;
+  const child = spawn(program, rest, {
+    env: {
+      ...process.env, ...bindings.functions.env, _HANDLER: handler, AWS_LAMBDA_RUNTIME_API: runtime.host,
+      AWS_LAMBDA_FUNCTION_NAME: handler, AWS_REGION: bindings.functions.env?.AWS_REGION ?? 'us-east-1',
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const timer = setTimeout(() => reject(stepError('States.Timeout', `${handler} ran past its ${timeoutMs} ms`)), timeoutMs + 5000);
+  child.on('exit', (code) => reject(stepError('Lambda.Unknown', `${handler} exited with ${code} without answering`)));
+  try {
+    return await promise;
+  } finally {
+    clearTimeout(timer);
+    invocations.delete(id);
+    child.kill('SIGKILL');
+  }
+}
+
+// --- the execution ---------------------------------------------------------------------------------------
+const handlers = {};
+for (const [stateName, state] of Object.entries(definition.States))
+  if (state.Type === 'Task')
+    handlers[stateName] = state.Resource.includes(':ssm:sendCommand')
+      ? (parameters) => startBackup(parameters)
+      : (payload) => invokeFunction(stateName, payload);
+
+const startTime = new Date().toISOString();
+const machine = new StateMachine(definition, { validationOptions: { checkArn: false } });
+const execution = machine.run(input, {
+  overrides: {
+    taskResourceLocalHandlers: handlers,
+    retryIntervalOverrides: Object.fromEntries(Object.keys(definition.States).map(s => [s, 0])),
+  },
+  context: {
+    Execution: { Id: `arn:aws:states:us-east-1:123456789012:execution:backup:${name}`, Name: name, Input: input, StartTime: startTime },
+    StateMachine: { Id: 'arn:aws:states:us-east-1:123456789012:stateMachine:backup', Name: 'backup' },
+    Task: { Token: `local-token-${randomUUID()}` },
+  },
+});
+const visited = [];
+const events = (async () => {
+  for await (const event of execution.eventLogs)
+    if (event.type === 'StateEntered') visited.push(event.state.name);
+})();
+let report;
+try {
+  report = { status: 'SUCCEEDED', output: await execution.result };
+} catch (e) {
+  report = { status: 'FAILED', error: e.name === 'ExecutionError' ? e.cause?.name : e.name, cause: e.cause?.message ?? e.message };
+}
+await events;
+report.states = visited;
+process.stdout.write(JSON.stringify(report) + '\n');
+sfn.close();
+runtime.close();
+
+/** A JSON-over-HTTP server on a free loopback port; handle returns [status, body, headers]. */
+async function serve(handle, contentType = 'application/json') {
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => { body += c; });
+    req.on('end', async () => {
+      try {
+        const [status, json, headers] = await handle(req, body);
+        res.writeHead(status, { 'Content-Type': contentType, ...(headers ?? {}) });
+        res.end(JSON.stringify(json));
+      } catch (e) {
+        res.writeHead(500, { 'Content-Type': contentType });
+        res.end(JSON.stringify({ message: String(e) }));
+      }
+    });
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  return {
+    url: `http://127.0.0.1:${port}`, host: `127.0.0.1:${port}`,
+    close: () => { server.closeAllConnections(); server.close(); },
+  };
+}

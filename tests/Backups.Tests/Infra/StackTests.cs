@@ -1,0 +1,226 @@
+using Xunit;
+using System.Text.Json.Nodes;
+using Amazon.CDK.Assertions;
+using Backups.Infra.Agent;
+using Backups.Infra.Workflow;
+
+namespace Backups.Tests.Infra;
+
+/// <summary>CDK assertions over the synthesized template: each resource and property the design asks for.</summary>
+public sealed class StackTests(SynthesizedStack stack) : IClassFixture<SynthesizedStack>
+{
+    private Template Template => stack.Template;
+
+    [Fact]
+    public void Nightly_rule_starts_the_workflow_at_three_utc_with_the_scheduled_input()
+    {
+        var rule = Assert.Single(stack.Resources("AWS::Events::Rule")).Properties;
+        Assert.Equal("cron(0 3 * * ? *)", (string?)rule["ScheduleExpression"]);
+        Assert.Equal("ENABLED", (string?)rule["State"]);
+        var target = Assert.Single(rule["Targets"]!.AsArray())!;
+        Assert.Equal(StateMachineId(), (string?)target["Arn"]!["Ref"]);
+        var input = JsonNode.Parse((string)target["Input"]!)!;
+        Assert.Equal("schedule", (string?)input["trigger"]);
+        Assert.False((bool)input["skipRetention"]!);
+        Assert.Empty(input["sources"]!.AsArray());
+    }
+
+    [Fact]
+    public void Every_bucket_is_private_encrypted_and_refuses_plain_http()
+    {
+        var buckets = stack.Resources("AWS::S3::Bucket").ToList();
+        Assert.Equal(["acme-assets", "acme-backups", "acme-releases"], buckets.Select(b => (string)b.Properties["BucketName"]!).Order());
+        foreach (var (id, bucket) in buckets)
+        {
+            var block = bucket["PublicAccessBlockConfiguration"]!;
+            foreach (var flag in new[] { "BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets" })
+                Assert.True((bool)block[flag]!, $"{id}: {flag}");
+            Assert.Equal("AES256", (string?)bucket["BucketEncryption"]!["ServerSideEncryptionConfiguration"]![0]!["ServerSideEncryptionByDefault"]!["SSEAlgorithm"]);
+
+            var policy = stack.Resources("AWS::S3::BucketPolicy").Single(p => (string?)p.Properties["Bucket"]!["Ref"] == id).Properties;
+            var deny = policy["PolicyDocument"]!["Statement"]!.AsArray().Single(s => (string?)s!["Effect"] == "Deny")!;
+            Assert.Equal("s3:*", (string?)deny["Action"]);
+            Assert.Equal("false", (string?)deny["Condition"]!["Bool"]!["aws:SecureTransport"]);
+        }
+    }
+
+    [Fact]
+    public void Backup_bucket_is_versioned_without_lifecycle_rules_and_releases_expire_old_versions_after_30_days()
+    {
+        var backups = Bucket("acme-backups");
+        Assert.Equal("Enabled", (string?)backups["VersioningConfiguration"]!["Status"]);
+        Assert.Null(backups["LifecycleConfiguration"]);
+
+        var releases = Bucket("acme-releases");
+        Assert.Equal("Enabled", (string?)releases["VersioningConfiguration"]!["Status"]);
+        var rule = Assert.Single(releases["LifecycleConfiguration"]!["Rules"]!.AsArray())!;
+        Assert.Equal(30, (int)rule["NoncurrentVersionExpiration"]!["NoncurrentDays"]!);
+        Assert.Equal("Enabled", (string?)rule["Status"]);
+
+        Assert.Null(Bucket("acme-assets")["LifecycleConfiguration"]);
+        Assert.Null(Bucket("acme-assets")["WebsiteConfiguration"]);
+    }
+
+    [Fact]
+    public void No_iam_statement_allows_every_action_of_anything()
+    {
+        var statements = Statements().ToList();
+        Assert.NotEmpty(statements);
+        foreach (var (owner, s) in statements)
+            foreach (var action in Actions(s))
+                Assert.False(action == "*" || action.EndsWith(":*") && (string?)s["Effect"] == "Allow", $"{owner} allows {action}");
+    }
+
+    [Fact]
+    public void S3_access_is_scoped_to_the_repository_folder_of_the_backup_bucket()
+    {
+        var backups = BucketId("acme-backups");
+        var s3 = Statements().Where(x => Actions(x.Statement).Any(a => a.StartsWith("s3:")) && (string?)x.Statement["Effect"] == "Allow").ToList();
+        Assert.NotEmpty(s3);
+        foreach (var (owner, s) in s3)
+        {
+            var resources = Resources(s);
+            Assert.All(resources, r => Assert.Contains(backups, r));
+            if (Actions(s).SequenceEqual(["s3:ListBucket"]))
+                Assert.Equal(["restic", "restic/*"], s["Condition"]!["StringLike"]!["s3:prefix"]!.AsArray().Select(p => (string)p!));
+            else
+                Assert.All(resources, r => Assert.Contains("/restic/", r));
+        }
+
+        // The box writes but deletes only lock files: a compromised box cannot remove backups.
+        var instance = s3.Where(x => x.Owner.StartsWith("Instance")).Select(x => x.Statement).ToList();
+        var delete = instance.Single(s => Actions(s).Contains("s3:DeleteObject"));
+        Assert.EndsWith("/restic/locks/*\"]]}", Assert.Single(Resources(delete)));
+    }
+
+    [Fact]
+    public void Ssm_parameters_are_read_by_name_and_commands_go_only_to_the_named_instance_and_document()
+    {
+        var reads = Statements().Where(x => Actions(x.Statement).Contains("ssm:GetParameter")).ToList();
+        Assert.NotEmpty(reads);
+        var named = new[] { "/backups/repository-password", "/backups/postgres-password", "/backups/redis-password", "/backups/webhook-url" };
+        foreach (var (owner, s) in reads)
+            Assert.All(Resources(s), r => Assert.Contains(named, n => r.EndsWith(":parameter" + n + "\"]]}")));
+        var instanceReads = reads.Where(r => r.Owner.StartsWith("Instance")).SelectMany(r => Resources(r.Statement)).ToList();
+        Assert.Equal(3, instanceReads.Count);
+        Assert.DoesNotContain(instanceReads, r => r.Contains("webhook-url"));
+
+        var send = Statements().Single(x => Actions(x.Statement).Contains("ssm:SendCommand")).Statement;
+        var targets = Resources(send);
+        Assert.Equal(2, targets.Count);
+        Assert.Contains(targets, t => t.EndsWith(":instance/i-0123456789abcdef0\"]]}"));
+        Assert.Contains(targets, t => t.Contains(":document/") && t.Contains(DocumentId()));
+    }
+
+    [Fact]
+    public void The_instance_may_answer_only_the_workflows_task()
+    {
+        var (owner, s) = Statements().Single(x => Actions(x.Statement).Any(a => a.StartsWith("states:SendTask")));
+        Assert.StartsWith("Instance", owner);
+        Assert.Equal(["states:SendTaskFailure", "states:SendTaskHeartbeat", "states:SendTaskSuccess"], Actions(s).Order());
+        Assert.Equal(StateMachineId(), (string?)s["Resource"]!["Ref"]);
+        var profile = Assert.Single(stack.Resources("AWS::IAM::InstanceProfile")).Properties;
+        Assert.Single(profile["Roles"]!.AsArray());
+    }
+
+    [Fact]
+    public void Functions_run_on_provided_al2023_arm64_with_their_own_handler_and_log_group()
+    {
+        var functions = stack.Resources("AWS::Lambda::Function").ToList();
+        Assert.Equal(["freshness", "notify", "retention", "verify"], functions.Select(f => (string)f.Properties["Handler"]!).Order());
+        foreach (var (id, f) in functions)
+        {
+            Assert.Equal("provided.al2023", (string?)f["Runtime"]);
+            Assert.Equal(["arm64"], f["Architectures"]!.AsArray().Select(a => (string)a!));
+            var logGroup = (string)f["LoggingConfig"]!["LogGroup"]!["Ref"]!;
+            Assert.Equal(90, (int)stack.Json["Resources"]![logGroup]!["Properties"]!["RetentionInDays"]!);
+            Assert.Equal("/backups/repository-password", (string?)f["Environment"]!["Variables"]!["BACKUP_PASSWORD_PARAMETER"]);
+        }
+        var notify = functions.Single(f => (string?)f.Properties["Handler"] == "notify").Properties;
+        Assert.Equal("backups@acme.test", (string?)notify["Environment"]!["Variables"]!["NOTIFY_FROM"]);
+        Assert.Equal("ops@acme.test,dev@acme.test", (string?)notify["Environment"]!["Variables"]!["NOTIFY_TO"]);
+        var ses = Statements().Single(x => Actions(x.Statement).Contains("ses:SendEmail"));
+        Assert.StartsWith("FunctionsNotify", ses.Owner);
+    }
+
+    [Fact]
+    public void Agent_document_hands_the_token_to_the_agent_in_its_environment_and_restricts_every_parameter()
+    {
+        var document = Assert.Single(stack.Resources("AWS::SSM::Document")).Properties;
+        Assert.Equal("Command", (string?)document["DocumentType"]);
+        var content = document["Content"]!;
+        foreach (var (name, p) in content["parameters"]!.AsObject())
+            Assert.StartsWith("^", (string?)p!["allowedPattern"]);
+        Assert.Equal(AgentCommand.TaskTokenPattern, (string?)content["parameters"]!["TaskToken"]!["allowedPattern"]);
+        var script = content["mainSteps"]![0]!["inputs"]!["runCommand"]!.AsArray().Select(l => (string)l!).ToList();
+        Assert.Contains("export BACKUP_AGENT_TASK_TOKEN='{{TaskToken}}'", script);
+        Assert.DoesNotContain(script, l => l.Contains("{{TaskToken}}") && l.Contains("backup-agent"));
+        Assert.DoesNotContain(script, l => l.Contains("set -x"));
+        Assert.Contains(script, l => l.StartsWith("exec '/usr/local/bin/backup-agent' run --config '/etc/backup-agent/config.json'"));
+    }
+
+    [Fact]
+    public void Alarms_watch_failed_timed_out_and_aborted_executions_and_a_missing_success_for_26_hours()
+    {
+        var alarms = stack.Resources("AWS::CloudWatch::Alarm").Select(a => a.Properties).ToList();
+        Assert.Equal(["ExecutionsAborted", "ExecutionsFailed", "ExecutionsSucceeded", "ExecutionsTimedOut"], alarms.Select(a => (string)a["MetricName"]!).Order());
+        var topic = Assert.Single(stack.Resources("AWS::SNS::Topic")).Id;
+        foreach (var a in alarms)
+        {
+            Assert.Equal("AWS/States", (string?)a["Namespace"]);
+            Assert.Equal(StateMachineId(), (string?)a["Dimensions"]![0]!["Value"]!["Ref"]);
+            Assert.Equal(topic, (string?)Assert.Single(a["AlarmActions"]!.AsArray())!["Ref"]);
+        }
+        var stale = alarms.Single(a => (string?)a["MetricName"] == "ExecutionsSucceeded");
+        Assert.Equal(26 * 3600, (int)stale["Period"]! * (int)stale["EvaluationPeriods"]!);
+        Assert.Equal("LessThanThreshold", (string?)stale["ComparisonOperator"]);
+        Assert.Equal("breaching", (string?)stale["TreatMissingData"]);
+        Assert.Equal(["dev@acme.test", "ops@acme.test"], stack.Resources("AWS::SNS::Subscription").Select(s => (string)s.Properties["Endpoint"]!).Order());
+    }
+
+    [Fact]
+    public void Sender_identity_is_the_configured_address()
+    {
+        var identity = Assert.Single(stack.Resources("AWS::SES::EmailIdentity")).Properties;
+        Assert.Equal("backups@acme.test", (string?)identity["EmailIdentity"]);
+    }
+
+    [Fact]
+    public void Bad_context_stops_the_synth_with_one_line_naming_the_key()
+    {
+        var context = new Dictionary<string, object>(SynthesizedStack.Context) { ["instanceId"] = "web-1" };
+        var app = new Amazon.CDK.App(new Amazon.CDK.AppProps { Context = context });
+        var e = Assert.Throws<Backups.Infra.SettingsException>(() => Backups.Infra.BackupSettings.FromContext(app.Node));
+        Assert.Contains("'instanceId'", e.Message);
+        Assert.DoesNotContain('\n', e.Message);
+
+        context.Remove("instanceId");
+        app = new Amazon.CDK.App(new Amazon.CDK.AppProps { Context = context });
+        Assert.Contains("'instanceId' is required", Assert.Throws<Backups.Infra.SettingsException>(() => Backups.Infra.BackupSettings.FromContext(app.Node)).Message);
+    }
+
+    private JsonObject Bucket(string name) => stack.Resources("AWS::S3::Bucket").Single(b => (string?)b.Properties["BucketName"] == name).Properties;
+    private string BucketId(string name) => stack.Resources("AWS::S3::Bucket").Single(b => (string?)b.Properties["BucketName"] == name).Id;
+    private string StateMachineId() => Assert.Single(stack.Resources("AWS::StepFunctions::StateMachine")).Id;
+    private string DocumentId() => Assert.Single(stack.Resources("AWS::SSM::Document")).Id;
+
+    /// <summary>Every statement of every identity policy, named by the policy's resource id.</summary>
+    private IEnumerable<(string Owner, JsonObject Statement)> Statements() =>
+        stack.Resources("AWS::IAM::Policy").SelectMany(p =>
+            p.Properties["PolicyDocument"]!["Statement"]!.AsArray().Select(s => (p.Id, s!.AsObject())));
+
+    private static List<string> Actions(JsonObject s) => s["Action"] switch
+    {
+        JsonArray a => a.Select(x => (string)x!).ToList(),
+        JsonNode n => [(string)n!],
+        null => [],
+    };
+
+    /// <summary>Resources as text: CloudFormation functions flattened, so a test can look for names in them.</summary>
+    private static List<string> Resources(JsonObject s) => s["Resource"] switch
+    {
+        JsonArray a => a.Select(x => x!.ToJsonString()).ToList(),
+        JsonNode n => [n.ToJsonString()],
+        null => [],
+    };
+}

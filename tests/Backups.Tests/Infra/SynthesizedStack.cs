@@ -1,0 +1,56 @@
+using System.Text.Json.Nodes;
+using Amazon.CDK;
+using Amazon.CDK.Assertions;
+using Backups.Infra;
+
+namespace Backups.Tests.Infra;
+
+/// <summary>The stack synthesized once, in process, with the context a deployment would give.</summary>
+public sealed class SynthesizedStack
+{
+    public static readonly Dictionary<string, object> Context = new()
+    {
+        ["instanceId"] = "i-0123456789abcdef0",
+        ["hostName"] = "api-box",
+        ["backupBucket"] = "acme-backups",
+        ["releasesBucket"] = "acme-releases",
+        ["assetsBucket"] = "acme-assets",
+        ["repositoryPrefix"] = "restic",
+        ["passwordParameter"] = "/backups/repository-password",
+        ["agentParameters"] = "/backups/postgres-password,/backups/redis-password",
+        ["webhookParameter"] = "/backups/webhook-url",
+        ["notifyFrom"] = "backups@acme.test",
+        ["notifyTo"] = "ops@acme.test,dev@acme.test",
+        ["agentConfigPath"] = "/etc/backup-agent/config.json",
+        ["agentPath"] = "/usr/local/bin/backup-agent",
+        ["functionsPath"] = FunctionsStub(),
+        ["logRetentionDays"] = "90",
+    };
+
+    public BackupStack Stack { get; }
+    public Template Template { get; }
+    /// <summary>The template as JSON, for questions the assertion helpers cannot ask.</summary>
+    public JsonObject Json { get; }
+
+    public SynthesizedStack()
+    {
+        var app = new App(new AppProps { Context = Context });
+        Stack = new BackupStack(app, "Backups", BackupSettings.FromContext(app.Node));
+        Template = Template.FromStack(Stack);
+        Json = JsonNode.Parse(System.Text.Json.JsonSerializer.Serialize(Template.ToJSON()))!.AsObject();
+    }
+
+    public IEnumerable<(string Id, JsonObject Properties)> Resources(string type) =>
+        Json["Resources"]!.AsObject()
+            .Where(r => (string?)r.Value!["Type"] == type)
+            .Select(r => (r.Key, r.Value!["Properties"]!.AsObject()));
+
+    /// <summary>A folder with a `bootstrap`, standing in for functions/build.sh's output.</summary>
+    private static string FunctionsStub()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "backups-infra-functions-stub");
+        Directory.CreateDirectory(dir);
+        File.WriteAllText(Path.Combine(dir, "bootstrap"), "#!/bin/sh\n");
+        return dir;
+    }
+}

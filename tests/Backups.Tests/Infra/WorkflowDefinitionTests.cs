@@ -1,0 +1,111 @@
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Backups.Infra.Workflow;
+using Backups.Tests.Support;
+using Xunit;
+
+namespace Backups.Tests.Infra;
+
+/// <summary>statemachine/backup.asl.json: valid ASL, and every Task bound to something the stack defines.</summary>
+public sealed partial class WorkflowDefinitionTests(SynthesizedStack stack) : IClassFixture<SynthesizedStack>
+{
+    private static readonly JsonObject Definition = JsonNode.Parse(BackupWorkflow.Definition())!.AsObject();
+
+    private static IEnumerable<(string Name, JsonObject State)> States() =>
+        Definition["States"]!.AsObject().Select(s => (s.Key, s.Value!.AsObject()));
+
+    [Fact]
+    public async Task Asl_validator_accepts_the_definition()
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"backup-{Guid.NewGuid():N}.asl.json");
+        await File.WriteAllTextAsync(file, BackupWorkflow.Definition());
+        try
+        {
+            var r = await Processes.RunAsync("node", [TestStack.Script("asl-validator", "dist", "bin", "asl-validator.js"), "--json-path", file]);
+            Assert.True(r.ExitCode == 0, $"asl-validator: {r.StdoutText} {r.Stderr}");
+            Assert.Contains("is valid", r.StdoutText);
+
+            // The validator is not a rubber stamp: a Task without a Resource is refused.
+            var broken = JsonNode.Parse(BackupWorkflow.Definition())!;
+            broken["States"]!["Verify"]!.AsObject().Remove("Resource");
+            await File.WriteAllTextAsync(file, broken.ToJsonString());
+            Assert.NotEqual(0, (await Processes.RunAsync("node", [TestStack.Script("asl-validator", "dist", "bin", "asl-validator.js"), "--json-path", file])).ExitCode);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
+    public void Every_placeholder_is_substituted_by_the_stack()
+    {
+        var placeholders = Placeholder().Matches(BackupWorkflow.Definition()).Select(m => m.Groups[1].Value).ToHashSet();
+        var machine = Assert.Single(stack.Resources("AWS::StepFunctions::StateMachine")).Properties;
+        var substituted = machine["DefinitionSubstitutions"]!.AsObject().Select(p => p.Key).ToHashSet();
+        Assert.Equal(placeholders.Order(), substituted.Order());
+    }
+
+    [Fact]
+    public void Every_task_resolves_to_a_function_or_the_agent_document_of_the_stack()
+    {
+        var machine = Assert.Single(stack.Resources("AWS::StepFunctions::StateMachine")).Properties;
+        var substitutions = machine["DefinitionSubstitutions"]!.AsObject();
+        var functions = stack.Resources("AWS::Lambda::Function").ToDictionary(f => f.Id, f => (string)f.Properties["Handler"]!);
+        var document = Assert.Single(stack.Resources("AWS::SSM::Document")).Id;
+        var tasks = States().Where(s => (string?)s.State["Type"] == "Task").ToList();
+        Assert.Equal(new[] { "Freshness", "NotifyFailure", "NotifySuccess", "Retention", "StartBackup", "Verify" }, tasks.Select(t => t.Name).Order());
+
+        foreach (var (name, state) in tasks)
+        {
+            var resource = (string)state["Resource"]!;
+            if (name == "StartBackup")
+            {
+                Assert.Equal("arn:aws:states:::aws-sdk:ssm:sendCommand.waitForTaskToken", resource);
+                var parameters = state["Parameters"]!;
+                Assert.Equal(document, (string?)Substitute(substitutions, (string)parameters["DocumentName"]!)["Ref"]);
+                Assert.Equal("i-0123456789abcdef0", Substitute(substitutions, (string)parameters["InstanceIds"]![0]!).GetValue<string>());
+                Assert.Equal("States.Array($$.Task.Token)", (string?)parameters["Parameters"]!["TaskToken.$"]);
+                Assert.True((int)state["HeartbeatSeconds"]! > 0 && (int)state["TimeoutSeconds"]! > (int)state["HeartbeatSeconds"]!);
+                continue;
+            }
+            var target = Substitute(substitutions, resource);
+            var function = (string)target["Fn::GetAtt"]![0]!;
+            Assert.True(functions.ContainsKey(function), $"{name} calls {function}, which the stack does not define");
+            Assert.Equal(name.StartsWith("Notify") ? "notify" : name.ToLowerInvariant(), functions[function]);
+        }
+    }
+
+    [Fact]
+    public void Every_step_keeps_its_result_under_its_own_key_and_every_failure_reaches_the_failure_email()
+    {
+        var results = new HashSet<string>();
+        foreach (var (name, state) in States().Where(s => (string?)s.State["Type"] == "Task"))
+        {
+            var path = (string)state["ResultPath"]!;
+            Assert.StartsWith("$.", path);
+            Assert.True(results.Add(path) || name.StartsWith("Notify"), $"{name} writes {path}, which another step also writes");
+
+            var @catch = Assert.Single(state["Catch"]!.AsArray())!;
+            Assert.Equal(["States.ALL"], @catch["ErrorEquals"]!.AsArray().Select(e => (string)e!));
+            if (name.StartsWith("Notify")) continue;
+            var next = Definition["States"]![(string)@catch["Next"]!]!;
+            Assert.Equal(name, (string?)next["Result"]);
+            Assert.Equal("NotifyFailure", (string?)next["Next"]);
+            if (name != "StartBackup")
+                Assert.Contains("Lambda.TooManyRequestsException", state["Retry"]![0]!["ErrorEquals"]!.AsArray().Select(e => (string)e!));
+        }
+        Assert.Equal("Failed", (string?)Definition["States"]!["NotifyFailure"]!["Next"]);
+        Assert.Equal("Fail", (string?)Definition["States"]!["Failed"]!["Type"]);
+    }
+
+    /// <summary>A "${Name}" value after the stack's substitution (a CloudFormation expression, as JSON).</summary>
+    private static JsonNode Substitute(JsonObject substitutions, string value)
+    {
+        var match = Placeholder().Match(value);
+        Assert.True(match.Success && match.Value == value, $"'{value}' is not a placeholder");
+        return substitutions[match.Groups[1].Value]!;
+    }
+
+    [GeneratedRegex(@"\$\{(\w+)\}")] private static partial Regex Placeholder();
+}
