@@ -17,6 +17,8 @@ namespace Backups.Functions.Contracts;
 [JsonSerializable(typeof(FunctionError))]
 [JsonSerializable(typeof(FreshnessInput))]
 [JsonSerializable(typeof(FreshnessResult))]
+[JsonSerializable(typeof(VerifyInput))]
+[JsonSerializable(typeof(VerifyResult))]
 [JsonSerializable(typeof(NotifyInput))]
 [JsonSerializable(typeof(NotifyResult))]
 [JsonSerializable(typeof(WebhookMessage))]
