@@ -14,7 +14,7 @@ public static class Program
     private static Command[] Commands(IReadOnlyDictionary<string, string> env) =>
     [
         new InitCommand(), new BackupCommand(), new SnapshotsCommand(), new LsCommand(), new DumpCommand(),
-        new RestoreCommand(), new CatCommand(), new RunCommand(env),
+        new RestoreCommand(), new CatCommand(), new RunCommand(env), new PruneCommand(), new UnlockCommand(),
     ];
 
     public static async Task<int> Main(string[] args)
