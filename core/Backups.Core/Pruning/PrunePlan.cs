@@ -73,39 +73,49 @@ public sealed class PrunePlan
     /// <summary>Sorts every entry of an existing pack into used, duplicate or unused, and sums them per pack.</summary>
     private static PackInfo[] Measure(RepositoryContents contents, HashSet<BlobKey> used, PruneStats stats)
     {
-        // First pass: the first copy of a used blob is "used"; later copies are duplicates, counted here.
-        var found = new HashSet<BlobKey>(used.Count);
-        Dictionary<BlobKey, byte>? duplicates = null;
-        foreach (var b in contents.Blobs)
+        // Copies of one blob side by side (an index of entries, sorted by blob): the first copy of a used blob
+        // counts as used, the others as duplicates; restic's rule below decides which copy stays.
+        var copies = Enumerable.Range(0, contents.Blobs.Length).Where(i => contents.IsPresent(contents.Blobs[i].Pack)).ToArray();
+        copies.AsSpan().Sort((x, y) =>
         {
-            if (!contents.IsPresent(b.Pack)) continue;
-            var key = b.Key;
-            if (used.Contains(key) && found.Add(key))
+            var (a, b) = (contents.Blobs[x], contents.Blobs[y]);
+            var c = a.Id.CompareTo(b.Id);
+            return c != 0 ? c : a.Type != b.Type ? a.Type.CompareTo(b.Type) : x.CompareTo(y);
+        });
+        Dictionary<BlobKey, byte>? duplicates = null;
+        var found = 0;
+        for (var start = 0; start < copies.Length;)
+        {
+            var first = contents.Blobs[copies[start]];
+            var end = start + 1;
+            while (end < copies.Length && contents.Blobs[copies[end]].Key == first.Key) end++;
+            if (used.Contains(first.Key))
             {
+                found++;
                 stats.UsedBlobs++;
-                stats.UsedBytes += b.Length;
-            }
-            else if (found.Contains(key))
-            {
-                duplicates ??= [];
-                duplicates[key] = (byte)Math.Min(255, duplicates.GetValueOrDefault(key, (byte)1) + 1);
-                stats.DuplicateBlobs++;
-                stats.DuplicateBytes += b.Length;
+                stats.UsedBytes += first.Length;
+                if (end - start > 1) (duplicates ??= [])[first.Key] = (byte)Math.Min(255, end - start);
+                for (var i = start + 1; i < end; i++)
+                {
+                    stats.DuplicateBlobs++;
+                    stats.DuplicateBytes += contents.Blobs[copies[i]].Length;
+                }
             }
             else
-            {
-                stats.UnusedBlobs++;
-                stats.UnusedBytes += b.Length;
-            }
+                for (var i = start; i < end; i++)
+                {
+                    stats.UnusedBlobs++;
+                    stats.UnusedBytes += contents.Blobs[copies[i]].Length;
+                }
+            start = end;
         }
-        if (found.Count != used.Count)
+        if (found != used.Count)
         {
-            var missing = used.Where(k => !found.Contains(k)).ToList();
+            var present = copies.Select(i => contents.Blobs[i].Key).ToHashSet();
+            var missing = used.Where(k => !present.Contains(k)).ToList();
             throw new RepositoryException(ErrorKind.Damaged,
                 $"{missing.Count} blob(s) used by snapshots are missing from the repository (e.g. {missing[0].Type.ToString().ToLowerInvariant()} blob {missing[0].Id}); prune stopped and changed nothing");
         }
-        found.Clear();
-        found.TrimExcess();
 
         var infos = new PackInfo[contents.IndexedPacks];
         for (var pack = 0; pack < infos.Length; pack++)

@@ -1,7 +1,5 @@
+using System.Runtime.InteropServices;
 using Backups.Core.Backends;
-using Backups.Core.Indexes;
-using Backups.Core.Json;
-using Backups.Core.Repository;
 using Repo = Backups.Core.Repository.Repository;
 
 namespace Backups.Core.Pruning;
@@ -13,7 +11,8 @@ namespace Backups.Core.Pruning;
 /// </summary>
 internal sealed class RepositoryContents
 {
-    private const int Loads = 8;
+    // Each load holds a whole index file (stored, decrypted and as JSON) until its entries are read.
+    private const int Loads = 2;
 
     /// <summary>The index files as listed before anything was changed.</summary>
     public required List<string> IndexFiles { get; init; }
@@ -21,7 +20,9 @@ internal sealed class RepositoryContents
     public required List<Id> Packs { get; init; }
     /// <summary>Size of each pack file in data/, or -1 when an index names a pack that is not there.</summary>
     public required long[] PackSizes { get; init; }
-    public required PackedBlob[] Blobs { get; init; }
+    /// <summary>The entries, sorted by pack and offset (one list, grown while the index files were read).</summary>
+    public required List<PackedBlob> BlobList { get; init; }
+    public ReadOnlySpan<PackedBlob> Blobs => CollectionsMarshal.AsSpan(BlobList);
     /// <summary>Where each indexed pack's entries start in <see cref="Blobs"/>, and how many there are.</summary>
     public required int[] FirstBlob { get; init; }
     public required int[] BlobCount { get; init; }
@@ -32,7 +33,7 @@ internal sealed class RepositoryContents
 
     public bool IsPresent(int pack) => PackSizes[pack] >= 0;
 
-    public ReadOnlySpan<PackedBlob> BlobsOf(int pack) => Blobs.AsSpan(FirstBlob[pack], BlobCount[pack]);
+    public ReadOnlySpan<PackedBlob> BlobsOf(int pack) => Blobs.Slice(FirstBlob[pack], BlobCount[pack]);
 
     public static async Task<RepositoryContents> LoadAsync(Repo repo, CancellationToken ct)
     {
@@ -45,33 +46,43 @@ internal sealed class RepositoryContents
         await Parallel.ForEachAsync(indexFiles, new ParallelOptions { MaxDegreeOfParallelism = Loads, CancellationToken = ct }, async (name, token) =>
         {
             var file = new FileHandle(FileKind.Index, name);
-            var index = RepositoryJson.Deserialize(await repo.LoadUnpackedAsync(file, token), RepositoryJson.Context.IndexFile, file.ToString());
+            var json = await repo.LoadUnpackedAsync(file, token);
+            var entries = new List<PackedBlob>();
+            var local = new List<Id>();
+            IndexEntries.Read(json, file.ToString(), id =>
+            {
+                local.Add(id);
+                return local.Count - 1;
+            }, entries.Add);
             lock (blobs)
-                foreach (var pack in index.Packs)
+            {
+                var map = new int[local.Count];
+                for (var i = 0; i < local.Count; i++)
                 {
-                    if (!numbers.TryGetValue(pack.Id, out var number))
+                    if (!numbers.TryGetValue(local[i], out map[i]))
                     {
-                        numbers.Add(pack.Id, number = packs.Count);
-                        packs.Add(pack.Id);
+                        numbers.Add(local[i], map[i] = packs.Count);
+                        packs.Add(local[i]);
                     }
-                    foreach (var b in pack.Blobs)
-                        blobs.Add(new PackedBlob(b.Id, TypeOf(b, file), number, b.Offset, b.Length, b.UncompressedLength));
                 }
+                foreach (var b in entries) blobs.Add(b with { Pack = map[b.Pack] });
+            }
         });
         var indexed = packs.Count;
 
-        var sorted = blobs.ToArray();
-        blobs.Clear();
-        blobs.TrimExcess();
-        sorted.AsSpan().Sort(static (x, y) => x.Pack != y.Pack ? x.Pack.CompareTo(y.Pack) : x.Offset != y.Offset ? x.Offset.CompareTo(y.Offset) : x.Id.CompareTo(y.Id));
-        var distinct = Fold(sorted);
+        var all = CollectionsMarshal.AsSpan(blobs);
+        all.Sort(static (x, y) => x.Pack != y.Pack ? x.Pack.CompareTo(y.Pack) : x.Offset != y.Offset ? x.Offset.CompareTo(y.Offset) : x.Id.CompareTo(y.Id));
+        var total = blobs.Count;
+        var distinct = Fold(all);
+        blobs.RemoveRange(distinct, total - distinct);
 
         var first = new int[indexed];
         var count = new int[indexed];
-        for (var i = distinct.Length - 1; i >= 0; i--)
+        all = CollectionsMarshal.AsSpan(blobs);
+        for (var i = all.Length - 1; i >= 0; i--)
         {
-            first[distinct[i].Pack] = i;
-            count[distinct[i].Pack]++;
+            first[all[i].Pack] = i;
+            count[all[i].Pack]++;
         }
 
         var sizes = new List<long>(Enumerable.Repeat(-1L, indexed));
@@ -88,24 +99,18 @@ internal sealed class RepositoryContents
         }
         return new RepositoryContents
         {
-            IndexFiles = indexFiles, Packs = packs, PackSizes = [.. sizes], Blobs = distinct, FirstBlob = first, BlobCount = count,
-            IndexedPacks = indexed, RepeatedEntries = distinct.Length < sorted.Length,
+            IndexFiles = indexFiles, Packs = packs, PackSizes = [.. sizes], BlobList = blobs, FirstBlob = first, BlobCount = count,
+            IndexedPacks = indexed, RepeatedEntries = blobs.Count < total,
         };
     }
 
-    /// <summary>Drops entries that repeat the one before (same pack, offset and id), in place.</summary>
-    private static PackedBlob[] Fold(PackedBlob[] sorted)
+    /// <summary>Moves entries that repeat the one before (same pack, offset and id) to the end, in place;
+    /// returns how many distinct ones there are.</summary>
+    private static int Fold(Span<PackedBlob> sorted)
     {
         var n = 0;
         for (var i = 0; i < sorted.Length; i++)
             if (n == 0 || sorted[i] != sorted[n - 1]) sorted[n++] = sorted[i];
-        return n == sorted.Length ? sorted : sorted[..n];
+        return n;
     }
-
-    private static BlobType TypeOf(IndexBlob b, FileHandle file) => b.Type switch
-    {
-        "data" => BlobType.Data,
-        "tree" => BlobType.Tree,
-        _ => throw new RepositoryException(ErrorKind.Damaged, $"{file} is damaged: unknown blob type '{b.Type}'"),
-    };
 }

@@ -11,11 +11,14 @@ namespace Backups.Core.Pruning;
 internal static class UsedBlobs
 {
     private const int Loads = 8;
+    // A directory of many files is one large tree (tens of MiB for 100,000 files): those are read one at a time.
+    private const int LargeTree = 1 << 20;
 
     public static async Task<HashSet<BlobKey>> FindAsync(Repo repo, RepositoryContents contents, IEnumerable<Id> roots, CancellationToken ct)
     {
         var trees = TreeLocations(contents);
         var used = new HashSet<BlobKey>();
+        using var large = new SemaphoreSlim(1);
         var level = roots.Where(t => used.Add(new BlobKey(t, BlobType.Tree))).ToList();
         while (level.Count > 0)
         {
@@ -25,11 +28,19 @@ internal static class UsedBlobs
                 if (!trees.TryGetValue(tree, out var i))
                     throw new RepositoryException(ErrorKind.Damaged,
                         $"tree {tree} is used by a snapshot but is missing from the repository; prune stopped and changed nothing");
-                var blob = contents.Blobs[i];
-                var bytes = await repo.LoadBlobAsync(tree, blob.Location(contents.Packs[blob.Pack]), token);
+                var location = contents.Blobs[i].Location(contents.Packs[contents.Blobs[i].Pack]);
+                var isLarge = location.PlaintextLength > LargeTree;
+                if (isLarge) await large.WaitAsync(token);
                 var data = new List<Id>();
                 var subtrees = new List<Id>();
-                TreeReferences.Read(bytes, tree, data.Add, subtrees.Add);
+                try
+                {
+                    TreeReferences.Read(await repo.LoadBlobAsync(tree, location, token), tree, data.Add, subtrees.Add);
+                }
+                finally
+                {
+                    if (isLarge) large.Release();
+                }
                 lock (used)
                 {
                     foreach (var id in data) used.Add(new BlobKey(id, BlobType.Data));
