@@ -11,8 +11,9 @@ namespace Backups.Core.Pruning;
 /// </summary>
 internal sealed class RepositoryContents
 {
-    // Each load holds a whole index file (stored, decrypted and as JSON) until its entries are read.
-    private const int Loads = 2;
+    // One index file at a time: each is held whole (stored, decrypted and as JSON: tens of MiB for 100,000 blobs)
+    // until its entries are read, and that, not the download, is what bounds prune's memory.
+    private const int Loads = 1;
 
     /// <summary>The index files as listed before anything was changed.</summary>
     public required List<string> IndexFiles { get; init; }
