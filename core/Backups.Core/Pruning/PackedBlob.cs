@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Backups.Core.Crypto;
 using Backups.Core.Packs;
 
@@ -6,7 +7,9 @@ namespace Backups.Core.Pruning;
 /// <summary>A blob as restic keys it: the same id may be both a data and a tree blob.</summary>
 internal readonly record struct BlobKey(Id Id, BlobType Type);
 
-/// <summary>One index entry, compact (no strings, no objects): prune holds one per blob of the repository.</summary>
+/// <summary>One index entry, compact (no strings, no objects): prune holds one per blob of the repository, so
+/// it is packed to 52 bytes rather than padded to 56.</summary>
+[StructLayout(LayoutKind.Sequential, Pack = 4)]
 internal readonly record struct PackedBlob(Id Id, BlobType Type, int Pack, uint Offset, uint Length, uint UncompressedLength)
 {
     public BlobKey Key => new(Id, Type);

@@ -11,10 +11,6 @@ namespace Backups.Core.Pruning;
 /// </summary>
 internal sealed class RepositoryContents
 {
-    // One index file at a time: each is held whole (stored, decrypted and as JSON: tens of MiB for 100,000 blobs)
-    // until its entries are read, and that, not the download, is what bounds prune's memory.
-    private const int Loads = 1;
-
     /// <summary>The index files as listed before anything was changed.</summary>
     public required List<string> IndexFiles { get; init; }
     /// <summary>Pack ids by number: first those named in an index, then those only in data/.</summary>
@@ -44,31 +40,19 @@ internal sealed class RepositoryContents
         var packs = new List<Id>();
         var numbers = new Dictionary<Id, int>();
         var blobs = new List<PackedBlob>();
-        await Parallel.ForEachAsync(indexFiles, new ParallelOptions { MaxDegreeOfParallelism = Loads, CancellationToken = ct }, async (name, token) =>
+        // One index file at a time: each is held whole (stored, decrypted and as JSON: tens of MiB for 100,000
+        // blobs) until its entries are read, and that, not the download, is what bounds prune's memory.
+        foreach (var name in indexFiles)
         {
             var file = new FileHandle(FileKind.Index, name);
-            var json = await repo.LoadUnpackedAsync(file, token);
-            var entries = new List<PackedBlob>();
-            var local = new List<Id>();
-            IndexEntries.Read(json, file.ToString(), id =>
+            IndexEntries.Read(await repo.LoadUnpackedAsync(file, ct), file.ToString(), id =>
             {
-                local.Add(id);
-                return local.Count - 1;
-            }, entries.Add);
-            lock (blobs)
-            {
-                var map = new int[local.Count];
-                for (var i = 0; i < local.Count; i++)
-                {
-                    if (!numbers.TryGetValue(local[i], out map[i]))
-                    {
-                        numbers.Add(local[i], map[i] = packs.Count);
-                        packs.Add(local[i]);
-                    }
-                }
-                foreach (var b in entries) blobs.Add(b with { Pack = map[b.Pack] });
-            }
-        });
+                if (numbers.TryGetValue(id, out var number)) return number;
+                numbers.Add(id, packs.Count);
+                packs.Add(id);
+                return packs.Count - 1;
+            }, blobs.Add);
+        }
         var indexed = packs.Count;
 
         var all = CollectionsMarshal.AsSpan(blobs);
