@@ -15,6 +15,7 @@ public static class Program
     [
         new InitCommand(), new BackupCommand(), new SnapshotsCommand(), new LsCommand(), new DumpCommand(),
         new RestoreCommand(), new CatCommand(), new CheckCommand(), new RunCommand(env), new DrillCommand(env), new ForgetCommand(),
+        new PruneCommand(), new UnlockCommand(),
     ];
 
     public static async Task<int> Main(string[] args)

@@ -4,13 +4,13 @@ namespace Bench;
 
 /// <summary>
 /// Runs backup-agent and restic on the same inputs in the same run and prints each figure with its ratio.
-/// Usage: Bench AGENT_BINARY [SIZE_MIB] [--case stdin|concurrent|nightly|check]... [--scale N] [--nights N] [--updates PCT] [--rounds N] [--more].
+/// Usage: Bench AGENT_BINARY [SIZE_MIB] [--case stdin|concurrent|nightly|check|prune]... [--scale N] [--nights N] [--updates PCT] [--rounds N] [--more] [--files N].
 /// Without --case every case runs. Figures come from GNU time (wall seconds, peak RSS), the size of the
 /// repositories' data/ folders and what the programs report.
 /// </summary>
 public static class Program
 {
-    private static readonly string[] Cases = ["stdin", "concurrent", "nightly", "check"];
+    private static readonly string[] Cases = ["stdin", "concurrent", "nightly", "check", "prune"];
 
     public static async Task<int> Main(string[] args)
     {
@@ -18,6 +18,7 @@ public static class Program
         long mib = 1024;
         var cases = new List<string>();
         var nightly = new NightlyBench.Options();
+        var pruneFiles = 200_000;
         for (var i = 0; i < args.Length; i++)
         {
             string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
@@ -31,6 +32,7 @@ public static class Program
                 case "--scale": nightly = nightly with { Scale = int.Parse(Value(), CultureInfo.InvariantCulture) }; break;
                 case "--nights": nightly = nightly with { Nights = int.Parse(Value(), CultureInfo.InvariantCulture) }; break;
                 case "--rounds": nightly = nightly with { Rounds = int.Parse(Value(), CultureInfo.InvariantCulture) }; break;
+                case "--files": pruneFiles = int.Parse(Value(), CultureInfo.InvariantCulture); break;
                 case "--more": nightly = nightly with { More = true }; break;
                 case "--updates": nightly = nightly with { UpdatePercent = double.Parse(Value(), CultureInfo.InvariantCulture) }; break;
                 case var a when a.StartsWith('-'): return Usage($"unknown option '{a}'");
@@ -49,6 +51,7 @@ public static class Program
             if (cases.Contains("concurrent")) await ConcurrentBench.RunAsync(agent, inputs, work);
             if (cases.Contains("nightly")) await NightlyBench.RunAsync(agent, work, nightly);
             if (cases.Contains("check")) await CheckBench.RunAsync(agent, inputs, work);
+            if (cases.Contains("prune")) await PruneBench.RunAsync(agent, work, pruneFiles);
             return 0;
         }
         finally
@@ -59,7 +62,7 @@ public static class Program
 
     private static int Usage(string problem)
     {
-        Console.Error.WriteLine($"{problem}\nusage: Bench AGENT_BINARY [SIZE_MIB] [--case stdin|concurrent|nightly|check]... [--scale N] [--nights N] [--updates PCT] [--rounds N] [--more]");
+        Console.Error.WriteLine($"{problem}\nusage: Bench AGENT_BINARY [SIZE_MIB] [--case stdin|concurrent|nightly|check|prune]... [--scale N] [--nights N] [--updates PCT] [--rounds N] [--more] [--files N]");
         return 2;
     }
 }

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Benchmarks backup-agent (Native AOT, as shipped) against restic on the same inputs in the same run.
-# Usage: tests/bench/run.sh [SIZE_MIB] [--case stdin|concurrent|nightly|check]... [--scale N] [--nights N] [--updates PCT]
-#                          [--rounds N] [--more]
+# Usage: tests/bench/run.sh [SIZE_MIB] [--case stdin|concurrent|nightly|check|prune]... [--scale N] [--nights N] [--updates PCT]
+#                          [--rounds N] [--more] [--files N]
 #   SIZE_MIB (default 1024): each generated input of the stdin, concurrent and check cases.
 #   --case: run only the named cases (repeatable); without it every case runs.
 #   --scale, --nights, --updates, --rounds: the nightly case's pgbench scale (default 20), number of backups
 #   (default 7), share of pgbench_accounts rows updated each night (default 0.5 percent) and rounds (default 3,
 #   each with its own chunker polynomial); --more adds exploratory variants (ours with the seeds' gzip dumps,
 #   our `backup --stdin` at --compression max: slow).
+#   --files: the prune case's number of small files (default 200000, one data blob each).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 nightly=1

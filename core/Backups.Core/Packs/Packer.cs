@@ -92,8 +92,9 @@ public sealed class Packer : IAsyncDisposable
         if (_failure != null) throw new IOException("storing a pack failed", _failure);
     }
 
-    /// <summary>Compresses (when it pays) and encrypts a blob into a pooled buffer of its own.</summary>
-    private SealedBlob Seal(BlobType type, Id id, ReadOnlySpan<byte> plaintext)
+    /// <summary>Compresses (when it pays) and encrypts a blob into a pooled buffer of its own, whatever the index
+    /// holds: repacking copies blobs that the index still lists in their old pack.</summary>
+    public SealedBlob Seal(BlobType type, Id id, ReadOnlySpan<byte> plaintext)
     {
         var compress = _repo.Compresses && (type == BlobType.Tree || _repo.Compression != CompressionMode.Off);
         var segment = BufferPool.Large.Rent((compress ? Zstd.Bound(plaintext.Length) : plaintext.Length) + CryptoKey.Overhead);

@@ -151,11 +151,11 @@ public sealed class Repository : IAsyncDisposable
     }
 
     /// <summary>Loads, verifies and (if need be) decompresses one blob.</summary>
-    public async Task<byte[]> LoadBlobAsync(BlobType type, Id id, CancellationToken ct = default)
+    public Task<byte[]> LoadBlobAsync(BlobType type, Id id, CancellationToken ct = default)
     {
         if (!Index.TryGet(type, id, out var loc))
             throw new RepositoryException(ErrorKind.Damaged, $"{type.ToString().ToLowerInvariant()} blob {id} is not in the index");
-        return await LoadBlobAsync(id, loc, ct);
+        return LoadBlobAsync(id, loc, ct);
     }
 
     /// <summary>Loads, verifies and (if need be) decompresses the blob stored at <paramref name="loc"/>.</summary>
@@ -169,13 +169,22 @@ public sealed class Repository : IAsyncDisposable
         }
         catch (Exception e) when (e is FileNotFoundInBackendException or EndOfStreamException)
         {
-            throw new RepositoryException(ErrorKind.Damaged, $"{what} cannot be read: {e.Message}", e);
+            throw new RepositoryException(ErrorKind.Damaged, $"{BlobWhere(id, loc)} cannot be read: {e.Message}", e);
         }
+        return OpenBlob(stored, id, loc);
+    }
+
+    /// <summary>Decrypts a stored blob, checks its MAC, decompresses it and checks that it hashes to its id.</summary>
+    public byte[] OpenBlob(ReadOnlySpan<byte> stored, Id id, BlobLocation loc)
+    {
+        var what = BlobWhere(id, loc);
         var plain = Open(stored, what);
         var data = loc.IsCompressed ? Decompress(plain, (int)loc.UncompressedLength, what) : plain;
         if (Id.Hash(data) != id) throw new RepositoryException(ErrorKind.Damaged, $"{what} is damaged: its content does not hash to its id");
         return data;
     }
+
+    private static string BlobWhere(Id id, BlobLocation loc) => $"blob {id.Short} in data/{loc.Pack.ToString()[..2]}/{loc.Pack}";
 
     public async Task<Snapshot> LoadSnapshotAsync(Id id, CancellationToken ct = default)
     {

@@ -64,7 +64,7 @@ public sealed class StaleLockTests : IDisposable
     }
 
     /// <summary>Waits until the running backup has written its lock file; returns its id.</summary>
-    private static async Task<string> LockOfAsync(RepositoryPair repo, BackupProcess backup)
+    internal static async Task<string> LockOfAsync(RepositoryPair repo, BackupProcess backup)
     {
         List<string> locks;
         while ((locks = RepositoryFiles.Ids(repo.Repository, "locks")).Count == 0)

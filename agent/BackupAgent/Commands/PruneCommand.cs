@@ -1,0 +1,109 @@
+using System.Text.Json.Nodes;
+using BackupAgent.Cli;
+using Backups.Core.Pruning;
+using Backups.Core.Repository;
+
+namespace BackupAgent.Commands;
+
+public sealed class PruneCommand : Command
+{
+    public override string Name => "prune";
+    public override string Usage => "prune [--max-unused 5%|SIZE|unlimited] [--dry-run]: remove data no snapshot uses";
+    public override IReadOnlyDictionary<string, string?> ValueFlags { get; } = new Dictionary<string, string?> { ["max-unused"] = null };
+    public override IReadOnlyDictionary<string, string?> SwitchFlags { get; } = new Dictionary<string, string?> { ["dry-run"] = "n" };
+
+    public override async Task<int> RunAsync(Arguments args, GlobalOptions global, Output output, CancellationToken ct)
+    {
+        if (args.Positional.Count > 0) throw new UsageException("prune takes no arguments");
+        PruneOptions options;
+        try
+        {
+            options = new PruneOptions
+            {
+                MaxUnused = args.Value("max-unused") is { } m ? MaxUnused.Parse(m) : MaxUnused.Default,
+                DryRun = args.Has("dry-run"),
+            };
+        }
+        catch (RepositoryException e) when (e.Kind == ErrorKind.InvalidArgument)
+        {
+            throw new UsageException($"--max-unused: {e.Message}");
+        }
+        await using var repo = await global.OpenRepositoryAsync(ct);
+        var stats = await Pruner.PruneAsync(repo, options, output.Json ? null : s => ReportPlan(s, output), ct);
+        if (output.Json) output.JsonLine(ToJson(stats));
+        else ReportDone(stats, output);
+        return ExitCodes.Ok;
+    }
+
+    private static void ReportPlan(PruneStats s, Output output)
+    {
+        output.Line($"{s.Snapshots} snapshots");
+        output.Line($"used:         {s.UsedBlobs,10} blobs / {Size.Format(s.UsedBytes)}");
+        if (s.DuplicateBlobs > 0) output.Line($"duplicates:   {s.DuplicateBlobs,10} blobs / {Size.Format(s.DuplicateBytes)}");
+        output.Line($"unused:       {s.UnusedBlobs,10} blobs / {Size.Format(s.UnusedBytes)}");
+        if (s.UnreferencedPacks > 0) output.Line($"unreferenced: {s.UnreferencedPacks,10} packs / {Size.Format(s.UnreferencedBytes)}");
+        output.Line($"total:        {s.TotalBlobs,10} blobs / {Size.Format(s.TotalBytes)}");
+        output.Line("");
+        output.Line($"to repack:    {s.BlobsToRepack,10} blobs / {Size.Format(s.BytesToRepack)}");
+        output.Line($"this removes: {s.BlobsRemovedByRepack,10} blobs / {Size.Format(s.BytesRemovedByRepack)}");
+        output.Line($"to delete:    {s.BlobsToDelete,10} blobs / {Size.Format(s.BytesToDelete + s.UnreferencedBytes)}");
+        output.Line($"remaining:    {s.TotalBlobs - s.BlobsToDelete - s.BlobsRemovedByRepack,10} blobs / {Size.Format(s.TotalBytes - s.BytesToPrune)}");
+        output.Line($"unused size after prune: {Size.Format(s.UnusedBytesAfter)}");
+        output.Line("");
+        output.Line($"packs: {s.PacksUsed} used, {s.PacksPartlyUsed} partly used, {s.PacksUnused} unused" +
+                    (s.PacksMissing > 0 ? $", {s.PacksMissing} missing (no snapshot needs them; their index entries are dropped)" : ""));
+        output.Line($"to keep {s.PacksToKeep} packs, repack {s.PacksToRepack}, delete {s.PacksToDelete}" +
+                    (s.UnreferencedPacks > 0 ? $" and {s.UnreferencedPacks} unreferenced" : ""));
+    }
+
+    private static void ReportDone(PruneStats s, Output output)
+    {
+        if (s.DryRun)
+        {
+            output.Line("dry run: nothing was changed");
+            return;
+        }
+        output.Line($"repacked {s.BlobsRepacked} blobs ({Size.Format(s.BytesRepacked)}) into {s.PacksWritten} new packs");
+        output.Line($"deleted {s.PacksDeleted} packs ({Size.Format(s.BytesDeleted)}); freed {Size.Format(s.BytesFreed)}");
+        output.Line($"index files: {s.IndexFilesWritten} written, {s.IndexFilesRemoved} removed");
+        output.Line("done");
+    }
+
+    private static JsonObject ToJson(PruneStats s) => new()
+    {
+        ["message_type"] = "summary",
+        ["dry_run"] = s.DryRun,
+        ["snapshots"] = s.Snapshots,
+        ["used_blobs"] = s.UsedBlobs,
+        ["used_size"] = s.UsedBytes,
+        ["duplicate_blobs"] = s.DuplicateBlobs,
+        ["duplicate_size"] = s.DuplicateBytes,
+        ["unused_blobs"] = s.UnusedBlobs,
+        ["unused_size"] = s.UnusedBytes,
+        ["unreferenced_packs"] = s.UnreferencedPacks,
+        ["unreferenced_size"] = s.UnreferencedBytes,
+        ["packs_used"] = s.PacksUsed,
+        ["packs_partly_used"] = s.PacksPartlyUsed,
+        ["packs_unused"] = s.PacksUnused,
+        ["packs_missing"] = s.PacksMissing,
+        ["packs_to_keep"] = s.PacksToKeep,
+        ["packs_to_repack"] = s.PacksToRepack,
+        ["packs_to_delete"] = s.PacksToDelete,
+        ["blobs_to_repack"] = s.BlobsToRepack,
+        ["size_to_repack"] = s.BytesToRepack,
+        ["blobs_removed_by_repack"] = s.BlobsRemovedByRepack,
+        ["size_removed_by_repack"] = s.BytesRemovedByRepack,
+        ["blobs_to_delete"] = s.BlobsToDelete,
+        ["size_to_delete"] = s.BytesToDelete,
+        ["unused_size_after"] = s.UnusedBytesAfter,
+        ["packs_deleted"] = s.PacksDeleted,
+        ["packs_written"] = s.PacksWritten,
+        ["blobs_repacked"] = s.BlobsRepacked,
+        ["size_repacked"] = s.BytesRepacked,
+        ["size_deleted"] = s.BytesDeleted,
+        ["size_written"] = s.BytesWritten,
+        ["size_freed"] = s.BytesFreed,
+        ["index_files_written"] = s.IndexFilesWritten,
+        ["index_files_removed"] = s.IndexFilesRemoved,
+    };
+}

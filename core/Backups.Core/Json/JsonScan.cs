@@ -1,0 +1,43 @@
+using System.Text.Json;
+using Backups.Core.Repository;
+
+namespace Backups.Core.Json;
+
+/// <summary>
+/// Steps for reading repository JSON token by token, where building objects would cost too much (every index
+/// entry and every tree of a repository, as prune reads them). A malformed file is reported as damaged.
+/// </summary>
+internal static class JsonScan
+{
+    public static JsonTokenType Next(ref Utf8JsonReader reader, string what) =>
+        reader.Read() ? reader.TokenType : throw Damaged(what);
+
+    public static void Expect(ref Utf8JsonReader reader, JsonTokenType type, string what)
+    {
+        if (Next(ref reader, what) != type) throw Damaged(what);
+    }
+
+    /// <summary>The id in the current string token.</summary>
+    public static Id ReadId(ref Utf8JsonReader reader, string what)
+    {
+        Span<char> hex = stackalloc char[2 * Id.Size];
+        if (reader.TokenType != JsonTokenType.String || reader.HasValueSequence || reader.ValueIsEscaped || reader.ValueSpan.Length != hex.Length)
+            throw Damaged(what);
+        for (var i = 0; i < hex.Length; i++) hex[i] = (char)reader.ValueSpan[i];
+        return Id.TryParse(hex, out var id) ? id : throw Damaged(what);
+    }
+
+    /// <summary>Moves into the array of the property just read; false when the property is null.</summary>
+    public static bool EnterArray(ref Utf8JsonReader reader, string what)
+    {
+        var token = Next(ref reader, what);
+        if (token == JsonTokenType.Null) return false;
+        return token == JsonTokenType.StartArray ? true : throw Damaged(what);
+    }
+
+    /// <summary>A JSON syntax error, reported as damage.</summary>
+    public static RepositoryException Invalid(string what, JsonException e) =>
+        new(ErrorKind.Damaged, $"{what} is damaged: not valid JSON ({e.Message.Split('.')[0]})", e);
+
+    public static RepositoryException Damaged(string what) => new(ErrorKind.Damaged, $"{what} is damaged: its JSON has an unexpected shape");
+}

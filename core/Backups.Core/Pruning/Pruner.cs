@@ -1,0 +1,161 @@
+using Backups.Core.Backends;
+using Backups.Core.Buffers;
+using Backups.Core.Indexes;
+using Backups.Core.Json;
+using Backups.Core.Locks;
+using Backups.Core.Packs;
+using Backups.Core.Repository;
+using Repo = Backups.Core.Repository.Repository;
+
+namespace Backups.Core.Pruning;
+
+/// <summary>
+/// Carries out a prune plan under an exclusive lock, in an order that a kill at any moment cannot hurt: new
+/// packs, then new index files covering everything kept, then the old index files are removed, then the packs
+/// nobody needs. Whatever a kill leaves (packs in no index, entries repeated across index files, index files
+/// naming deleted packs that no snapshot needs) is the next prune's ordinary work.
+/// </summary>
+public static class Pruner
+{
+    // restic starts a new index file every ~50,000 blobs.
+    private const int IndexFileBlobs = 50_000;
+    private const int Removals = 8, PackReads = 2;
+
+    /// <summary>Removes stale locks, locks the repository exclusively, plans and (unless a dry run) prunes.</summary>
+    public static async Task<PruneStats> PruneAsync(Repo repo, PruneOptions options, Action<PruneStats>? planned = null, CancellationToken ct = default)
+    {
+        if (!options.DryRun) await StaleLocks.RemoveAsync(repo, ct: ct);
+        await using var held = await RepositoryLock.AcquireAsync(repo, exclusive: true, ct);
+        var plan = await PrunePlan.CreateAsync(repo, options.MaxUnused, ct);
+        plan.Stats.DryRun = options.DryRun;
+        planned?.Invoke(plan.Stats);
+        if (!options.DryRun) await ExecuteAsync(repo, plan, ct);
+        return plan.Stats;
+    }
+
+    /// <summary>Executes a plan; the caller holds the exclusive lock it was made under.</summary>
+    public static async Task ExecuteAsync(Repo repo, PrunePlan plan, CancellationToken ct = default)
+    {
+        if (!plan.HasWork) return;
+        var contents = plan.Contents;
+        var stats = plan.Stats;
+
+        // Packs in no index hold nothing anybody can refer to: they go first, as in restic.
+        await RemovePacksAsync(repo, plan, pack => pack >= contents.IndexedPacks, ct);
+
+        if (stats.PacksToRepack > 0) await RepackAsync(repo, plan, ct);
+
+        var written = await WriteIndexAsync(repo, plan, ct);
+        var before = contents.IndexFiles.ToHashSet();
+        await foreach (var (name, _) in repo.Backend.ListAsync(FileKind.Index, ct))
+            if (!before.Contains(name)) written.Add(name);
+        stats.IndexFilesWritten = written.Count;
+
+        await ForAllAsync(contents.IndexFiles.Where(n => !written.Contains(n)), ct,
+            (name, token) => repo.Backend.RemoveAsync(new FileHandle(FileKind.Index, name), token));
+        stats.IndexFilesRemoved = contents.IndexFiles.Count(n => !written.Contains(n));
+
+        await RemovePacksAsync(repo, plan, pack => pack < contents.IndexedPacks && plan.Actions[pack] is PackAction.Delete or PackAction.Repack, ct);
+    }
+
+    private static async Task RemovePacksAsync(Repo repo, PrunePlan plan, Func<int, bool> which, CancellationToken ct)
+    {
+        var contents = plan.Contents;
+        var packs = Enumerable.Range(0, contents.Packs.Count).Where(which).Where(contents.IsPresent).ToList();
+        await ForAllAsync(packs, ct, (pack, token) => repo.Backend.RemoveAsync(new FileHandle(FileKind.Pack, contents.Packs[pack].ToString()), token));
+        plan.Stats.PacksDeleted += packs.Count;
+        plan.Stats.BytesDeleted += packs.Sum(p => contents.PackSizes[p]);
+    }
+
+    private static Task ForAllAsync<T>(IEnumerable<T> items, CancellationToken ct, Func<T, CancellationToken, Task> action) =>
+        Parallel.ForEachAsync(items, new ParallelOptions { MaxDegreeOfParallelism = Removals, CancellationToken = ct },
+            async (item, token) => await action(item, token));
+
+    /// <summary>Copies the still-used blobs of the packs to repack into new packs, each blob once, verified.</summary>
+    private static async Task RepackAsync(Repo repo, PrunePlan plan, CancellationToken ct)
+    {
+        var contents = plan.Contents;
+        var copy = plan.Copy;
+        var stats = plan.Stats;
+        var packs = Enumerable.Range(0, contents.IndexedPacks).Where(p => plan.Actions[p] == PackAction.Repack).ToList();
+        var packsBefore = await PackSizesAsync(repo, ct);
+        await using (var packer = new Packer(repo))
+        {
+            await Parallel.ForEachAsync(packs, new ParallelOptions { MaxDegreeOfParallelism = PackReads, CancellationToken = ct }, async (pack, token) =>
+            {
+                List<PackedBlob> wanted;
+                lock (copy) wanted = [.. contents.BlobsOf(pack).ToArray().Where(b => copy.Remove(b.Key))];
+                if (wanted.Count == 0) return;
+                var packId = contents.Packs[pack];
+                var start = wanted[0].Offset;
+                var stored = await repo.Backend.LoadAsync(new FileHandle(FileKind.Pack, packId.ToString()), start,
+                    (int)(wanted[^1].Offset + wanted[^1].Length - start), token);
+                foreach (var b in wanted)
+                {
+                    var bytes = stored.AsMemory((int)(b.Offset - start), (int)b.Length);
+                    var plaintext = repo.OpenBlob(bytes.Span, b.Id, b.Location(packId));
+                    await packer.AddAsync(Reseal(repo, packer, b, bytes.Span, plaintext), token);
+                    lock (stats)
+                    {
+                        stats.BlobsRepacked++;
+                        stats.BytesRepacked += b.Length;
+                    }
+                }
+            });
+            await packer.FlushAsync(ct);
+        }
+        if (copy.Count > 0)
+            throw new RepositoryException(ErrorKind.Damaged, $"{copy.Count} used blob(s) were not found in the packs being repacked; old packs were kept");
+        foreach (var (name, size) in await PackSizesAsync(repo, ct))
+            if (!packsBefore.ContainsKey(name))
+            {
+                stats.PacksWritten++;
+                stats.BytesWritten += size;
+            }
+    }
+
+    /// <summary>A verified blob ready for a new pack: its stored form when that is final, else sealed anew
+    /// (restic compresses trees that a v2 repository holds uncompressed).</summary>
+    private static SealedBlob Reseal(Repo repo, Packer packer, PackedBlob b, ReadOnlySpan<byte> stored, byte[] plaintext)
+    {
+        if (repo.Compresses && b.Type == BlobType.Tree && !b.IsCompressed) return packer.Seal(b.Type, b.Id, plaintext);
+        var segment = BufferPool.Large.Rent(stored.Length);
+        stored.CopyTo(segment);
+        return new SealedBlob(b.Entry, segment);
+    }
+
+    private static async Task<Dictionary<string, long>> PackSizesAsync(Repo repo, CancellationToken ct)
+    {
+        var sizes = new Dictionary<string, long>();
+        await foreach (var (name, size) in repo.Backend.ListAsync(FileKind.Pack, ct)) sizes[name] = size;
+        return sizes;
+    }
+
+    /// <summary>Index files for every kept pack, with its entries as they were; returns their names.</summary>
+    private static async Task<HashSet<string>> WriteIndexAsync(Repo repo, PrunePlan plan, CancellationToken ct)
+    {
+        var contents = plan.Contents;
+        var names = new HashSet<string>();
+        var batch = new List<(Id, IReadOnlyList<(PackEntry, uint)>)>();
+        var blobs = 0;
+        async Task SaveAsync()
+        {
+            var json = RepositoryJson.Serialize(MasterIndex.Describe(batch), RepositoryJson.Context.IndexFile);
+            names.Add((await repo.SaveUnpackedAsync(FileKind.Index, json, ct)).ToString());
+            batch.Clear();
+            blobs = 0;
+        }
+        for (var pack = 0; pack < contents.IndexedPacks; pack++)
+        {
+            if (plan.Actions[pack] != PackAction.Keep) continue;
+            var entries = contents.BlobsOf(pack);
+            var list = new (PackEntry, uint)[entries.Length];
+            for (var i = 0; i < entries.Length; i++) list[i] = (entries[i].Entry, entries[i].Offset);
+            batch.Add((contents.Packs[pack], list));
+            blobs += list.Length;
+            if (blobs >= IndexFileBlobs) await SaveAsync();
+        }
+        if (batch.Count > 0) await SaveAsync();
+        return names;
+    }
+}

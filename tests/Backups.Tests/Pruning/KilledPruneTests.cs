@@ -1,0 +1,124 @@
+using System.Diagnostics;
+using Backups.Tests.Errors;
+using Backups.Tests.Support;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace Backups.Tests.Pruning;
+
+/// <summary>
+/// SIGKILL of a prune at random points (at least 20) never breaks a kept snapshot, and a rerun completes it.
+/// The points are file operations in the repository (packs written, index files written and removed, packs
+/// removed): the kill follows the k-th one seen, k drawn at random over an uninterrupted prune's count, so the
+/// kills spread over every phase however fast the machine is.
+/// </summary>
+public sealed class KilledPruneTests(ResticScenarioFixture shared, ITestOutputHelper log) : IClassFixture<ResticScenarioFixture>, IDisposable
+{
+    private const int Kills = 20;
+    // Every rerun must succeed; every fourth is also checked in full (nothing left to prune, restic check --read-data).
+    private const int VerifyRerunEvery = 4;
+    // Fixed, so that a failure reproduces (as far as the machine's timing allows): the points are printed.
+    private const int RandomSeed = 20261122;
+
+    private readonly TempDir _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    [Fact]
+    public async Task Prunes_killed_at_random_points_keep_every_snapshot_and_a_rerun_completes()
+    {
+        var (events, _, _) = await PruneAsync(shared.Copy(_dir), killAfter: int.MaxValue);
+        log.WriteLine($"an uninterrupted prune: {events} file operations; random seed {RandomSeed}");
+        Assert.True(events >= 10, $"an uninterrupted prune made only {events} file operations");
+
+        var random = new Random(RandomSeed);
+        var phases = new HashSet<string>();
+        for (var i = 0; i < Kills; i++)
+        {
+            var s = shared.Copy(_dir);
+            // The last operation removes the lock: a kill after it kills nothing.
+            var k = random.Next(1, events);
+            var (_, killed, last) = await PruneAsync(s, killAfter: k);
+            var what = $"kill {i} after file operation {k} of {events} ({last})";
+            log.WriteLine(what);
+            Assert.True(killed, $"{what}: the prune ended before the kill");
+            phases.Add(last.Split(' ')[0]);
+
+            if (RepositoryFiles.Ids(s.Repo.Repository, "locks").Count > 0)
+            {
+                if (i % 2 == 0) await s.Repo.Restic.RunOkAsync("unlock");
+                else await s.Repo.Agent.RunOkAsync("unlock");
+            }
+            await s.AssertIntactAsync(_dir, readData: false, what);
+
+            await s.PruneAsync("--max-unused", "0");
+            if (i % VerifyRerunEvery == VerifyRerunEvery - 1)
+            {
+                var left = await s.PruneAsync("--max-unused", "0", "--dry-run");
+                foreach (var field in new[] { "packs_to_delete", "packs_to_repack", "unreferenced_packs", "packs_missing", "unused_blobs", "duplicate_blobs" })
+                    Assert.True(left.GetProperty(field).GetInt64() == 0, $"{what}: after the rerun, {field} is {left.GetProperty(field)}");
+                await s.AssertIntactAsync(_dir, readData: true, $"{what}, after the rerun");
+            }
+            Directory.Delete(s.Repo.Repository, recursive: true);
+        }
+        log.WriteLine($"last operations before a kill: {string.Join(", ", phases.Order())}");
+        foreach (var phase in new[] { "wrote-pack", "wrote-index", "removed-index", "removed-pack" })
+            Assert.True(phases.Contains(phase), $"no prune was killed right after it {phase}");
+    }
+
+    /// <summary>Runs `prune --max-unused 0` and kills it (SIGKILL) right after its k-th file operation.</summary>
+    /// <returns>How many operations were seen, whether it was killed and the last operation before the kill.</returns>
+    private static async Task<(int Events, bool Killed, string Last)> PruneAsync(PruneScenario s, int killAfter)
+    {
+        var psi = new ProcessStartInfo(Agent.Program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { "prune", "--max-unused", "0" }) psi.ArgumentList.Add(a);
+        foreach (var (k, v) in s.Repo.Agent.Environment()) psi.Environment[k] = v;
+
+        var count = 0;
+        var last = "";
+        var killed = false;
+        Process? process = null;
+        var gate = new Lock();
+        using var watcher = new FileSystemWatcher(s.Repo.Repository) { IncludeSubdirectories = true, InternalBufferSize = 1 << 16 };
+        void Seen(string operation)
+        {
+            lock (gate)
+            {
+                if (killed || operation == "") return;
+                last = operation;
+                if (++count < killAfter || process == null) return;
+                try
+                {
+                    process.Kill();
+                    killed = true;
+                }
+                catch (InvalidOperationException) { /* it ended just now */ }
+            }
+        }
+        watcher.Renamed += (_, e) => Seen(Describe("wrote", e.FullPath));
+        watcher.Deleted += (_, e) => Seen(Path.GetFileName(e.FullPath).StartsWith('.') ? "" : Describe("removed", e.FullPath));
+        watcher.EnableRaisingEvents = true;
+
+        lock (gate) process = Process.Start(psi)!;
+        using (process)
+        {
+            var stdout = process.StandardOutput.ReadToEndAsync();
+            var stderr = process.StandardError.ReadToEndAsync();
+            await process.WaitForExitAsync();
+            await Task.WhenAll(stdout, stderr);
+            await Task.Delay(100); // the watcher's last events
+            lock (gate)
+            {
+                Assert.True(killed || process.ExitCode == 0, $"prune failed on its own ({process.ExitCode}): {stderr.Result}");
+                return (count, killed, last);
+            }
+        }
+    }
+
+    private static string Describe(string verb, string path)
+    {
+        var folder = Path.GetFileName(Path.GetDirectoryName(path)!);
+        var kind = folder is "index" ? "index" : folder is "locks" ? "lock" : folder.Length == 2 ? "pack" : "";
+        return kind == "" ? "" : $"{verb}-{kind} {Path.GetFileName(path)[..8]}";
+    }
+}
