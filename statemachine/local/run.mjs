@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Executes the real workflow definition on this machine with aws-local-stepfunctions, binding its Task states
 // to real programs instead of AWS:
-//   StartBackup  -> backup-agent, started with a task token in its environment; it reports through the real
-//                   Step Functions protocol (SendTaskSuccess/Failure/Heartbeat) to an endpoint served here.
+//   SSM tasks    -> the agent's SSM document (its parameters checked and substituted as SSM does, its script
+//                   run by sh): backup-agent reports through the real Step Functions protocol
+//                   (SendTaskSuccess/Failure/Heartbeat) to an endpoint served here.
 //   Lambda tasks -> the functions' bootstrap, started per invocation against a Lambda Runtime API served here.
 // Usage: node run.mjs --definition FILE --bindings FILE [--input JSON] [--name EXECUTION]
 // Prints one JSON object: {status, output | error+cause, states: [visited state names]}.
@@ -56,20 +57,29 @@ const sfn = await serve(async (req, body) => {
   return [200, {}];
 }, 'application/x-amz-json-1.0');
 
-async function startBackup(parameters) {
-  const token = parameters.Parameters.TaskToken[0];
+/**
+ * What SSM Run Command does with the agent's document: each parameter checked against its allowed pattern or
+ * values (or its default taken), substituted into the document's script, and the script run by sh.
+ */
+async function runCommand(parameters) {
+  const document = bindings.agent.document;
+  const values = {};
+  for (const [name, spec] of Object.entries(document.parameters)) {
+    const value = parameters.Parameters[name]?.[0] ?? spec.default;
+    if (value === undefined) throw stepError('Ssm.InvalidParameters', `missing parameter ${name}`);
+    if (spec.allowedPattern && !new RegExp(spec.allowedPattern).test(value) || spec.allowedValues && !spec.allowedValues.includes(value))
+      throw stepError('Ssm.InvalidParameters', `parameter ${name} is not allowed`);
+    values[name] = value;
+  }
+  const script = document.mainSteps[0].inputs.runCommand.join('\n').replace(/\{\{(\w+)\}\}/g, (_, name) => values[name]);
+  const token = values.TaskToken;
   const { promise, resolve, reject } = Promise.withResolvers();
   tasks.set(token, { resolve, reject, heartbeats: 0 });
-  // What the SSM document does with its parameters.
-  const list = (json) => JSON.parse(json[0]);
-  const extra = [...list(parameters.Parameters.Sources).flatMap(s => ['--source', s]),
-    ...list(parameters.Parameters.Tags).flatMap(t => ['--tag', t])];
-  const [program, ...rest] = bindings.agent.command;
-  const child = spawn(program, [...rest, ...extra], {
-    env: { ...process.env, ...bindings.agent.env, BACKUP_AGENT_TASK_TOKEN: token, AWS_ENDPOINT_URL_SFN: sfn.url },
+  const child = spawn('sh', ['-c', script], {
+    env: { ...process.env, ...bindings.agent.env, AWS_ENDPOINT_URL_SFN: sfn.url },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
-  child.on('exit', (code) => reject(stepError('States.HeartbeatTimeout', `backup-agent exited with ${code} without reporting`)));
+  child.on('exit', (code) => reject(stepError('States.HeartbeatTimeout', `the agent's command exited with ${code} without reporting`)));
   try {
     return await promise;
   } finally {
@@ -143,7 +153,7 @@ const handlers = {};
 for (const [stateName, state] of Object.entries(definition.States))
   if (state.Type === 'Task')
     handlers[stateName] = state.Resource.includes(':ssm:sendCommand')
-      ? (parameters) => startBackup(parameters)
+      ? (parameters) => runCommand(parameters)
       : (payload) => invokeFunction(stateName, payload);
 
 const startTime = new Date().toISOString();

@@ -9,15 +9,30 @@ public sealed class DrillCommand(IReadOnlyDictionary<string, string> environment
 {
     public override string Name => "drill";
     public override string Usage =>
-        "drill --config FILE [--source NAME]...: restore each source's latest snapshot somewhere throwaway, compare it with what the backup recorded, clean up";
-    public override IReadOnlyDictionary<string, string?> ValueFlags { get; } = new Dictionary<string, string?> { ["config"] = "c", ["source"] = null };
+        "drill --config FILE [--source NAME]... [--when-due]: restore each source's latest snapshot somewhere throwaway, compare it with what the backup recorded, clean up " +
+        $"(--when-due: only on the config's drill_cadence days); with a task token in {TaskReporter.TokenVariable} it reports to the workflow";
+    public override IReadOnlyDictionary<string, string?> ValueFlags { get; } = new Dictionary<string, string?>
+    {
+        ["config"] = "c", ["source"] = null, ["task-token"] = null,
+    };
+    public override IReadOnlyDictionary<string, string?> SwitchFlags { get; } = new Dictionary<string, string?> { ["when-due"] = null };
 
     public override async Task<int> RunAsync(Arguments args, GlobalOptions global, Output output, CancellationToken ct)
     {
         var config = RunConfig.Load(args.Value("config") ?? throw new UsageException("drill needs --config FILE (the run's config)"));
         using var secrets = new Secrets(environment);
-        var result = await new DrillRun(config, secrets, new RunLog(Console.Error, secrets.Redactor)).ExecuteAsync(args.Values("source"), ct);
+        var log = new RunLog(Console.Error, secrets.Redactor);
+        await using var reporter = TaskReporter.Start(args.Value("task-token"), environment, config.HeartbeatSeconds, secrets, log);
+        var skip = args.Has("when-due") ? DrillCadence.WhyNotToday(config.DrillCadence, DateTimeOffset.UtcNow) : null;
+
+        Task<DrillResult> Job() => skip != null
+            ? Task.FromResult(new DrillResult { Passed = true, Skipped = skip, Repository = config.Repository!, Started = DateTimeOffset.Now })
+            : new DrillRun(config, secrets, log).ExecuteAsync(args.Values("source"), ct);
+        var result = reporter == null ? await Job()
+            : await reporter.ReportAsync(Job, r => r.Passed, "BackupAgent.DrillFailed", DrillJsonContext.Default.DrillResult, secrets);
+
         if (output.Json) output.Line(JsonSerializer.Serialize(result, DrillJsonContext.Default.DrillResult));
+        else if (result.Skipped != null) output.Line($"no drill: {result.Skipped}");
         else
             foreach (var s in result.Sources)
                 output.Line(s.Passed

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using BackupAgent.Cli;
+using Backups.Core.Pruning;
 using Backups.Core.Retention;
 using Backups.Core.Repository;
 using Backups.Core.Snapshots;
@@ -25,7 +26,7 @@ public sealed class ForgetCommand : Command
         Counts.Select(c => KeyValuePair.Create(c.Flag, c.Short))
             .Concat(Durations.Select(d => KeyValuePair.Create(d, (string?)null))))
     {
-        ["keep-tag"] = null, ["host"] = null, ["tag"] = null, ["path"] = null, ["group-by"] = "g",
+        ["keep-tag"] = null, ["host"] = null, ["tag"] = null, ["path"] = null, ["group-by"] = "g", ["max-unused"] = null,
     };
 
     public override IReadOnlyDictionary<string, string?> SwitchFlags { get; } =
@@ -40,7 +41,13 @@ public sealed class ForgetCommand : Command
             Paths = args.Values("path"),
         });
         var dryRun = args.Has("dry-run");
-        var prune = PruneAfterForget(args);
+        var pruneOptions = args.Has("prune") ? PruneCommand.Options(args, dryRun) : null;
+        PruneStats? pruned = null;
+        Func<Repository, ForgetPlan, CancellationToken, Task>? prune = pruneOptions == null ? null : async (locked, plan, token) =>
+        {
+            // As restic: prune right after forgetting, under the same exclusive lock, and only when something went.
+            if (plan.Removed.Any()) pruned = await Pruner.PruneLockedAsync(locked, pruneOptions, ct: token);
+        };
         await using var repo = await global.OpenRepositoryAsync(ct);
         if (args.Positional.Count > 0)
         {
@@ -70,17 +77,9 @@ public sealed class ForgetCommand : Command
             output.Line(dryRun
                 ? $"Would have removed the following snapshots:\n{{{string.Join(' ', forgotten)}}}\n"
                 : $"removed {forgotten.Count} snapshots");
+        if (pruned != null) PruneCommand.Report(pruned, output);
         return ExitCodes.Ok;
     }
-
-    /// <summary>
-    /// Where `forget --prune` connects to the pruner (restic prunes right after forgetting, under the same
-    /// exclusive lock, with the dry-run setting of the forget, on the removed snapshots). Prune lives on another
-    /// branch; until it is merged this refuses before anything is changed. The merger returns a delegate calling
-    /// the pruner here (passing it the dry-run switch and the output).
-    /// </summary>
-    private static Func<Repository, ForgetPlan, CancellationToken, Task>? PruneAfterForget(Arguments args) =>
-        args.Has("prune") ? throw new UsageException("--prune is not available yet") : null;
 
     private static RetentionPolicy Policy(Arguments args)
     {

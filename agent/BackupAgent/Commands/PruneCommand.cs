@@ -15,24 +15,32 @@ public sealed class PruneCommand : Command
     public override async Task<int> RunAsync(Arguments args, GlobalOptions global, Output output, CancellationToken ct)
     {
         if (args.Positional.Count > 0) throw new UsageException("prune takes no arguments");
-        PruneOptions options;
-        try
-        {
-            options = new PruneOptions
-            {
-                MaxUnused = args.Value("max-unused") is { } m ? MaxUnused.Parse(m) : MaxUnused.Default,
-                DryRun = args.Has("dry-run"),
-            };
-        }
-        catch (RepositoryException e) when (e.Kind == ErrorKind.InvalidArgument)
-        {
-            throw new UsageException($"--max-unused: {e.Message}");
-        }
+        var options = Options(args, args.Has("dry-run"));
         await using var repo = await global.OpenRepositoryAsync(ct);
         var stats = await Pruner.PruneAsync(repo, options, output.Json ? null : s => ReportPlan(s, output), ct);
         if (output.Json) output.JsonLine(ToJson(stats));
         else ReportDone(stats, output);
         return ExitCodes.Ok;
+    }
+
+    /// <summary>prune's options from --max-unused (also forget --prune's).</summary>
+    public static PruneOptions Options(Arguments args, bool dryRun)
+    {
+        try
+        {
+            return new PruneOptions { MaxUnused = args.Value("max-unused") is { } m ? MaxUnused.Parse(m) : MaxUnused.Default, DryRun = dryRun };
+        }
+        catch (RepositoryException e) when (e.Kind == ErrorKind.InvalidArgument)
+        {
+            throw new UsageException($"--max-unused: {e.Message}");
+        }
+    }
+
+    /// <summary>What a prune found and did, as prune prints it.</summary>
+    public static void Report(PruneStats stats, Output output)
+    {
+        ReportPlan(stats, output);
+        ReportDone(stats, output);
     }
 
     private static void ReportPlan(PruneStats s, Output output)

@@ -25,33 +25,26 @@ public sealed class RunCommand(IReadOnlyDictionary<string, string> environment) 
         if (path == null) output.Message($"no --config: running the embedded demo (repository {config.Repository}, demo password)");
         using var secrets = new Secrets(environment);
         var log = new RunLog(Console.Error, secrets.Redactor);
-        await using var reporter = Reporter(args.Value("task-token") ?? environment.GetValueOrDefault(TaskReporter.TokenVariable), config, secrets, log);
+        await using var reporter = TaskReporter.Start(args.Value("task-token"), environment, config.HeartbeatSeconds, secrets, log);
         var run = new NightlyRun(config, secrets, log);
         var options = new RunOptions(args.Values("source"), Tags.Parse(args.Values("tag")), CreateRepository: path == null);
 
         using var stopProgress = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var progress = Progress.ReportAsync(run, log, Console.Error, isTerminal: !Console.IsErrorRedirected, stopProgress.Token);
-        RunResult result;
-        try
+        async Task<RunResult> Job()
         {
-            result = await run.ExecuteAsync(options, ct);
+            try
+            {
+                return await run.ExecuteAsync(options, ct);
+            }
+            finally
+            {
+                await stopProgress.CancelAsync();
+                await progress;
+            }
         }
-        catch (Exception e) when (reporter != null)
-        {
-            await reporter.FailedAsync(ErrorName(e), secrets.Redactor.Redact(e.Message));
-            throw;
-        }
-        finally
-        {
-            await stopProgress.CancelAsync();
-            await progress;
-        }
-
-        if (reporter != null)
-        {
-            if (result.Succeeded) await reporter.SucceededAsync(result);
-            else await reporter.FailedAsync("BackupAgent.SourcesFailed", JsonSerializer.Serialize(result, RunJsonContext.Default.RunResult));
-        }
+        var result = reporter == null ? await Job()
+            : await reporter.ReportAsync(Job, r => r.Succeeded, "BackupAgent.SourcesFailed", RunJsonContext.Default.RunResult, secrets);
         if (output.Json) output.Line(JsonSerializer.Serialize(result, RunJsonContext.Default.RunResult));
         else
             foreach (var s in result.Sources)
@@ -60,29 +53,4 @@ public sealed class RunCommand(IReadOnlyDictionary<string, string> environment) 
                     : $"{s.Name}: FAILED: {s.Error}" + (s.SnapshotId != null ? $" (incomplete snapshot {s.SnapshotId[..8]})" : ""));
         return result.Succeeded ? ExitCodes.Ok : result.Sources.Any(s => s.SnapshotId == null) ? ExitCodes.SourceFailed : ExitCodes.Incomplete;
     }
-
-    /// <summary>Reports to Step Functions when a task token was given (SSM Run Command passes it in the
-    /// environment: a token on the command line would be visible in every process list).</summary>
-    private TaskReporter? Reporter(string? token, RunConfig config, Secrets secrets, RunLog log)
-    {
-        if (token == null) return null;
-        secrets.Redactor.Add(token);
-        var endpoint = environment.GetValueOrDefault("AWS_ENDPOINT_URL_SFN") ?? environment.GetValueOrDefault("AWS_ENDPOINT_URL");
-        var client = new StepFunctionsClient(new AwsClientOptions
-        {
-            Credentials = new AwsCredentialSource(),
-            ServiceUrl = endpoint != null ? new Uri(endpoint) : null,
-        });
-        return new TaskReporter(client, token, TimeSpan.FromSeconds(config.HeartbeatSeconds), log);
-    }
-
-    /// <summary>The error name the workflow's Catch and the failure email see, by kind of failure.</summary>
-    private static string ErrorName(Exception e) => e switch
-    {
-        ConfigException => "BackupAgent.ConfigError",
-        RepositoryException r => $"BackupAgent.{r.Kind}",
-        BackendUnavailableException => "BackupAgent.Unavailable",
-        OperationCanceledException => "BackupAgent.Interrupted",
-        _ => "BackupAgent.Error",
-    };
 }

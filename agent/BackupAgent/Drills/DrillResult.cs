@@ -6,6 +6,8 @@ namespace BackupAgent.Drills;
 public sealed class DrillResult
 {
     [JsonPropertyName("passed")] public bool Passed { get; set; }
+    /// <summary>Why no drill ran (`drill --when-due` on a day its cadence skips); null when one did.</summary>
+    [JsonPropertyName("skipped")] public string? Skipped { get; set; }
     [JsonPropertyName("failed_sources")] public List<string> FailedSources { get; set; } = [];
     [JsonPropertyName("repository")] public string Repository { get; set; } = "";
     [JsonPropertyName("started")] public DateTimeOffset Started { get; set; }

@@ -17,6 +17,8 @@ public sealed class RunConfig
     [JsonPropertyName("concurrency")] public int Concurrency { get; set; } = 2;
     [JsonPropertyName("heartbeat_seconds")] public int HeartbeatSeconds { get; set; } = 60;
     [JsonPropertyName("sources")] public List<SourceConfig> Sources { get; set; } = [];
+    /// <summary>When `drill --when-due` drills: daily, weekly (Sundays, UTC), monthly (the 1st, UTC) or never.</summary>
+    [JsonPropertyName("drill_cadence")] public string DrillCadence { get; set; } = "weekly";
 
     /// <summary>
     /// What `run` does without --config: a local repository under ./.demo backed up from this folder, so a
@@ -66,6 +68,8 @@ public sealed class RunConfig
         if (Concurrency is < 1 or > 16) throw new ConfigException("$.concurrency", "must be between 1 and 16");
         if (HeartbeatSeconds is < 1 or > 3600) throw new ConfigException("$.heartbeat_seconds", "must be between 1 and 3600");
         if (Sources.Count == 0) throw new ConfigException("$.sources", "at least one source is required");
+        if (DrillCadence is not ("daily" or "weekly" or "monthly" or "never"))
+            throw new ConfigException("$.drill_cadence", "must be daily, weekly, monthly or never");
         var names = new HashSet<string>();
         for (var i = 0; i < Sources.Count; i++)
         {

@@ -1,5 +1,8 @@
 using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
 using Backups.Aws;
+using Backups.Core.Backends;
+using Backups.Core.Repository;
 
 namespace BackupAgent.Run;
 
@@ -47,10 +50,60 @@ public sealed class TaskReporter : IAsyncDisposable
         catch (OperationCanceledException) { }
     }
 
-    public async Task SucceededAsync(RunResult result)
+    /// <summary>
+    /// Reports to Step Functions when a task token was given (SSM Run Command passes it in the environment: a
+    /// token on the command line would be visible in every process list); null otherwise.
+    /// </summary>
+    public static TaskReporter? Start(string? token, IReadOnlyDictionary<string, string> environment, int heartbeatSeconds, Secrets secrets, RunLog log)
+    {
+        token ??= environment.GetValueOrDefault(TokenVariable);
+        if (token == null) return null;
+        secrets.Redactor.Add(token);
+        var endpoint = environment.GetValueOrDefault("AWS_ENDPOINT_URL_SFN") ?? environment.GetValueOrDefault("AWS_ENDPOINT_URL");
+        var client = new StepFunctionsClient(new AwsClientOptions
+        {
+            Credentials = new AwsCredentialSource(),
+            ServiceUrl = endpoint != null ? new Uri(endpoint) : null,
+        });
+        return new TaskReporter(client, token, TimeSpan.FromSeconds(heartbeatSeconds), log);
+    }
+
+    /// <summary>
+    /// Runs a job and tells the workflow how it ended: its result when it succeeded; when it did not, the
+    /// result as the cause under <paramref name="failure"/>; when it threw, the kind of exception.
+    /// </summary>
+    public async Task<T> ReportAsync<T>(Func<Task<T>> job, Func<T, bool> succeeded, string failure, JsonTypeInfo<T> json, Secrets secrets)
+    {
+        T result;
+        try
+        {
+            result = await job();
+        }
+        catch (Exception e)
+        {
+            await FailedAsync(ErrorName(e), secrets.Redactor.Redact(e.Message));
+            throw;
+        }
+        var output = JsonSerializer.Serialize(result, json);
+        if (succeeded(result)) await SucceededAsync(output);
+        else await FailedAsync(failure, output);
+        return result;
+    }
+
+    /// <summary>The error name the workflow's Catch and the failure email see, by kind of failure.</summary>
+    public static string ErrorName(Exception e) => e switch
+    {
+        ConfigException => "BackupAgent.ConfigError",
+        RepositoryException r => $"BackupAgent.{r.Kind}",
+        BackendUnavailableException => "BackupAgent.Unavailable",
+        OperationCanceledException => "BackupAgent.Interrupted",
+        _ => "BackupAgent.Error",
+    };
+
+    public async Task SucceededAsync(string output)
     {
         await StopHeartbeatsAsync();
-        await ReportAsync("success", () => _client.SendTaskSuccessAsync(_token, JsonSerializer.Serialize(result, RunJsonContext.Default.RunResult)));
+        await ReportAsync("success", () => _client.SendTaskSuccessAsync(_token, output));
     }
 
     /// <param name="error">The name the workflow's Catch sees, e.g. BackupAgent.SourcesFailed.</param>

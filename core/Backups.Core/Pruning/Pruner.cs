@@ -26,6 +26,12 @@ public static class Pruner
     {
         if (!options.DryRun) await StaleLocks.RemoveAsync(repo, ct: ct);
         await using var held = await RepositoryLock.AcquireAsync(repo, exclusive: true, ct);
+        return await PruneLockedAsync(repo, options, planned, ct);
+    }
+
+    /// <summary>Plans and (unless a dry run) prunes under an exclusive lock the caller holds (forget --prune's).</summary>
+    public static async Task<PruneStats> PruneLockedAsync(Repo repo, PruneOptions options, Action<PruneStats>? planned = null, CancellationToken ct = default)
+    {
         var plan = await PrunePlan.CreateAsync(repo, options.MaxUnused, ct);
         plan.Stats.DryRun = options.DryRun;
         planned?.Invoke(plan.Stats);

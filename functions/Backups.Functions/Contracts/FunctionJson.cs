@@ -19,6 +19,8 @@ namespace Backups.Functions.Contracts;
 [JsonSerializable(typeof(FreshnessResult))]
 [JsonSerializable(typeof(VerifyInput))]
 [JsonSerializable(typeof(VerifyResult))]
+[JsonSerializable(typeof(RetentionInput))]
+[JsonSerializable(typeof(RetentionResult))]
 [JsonSerializable(typeof(NotifyInput))]
 [JsonSerializable(typeof(NotifyResult))]
 [JsonSerializable(typeof(WebhookMessage))]

@@ -1,6 +1,8 @@
+using System.Text.Json.Serialization.Metadata;
 using Backups.Functions.Contracts;
 using Backups.Functions.Handlers.Freshness;
 using Backups.Functions.Handlers.Notify;
+using Backups.Functions.Handlers.Retention;
 using Backups.Functions.Handlers.Verify;
 using Backups.Functions.Runtime;
 
@@ -8,14 +10,24 @@ namespace Backups.Functions.Handlers;
 
 /// <summary>
 /// Every function this bootstrap hosts, by the handler name configured on the Lambda function (_HANDLER).
-/// Adding one is one line: its name, its handler's method and its contract types.
+/// Adding one is one line: its name, its handler's method and its contract types. The contracts are also what
+/// the workflow's tests hold its Lambda states against.
 /// </summary>
 public static class FunctionCatalog
 {
-    public static readonly IReadOnlyDictionary<string, FunctionFactory> All = new Dictionary<string, FunctionFactory>(StringComparer.Ordinal)
+    public sealed record Entry(JsonTypeInfo Input, JsonTypeInfo Output, FunctionFactory Create);
+
+    private static Entry Of<TInput, TOutput>(Func<FunctionEnvironment, Func<TInput, InvocationContext, Task<TOutput>>> handler,
+        JsonTypeInfo<TInput> input, JsonTypeInfo<TOutput> output) =>
+        new(input, output, env => LambdaFunction.Of(handler(env), input, output));
+
+    public static readonly IReadOnlyDictionary<string, Entry> Entries = new Dictionary<string, Entry>(StringComparer.Ordinal)
     {
-        ["freshness"] = env => LambdaFunction.Of(new FreshnessFunction(env).CheckAsync, FunctionJson.Default.FreshnessInput, FunctionJson.Default.FreshnessResult),
-        ["verify"] = env => LambdaFunction.Of(new VerifyFunction(env).VerifyAsync, FunctionJson.Default.VerifyInput, FunctionJson.Default.VerifyResult),
-        ["notify"] = env => LambdaFunction.Of(new NotifyFunction(env).NotifyAsync, FunctionJson.Default.NotifyInput, FunctionJson.Default.NotifyResult),
+        ["freshness"] = Of<FreshnessInput, FreshnessResult>(env => new FreshnessFunction(env).CheckAsync, FunctionJson.Default.FreshnessInput, FunctionJson.Default.FreshnessResult),
+        ["verify"] = Of<VerifyInput, VerifyResult>(env => new VerifyFunction(env).VerifyAsync, FunctionJson.Default.VerifyInput, FunctionJson.Default.VerifyResult),
+        ["retention"] = Of<RetentionInput, RetentionResult>(env => new RetentionFunction(env).ApplyAsync, FunctionJson.Default.RetentionInput, FunctionJson.Default.RetentionResult),
+        ["notify"] = Of<NotifyInput, NotifyResult>(env => new NotifyFunction(env).NotifyAsync, FunctionJson.Default.NotifyInput, FunctionJson.Default.NotifyResult),
     };
+
+    public static IReadOnlyDictionary<string, FunctionFactory> All => Entries.ToDictionary(e => e.Key, e => e.Value.Create, StringComparer.Ordinal);
 }

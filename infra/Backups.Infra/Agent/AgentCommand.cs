@@ -6,10 +6,11 @@ using Constructs;
 namespace Backups.Infra.Agent;
 
 /// <summary>
-/// The SSM document through which the workflow starts backup-agent on the box, and the log group its output
-/// goes to. The task token and the chosen sources and tags arrive as document parameters; each parameter's
-/// allowed pattern admits no quote, space or shell metacharacter, so none can break out of the quoted strings
-/// below. The token goes into the agent's environment (never its argument list) and is not echoed.
+/// The SSM document through which the workflow starts backup-agent on the box (the nightly run, or a restore
+/// drill), and the log group its output goes to. The task token, the action and the chosen sources and tags
+/// arrive as document parameters; each parameter's allowed pattern or values admit no quote, space or shell
+/// metacharacter, so none can break out of the quoted strings below. The token goes into the agent's
+/// environment (never its argument list) and is not echoed.
 /// </summary>
 public sealed class AgentCommand : Construct
 {
@@ -36,6 +37,11 @@ public sealed class AgentCommand : Construct
                 ["parameters"] = new Dictionary<string, object>
                 {
                     ["TaskToken"] = Parameter("The Step Functions task token the agent reports to.", TaskTokenPattern, null),
+                    ["Action"] = new Dictionary<string, object>
+                    {
+                        ["type"] = "String", ["description"] = "run: the nightly backup; drill-now or drill-when-due: a restore drill.",
+                        ["allowedValues"] = Actions, ["default"] = "run",
+                    },
                     ["Sources"] = Parameter("JSON array of source names to back up; [] means all.", NameListPattern, "[]"),
                     ["Tags"] = Parameter("JSON array of extra tags for the snapshots.", NameListPattern, "[]"),
                 },
@@ -62,6 +68,7 @@ public sealed class AgentCommand : Construct
     // Task tokens are base64 text; names are what RunConfig allows for sources and tags.
     public const string TaskTokenPattern = "^[A-Za-z0-9+/=_-]{1,4096}$";
     public const string NameListPattern = "^\\[(\"[A-Za-z0-9_.:-]+\",?)*\\]$";
+    public static readonly string[] Actions = ["run", "drill-now", "drill-when-due"];
 
     private static Dictionary<string, object> Parameter(string description, string pattern, string? defaultValue)
     {
@@ -76,7 +83,11 @@ public sealed class AgentCommand : Construct
         "export BACKUP_AGENT_TASK_TOKEN='{{TaskToken}}'",
         "set --",
         "for s in $(printf '%s' '{{Sources}}' | tr -d '[]\"' | tr ',' ' '); do set -- \"$@\" --source \"$s\"; done",
-        "for t in $(printf '%s' '{{Tags}}' | tr -d '[]\"' | tr ',' ' '); do set -- \"$@\" --tag \"$t\"; done",
-        $"exec '{settings.AgentPath}' run --config '{settings.AgentConfigPath}' \"$@\"",
+        "case '{{Action}}' in",
+        "  run) for t in $(printf '%s' '{{Tags}}' | tr -d '[]\"' | tr ',' ' '); do set -- \"$@\" --tag \"$t\"; done; set -- run \"$@\" ;;",
+        "  drill-now) set -- drill \"$@\" ;;",
+        "  drill-when-due) set -- drill --when-due \"$@\" ;;",
+        "esac",
+        $"exec '{settings.AgentPath}' \"$@\" --config '{settings.AgentConfigPath}'",
     ];
 }

@@ -34,8 +34,9 @@ public sealed class MaintenanceFunctions : Construct
         var repository = new RepositoryAccess(backups, settings.RepositoryPrefix);
         var environment = new Dictionary<string, string>
         {
-            ["BACKUP_REPOSITORY"] = $"s3:s3.{Stack.Of(this).Region}.{Stack.Of(this).UrlSuffix}/{backups.BucketName}/{settings.RepositoryPrefix}",
-            ["BACKUP_PASSWORD_PARAMETER"] = settings.PasswordParameter,
+            // The names restic would read, so the functions open the repository as restic does.
+            ["RESTIC_REPOSITORY"] = $"s3:s3.{Stack.Of(this).Region}.{Stack.Of(this).UrlSuffix}/{backups.BucketName}/{settings.RepositoryPrefix}",
+            ["RESTIC_PASSWORD_SSM_PARAMETER"] = settings.PasswordParameter,
             ["BACKUP_HOST"] = settings.HostName,
         };
         Function Create(string handler, int memoryMb, Duration timeout, Dictionary<string, string>? extra = null)
@@ -76,14 +77,17 @@ public sealed class MaintenanceFunctions : Construct
 
         var notifyEnvironment = new Dictionary<string, string>
         {
-            ["NOTIFY_FROM"] = settings.NotifyFrom,
-            ["NOTIFY_TO"] = string.Join(',', settings.NotifyTo),
-            ["AGENT_LOG_GROUP"] = agentLogGroup,
+            ["NOTIFY_SENDER"] = settings.NotifyFrom,
+            ["NOTIFY_RECIPIENTS"] = string.Join(',', settings.NotifyTo),
+            ["BACKUP_LOG_GROUP"] = agentLogGroup,
         };
-        if (settings.WebhookParameter != null) notifyEnvironment["NOTIFY_WEBHOOK_PARAMETER"] = settings.WebhookParameter;
+        // The agent's other secrets (database passwords) are read only to be masked in whatever Notify sends.
+        string[] notifyReads = [.. settings.AgentParameters, .. settings.WebhookParameter is { } w ? new[] { w } : []];
+        if (settings.WebhookParameter != null) notifyEnvironment["NOTIFY_WEBHOOK_URL_SSM_PARAMETER"] = settings.WebhookParameter;
+        if (settings.AgentParameters.Count > 0) notifyEnvironment["NOTIFY_REDACT_SSM_PARAMETERS"] = string.Join(',', settings.AgentParameters);
         Notify = Create("notify", 512, Duration.Minutes(2), notifyEnvironment);
         repository.Grant(Notify, ["s3:GetObject"], "*");
-        if (settings.WebhookParameter != null) Parameters.GrantRead(this, Notify, [settings.WebhookParameter]);
+        if (notifyReads.Length > 0) Parameters.GrantRead(this, Notify, notifyReads);
         Notify.AddToRolePolicy(new PolicyStatement(new PolicyStatementProps
         {
             Actions = ["ses:SendEmail"],

@@ -2,11 +2,13 @@ using Xunit;
 using System.Text.Json.Nodes;
 using Amazon.CDK.Assertions;
 using Backups.Infra.Agent;
+using Backups.Functions.Repositories;
 using Backups.Infra.Workflow;
 
 namespace Backups.Tests.Infra;
 
 /// <summary>CDK assertions over the synthesized template: each resource and property the design asks for.</summary>
+[Collection("cdk")]
 public sealed class StackTests(SynthesizedStack stack) : IClassFixture<SynthesizedStack>
 {
     private Template Template => stack.Template;
@@ -134,11 +136,18 @@ public sealed class StackTests(SynthesizedStack stack) : IClassFixture<Synthesiz
             Assert.Equal(["arm64"], f["Architectures"]!.AsArray().Select(a => (string)a!));
             var logGroup = (string)f["LoggingConfig"]!["LogGroup"]!["Ref"]!;
             Assert.Equal(90, (int)stack.Json["Resources"]![logGroup]!["Properties"]!["RetentionInDays"]!);
-            Assert.Equal("/backups/repository-password", (string?)f["Environment"]!["Variables"]!["BACKUP_PASSWORD_PARAMETER"]);
+            var variables = f["Environment"]!["Variables"]!;
+            Assert.Equal("/backups/repository-password", (string?)variables[RepositoryAccess.PasswordSsmVariable]);
+            Assert.Matches(@"^\{""Fn::Join"":\[""""\,\[""s3:s3\.""", variables[RepositoryAccess.RepositoryVariable]!.ToJsonString());
+            Assert.EndsWith(@"""/restic""]]}", variables[RepositoryAccess.RepositoryVariable]!.ToJsonString());
+            Assert.Equal("api-box", (string?)variables["BACKUP_HOST"]);
         }
         var notify = functions.Single(f => (string?)f.Properties["Handler"] == "notify").Properties;
-        Assert.Equal("backups@acme.test", (string?)notify["Environment"]!["Variables"]!["NOTIFY_FROM"]);
-        Assert.Equal("ops@acme.test,dev@acme.test", (string?)notify["Environment"]!["Variables"]!["NOTIFY_TO"]);
+        var notifyVariables = notify["Environment"]!["Variables"]!;
+        Assert.Equal("backups@acme.test", (string?)notifyVariables["NOTIFY_SENDER"]);
+        Assert.Equal("ops@acme.test,dev@acme.test", (string?)notifyVariables["NOTIFY_RECIPIENTS"]);
+        Assert.Equal("/backups/webhook-url", (string?)notifyVariables["NOTIFY_WEBHOOK_URL_SSM_PARAMETER"]);
+        Assert.Equal("/backups/postgres-password,/backups/redis-password", (string?)notifyVariables["NOTIFY_REDACT_SSM_PARAMETERS"]);
         var ses = Statements().Single(x => Actions(x.Statement).Contains("ses:SendEmail"));
         Assert.StartsWith("FunctionsNotify", ses.Owner);
     }
@@ -150,13 +159,14 @@ public sealed class StackTests(SynthesizedStack stack) : IClassFixture<Synthesiz
         Assert.Equal("Command", (string?)document["DocumentType"]);
         var content = document["Content"]!;
         foreach (var (name, p) in content["parameters"]!.AsObject())
-            Assert.StartsWith("^", (string?)p!["allowedPattern"]);
+            Assert.True(((string?)p!["allowedPattern"])?.StartsWith('^') == true || p["allowedValues"] is JsonArray { Count: > 0 }, $"{name} is not restricted");
+        Assert.Equal(AgentCommand.Actions, content["parameters"]!["Action"]!["allowedValues"]!.AsArray().Select(v => (string)v!));
         Assert.Equal(AgentCommand.TaskTokenPattern, (string?)content["parameters"]!["TaskToken"]!["allowedPattern"]);
         var script = content["mainSteps"]![0]!["inputs"]!["runCommand"]!.AsArray().Select(l => (string)l!).ToList();
         Assert.Contains("export BACKUP_AGENT_TASK_TOKEN='{{TaskToken}}'", script);
         Assert.DoesNotContain(script, l => l.Contains("{{TaskToken}}") && l.Contains("backup-agent"));
         Assert.DoesNotContain(script, l => l.Contains("set -x"));
-        Assert.Contains(script, l => l.StartsWith("exec '/usr/local/bin/backup-agent' run --config '/etc/backup-agent/config.json'"));
+        Assert.Equal("exec '/usr/local/bin/backup-agent' \"$@\" --config '/etc/backup-agent/config.json'", script[^1]);
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using Xunit;
 using System.Text.Json.Nodes;
 using Amazon.CDK;
 using Amazon.CDK.Assertions;
@@ -54,3 +55,10 @@ public sealed class SynthesizedStack
         return dir;
     }
 }
+
+/// <summary>
+/// The tests that start CDK's jsii runtime in this process run one after another: two fixtures loading the CDK
+/// library into it at once fail ("zlib: unexpected end of file").
+/// </summary>
+[CollectionDefinition("cdk")]
+public sealed class CdkCollection;

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using Backups.Functions.Handlers;
 using Backups.Infra.Workflow;
 using Backups.Tests.Support;
 using Xunit;
@@ -7,6 +8,7 @@ using Xunit;
 namespace Backups.Tests.Infra;
 
 /// <summary>statemachine/backup.asl.json: valid ASL, and every Task bound to something the stack defines.</summary>
+[Collection("cdk")]
 public sealed partial class WorkflowDefinitionTests(SynthesizedStack stack) : IClassFixture<SynthesizedStack>
 {
     private static readonly JsonObject Definition = JsonNode.Parse(BackupWorkflow.Definition())!.AsObject();
@@ -54,12 +56,12 @@ public sealed partial class WorkflowDefinitionTests(SynthesizedStack stack) : IC
         var functions = stack.Resources("AWS::Lambda::Function").ToDictionary(f => f.Id, f => (string)f.Properties["Handler"]!);
         var document = Assert.Single(stack.Resources("AWS::SSM::Document")).Id;
         var tasks = States().Where(s => (string?)s.State["Type"] == "Task").ToList();
-        Assert.Equal(new[] { "Freshness", "NotifyFailure", "NotifySuccess", "Retention", "StartBackup", "Verify" }, tasks.Select(t => t.Name).Order());
+        Assert.Equal(new[] { "Freshness", "NotifyFailure", "NotifySuccess", "Retention", "StartBackup", "StartDrill", "Verify" }, tasks.Select(t => t.Name).Order());
 
         foreach (var (name, state) in tasks)
         {
             var resource = (string)state["Resource"]!;
-            if (name == "StartBackup")
+            if (name.StartsWith("Start"))
             {
                 Assert.Equal("arn:aws:states:::aws-sdk:ssm:sendCommand.waitForTaskToken", resource);
                 var parameters = state["Parameters"]!;
@@ -67,6 +69,9 @@ public sealed partial class WorkflowDefinitionTests(SynthesizedStack stack) : IC
                 Assert.Equal("i-0123456789abcdef0", Substitute(substitutions, (string)parameters["InstanceIds"]![0]!).GetValue<string>());
                 Assert.Equal("States.Array($$.Task.Token)", (string?)parameters["Parameters"]!["TaskToken.$"]);
                 Assert.True((int)state["HeartbeatSeconds"]! > 0 && (int)state["TimeoutSeconds"]! > (int)state["HeartbeatSeconds"]!);
+                // Every document parameter the state passes is one the stack's document declares.
+                var declared = Assert.Single(stack.Resources("AWS::SSM::Document")).Properties["Content"]!["parameters"]!.AsObject().Select(p => p.Key).ToHashSet();
+                Assert.All(parameters["Parameters"]!.AsObject(), p => Assert.Contains(p.Key.Replace(".$", ""), declared));
                 continue;
             }
             var target = Substitute(substitutions, resource);
@@ -92,12 +97,37 @@ public sealed partial class WorkflowDefinitionTests(SynthesizedStack stack) : IC
             var next = Definition["States"]![(string)@catch["Next"]!]!;
             Assert.Equal(name, (string?)next["Result"]);
             Assert.Equal("NotifyFailure", (string?)next["Next"]);
-            if (name != "StartBackup")
+            if (!name.StartsWith("Start"))
                 Assert.Contains("Lambda.TooManyRequestsException", state["Retry"]![0]!["ErrorEquals"]!.AsArray().Select(e => (string)e!));
         }
         Assert.Equal("Failed", (string?)Definition["States"]!["NotifyFailure"]!["Next"]);
         Assert.Equal("Fail", (string?)Definition["States"]!["Failed"]!["Type"]);
     }
+
+    [Fact]
+    public void Every_lambda_step_passes_what_its_handler_reads_and_reads_back_what_it_returns()
+    {
+        var lambdaSteps = States().Where(s => (string?)s.State["Type"] == "Task" && ((string)s.State["Resource"]!).EndsWith("FunctionArn}")).ToList();
+        Assert.NotEmpty(lambdaSteps);
+        foreach (var (name, state) in lambdaSteps)
+        {
+            var handler = Placeholder().Match((string)state["Resource"]!).Groups[1].Value.Replace("FunctionArn", "").ToLowerInvariant();
+            Assert.True(FunctionCatalog.Entries.TryGetValue(handler, out var contract), $"{name} calls '{handler}', which the functions do not host");
+            var input = Members(contract.Input);
+            var passed = state["Parameters"]!.AsObject().Select(p => p.Key.Replace(".$", "")).ToList();
+            Assert.All(passed, key => Assert.True(input.Contains(key), $"{name} passes '{key}', which {handler}'s input does not have"));
+            foreach (var required in contract.Input.Properties.Where(p => p.IsRequired))
+                Assert.Contains(required.Name, passed);
+
+            // Whatever a later state reads of this step's result is a member of the handler's output.
+            var key = ((string)state["ResultPath"]!)["$.".Length..];
+            var output = Members(contract.Output);
+            foreach (Match m in Regex.Matches(BackupWorkflow.Definition(), $@"\$\.{key}\.(\w+)"))
+                Assert.True(output.Contains(m.Groups[1].Value), $"the workflow reads $.{key}.{m.Groups[1].Value}, which {handler} does not return");
+        }
+    }
+
+    private static HashSet<string> Members(System.Text.Json.Serialization.Metadata.JsonTypeInfo type) => type.Properties.Select(p => p.Name).ToHashSet();
 
     /// <summary>A "${Name}" value after the stack's substitution (a CloudFormation expression, as JSON).</summary>
     private static JsonNode Substitute(JsonObject substitutions, string value)

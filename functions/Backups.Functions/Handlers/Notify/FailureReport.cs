@@ -24,7 +24,9 @@ public static class FailureReport
             .AppendLine($"The backup workflow failed at {step} for {host}.")
             .AppendLine()
             .AppendLine($"Error: {input.Error ?? "(no error name)"}")
-            .AppendLine($"Sources affected: {(affected is { Count: > 0 } ? string.Join(", ", affected) : "not named (assume all of this host's sources)")}")
+            .AppendLine($"Sources affected: {(affected is { Count: > 0 } ? string.Join(", ", affected) : "not named (assume all of this host's sources)")}");
+        foreach (var (source, error) in SourceErrorsIn(input.Cause)) body.AppendLine($"  {source}: {error}");
+        body
             .AppendLine("Cause:")
             .AppendLine(Indent(Truncate(input.Cause ?? "(no cause given)")))
             .AppendLine();
@@ -43,6 +45,25 @@ public static class FailureReport
         body.AppendLine();
         where.AppendLogs(body);
         return new Message($"Backup failed: {step} on {host}", body.ToString());
+    }
+
+    /// <summary>Each failed source's own one-line error from the agent's result (what people read first).</summary>
+    private static IEnumerable<(string Source, string Error)> SourceErrorsIn(string? cause)
+    {
+        if (cause == null || !cause.TrimStart().StartsWith('{')) return [];
+        try
+        {
+            return JsonNode.Parse(cause)?["sources"] is JsonArray sources
+                ? sources.OfType<JsonObject>()
+                    .Where(s => s["error"]?.GetValueKind() == JsonValueKind.String && s["name"]?.GetValueKind() == JsonValueKind.String)
+                    .Select(s => (s["name"]!.GetValue<string>(), s["error"]!.GetValue<string>().ReplaceLineEndings(" ")))
+                    .ToList()
+                : [];
+        }
+        catch (JsonException)
+        {
+            return [];
+        }
     }
 
     /// <summary>The agent's result (BackupAgent.SourcesFailed's cause) lists them in failed_sources.</summary>

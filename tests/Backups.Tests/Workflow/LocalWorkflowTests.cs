@@ -1,0 +1,124 @@
+using System.Text.Json.Nodes;
+using Backups.Core.Backends;
+using Backups.Infra.Workflow;
+using Backups.Tests.Support;
+using Xunit;
+
+namespace Backups.Tests.Workflow;
+
+/// <summary>
+/// The real workflow definition, executed by aws-local-stepfunctions with StartBackup and StartDrill bound to the
+/// agent's SSM document (its script run as SSM would, backup-agent reporting through the Step Functions protocol)
+/// and the Lambda steps bound to the functions' bootstrap through a local Runtime API; real PostgreSQL, Redis,
+/// S3 (s3rver) and SES (aws-ses-v2-local).
+/// </summary>
+[Collection("cdk")]
+public sealed class LocalWorkflowTests(WorkflowStack stack) : IClassFixture<WorkflowStack>
+{
+    private static string[] States(JsonObject report) => [.. report["states"]!.AsArray().Select(s => (string)s!)];
+
+    private static JsonObject Input(object extra) =>
+        JsonNode.Parse(System.Text.Json.JsonSerializer.Serialize(extra))!.AsObject();
+
+    /// <summary>The latest email whose subject has <paramref name="subjectPart"/> (the tests share one SES).</summary>
+    private async Task<JsonObject> EmailAsync(string subjectPart)
+    {
+        var emails = await stack.Ses.StoredEmailsAsync();
+        return Assert.IsType<JsonObject>(emails.LastOrDefault(e => ((string)e!["subject"]!).Contains(subjectPart)), exactMatch: false);
+    }
+
+    [Fact]
+    public async Task A_scheduled_run_backs_up_verifies_applies_retention_checks_freshness_drills_and_reports_every_step()
+    {
+        var repository = await stack.NewRepositoryAsync();
+        var input = Input(BackupWorkflow.ScheduledInput);
+        input["drill"] = "now";
+
+        var report = await stack.ExecuteAsync(input, repository);
+
+        Assert.True((string?)report["status"] == "SUCCEEDED", report.ToJsonString());
+        Assert.Equal(["Defaults", "Options", "StartBackup", "Verify", "RetentionWanted", "Retention", "Freshness", "DrillWanted", "StartDrill", "NotifySuccess", "Done"], States(report));
+        var output = report["output"]!;
+        Assert.True((bool)output["backup"]!["succeeded"]!);
+        Assert.Equal(2, (int)output["verify"]!["snapshots"]!);
+        Assert.Equal(2, output["retention"]!["kept"]!.AsArray().Count);
+        Assert.Empty(output["retention"]!["removed"]!.AsArray());
+        Assert.True((bool)output["freshness"]!["allFresh"]!);
+        Assert.True((bool)output["drill"]!["passed"]!, output["drill"]!.ToJsonString());
+        Assert.Equal(["app-db", "cache"], output["drill"]!["sources"]!.AsArray().Select(s => (string)s!["name"]!));
+        Assert.True((bool)output["notify"]!["sent"]!);
+
+        // Stock restic sees both snapshots, each tagged with its source, and a sound repository.
+        var restic = stack.Restic(repository);
+        var snapshots = (await restic.JsonAsync("snapshots")).EnumerateArray().ToList();
+        Assert.Equal(["app-db", "cache"], snapshots.Select(s => s.GetProperty("tags")[0].GetString()).Order());
+        await restic.CheckAsync(readData: true);
+        var summary = await EmailAsync((string)output["notify"]!["subject"]!);
+        Assert.Contains(WorkflowStack.Recipient, summary["destination"]!["to"]!.ToJsonString());
+    }
+
+    [Fact]
+    public async Task A_failing_pg_dump_fails_StartBackup_and_the_email_names_the_step_and_the_error()
+    {
+        var repository = await stack.NewRepositoryAsync(database: "no_such_database");
+
+        var report = await stack.ExecuteAsync(Input(BackupWorkflow.ScheduledInput), repository);
+
+        Assert.Equal("FAILED", (string?)report["status"]);
+        Assert.Equal("BackupAgent.SourcesFailed", (string?)report["error"]);
+        Assert.Equal(["Defaults", "Options", "StartBackup", "BackupFailed", "NotifyFailure", "Failed"], States(report));
+        var email = await EmailAsync($"StartBackup on {WorkflowStack.Host}");
+        var body = (string)email["body"]!["text"]!;
+        Assert.Contains("Error: BackupAgent.SourcesFailed", body);
+        Assert.Contains("Sources affected: app-db", body);
+        Assert.Matches("  app-db: pg_dump exited with status 1: .*database \"no_such_database\" does not exist", body);
+        foreach (var secret in new[] { WorkflowStack.RepositoryPassword, WorkflowStack.RedisPassword, stack.Postgres.Password })
+            Assert.DoesNotContain(secret, email.ToJsonString());
+        // The other source still finished: its snapshot is there, and no snapshot for the failed one.
+        var snapshots = (await stack.Restic(repository).JsonAsync("snapshots")).EnumerateArray().ToList();
+        Assert.Equal(["cache"], snapshots.Select(s => s.GetProperty("tags")[0].GetString()));
+    }
+
+    [Fact]
+    public async Task A_damaged_repository_fails_Verify_and_the_email_names_the_damaged_pack()
+    {
+        var repository = await stack.NewRepositoryAsync();
+        // Last night's backup, then a bit flipped in its largest pack (database data) in the store.
+        var agent = new Agent(repository, WorkflowStack.RepositoryPassword, stack.S3.CaCertPath, new Dictionary<string, string>(stack.S3.Env)
+        {
+            ["TEST_REPOSITORY_PASSWORD"] = WorkflowStack.RepositoryPassword, ["TEST_PG_PASSWORD"] = stack.Postgres.Password,
+            ["TEST_REDIS_PASSWORD"] = WorkflowStack.RedisPassword,
+        });
+        await agent.RunOkAsync("run", "--config", stack.ConfigPath);
+        await using var backend = RepositoryLocation.Open(repository, stack.S3.Options());
+        var packs = new List<(string Name, long Size)>();
+        await foreach (var pack in backend.ListAsync(FileKind.Pack)) packs.Add(pack);
+        var (name, _) = packs.MaxBy(p => p.Size);
+        var bytes = await backend.LoadAsync(new FileHandle(FileKind.Pack, name));
+        bytes[bytes.Length / 2] ^= 0x01;
+        await backend.SaveAsync(new FileHandle(FileKind.Pack, name), bytes);
+
+        var report = await stack.ExecuteAsync(Input(new { sources = new[] { "cache" }, deepVerify = true, drill = "skip" }), repository);
+
+        Assert.Equal("FAILED", (string?)report["status"]);
+        Assert.Equal("Backups.RepositoryDamaged", (string?)report["error"]);
+        Assert.Equal(["Defaults", "Options", "StartBackup", "Verify", "VerifyFailed", "NotifyFailure", "Failed"], States(report));
+        var body = (string)(await EmailAsync($"Verify on {WorkflowStack.Host}"))["body"]!["text"]!;
+        Assert.Contains("Error: Backups.RepositoryDamaged", body);
+        Assert.Contains(name, body);
+    }
+
+    [Fact]
+    public async Task A_manual_pre_deploy_run_tags_its_snapshots_and_skips_retention()
+    {
+        var repository = await stack.NewRepositoryAsync();
+
+        var report = await stack.ExecuteAsync(Input(new { trigger = "manual", tags = new[] { "pre-deploy" }, skipRetention = true, drill = "skip" }), repository);
+
+        Assert.True((string?)report["status"] == "SUCCEEDED", report.ToJsonString());
+        Assert.Equal(["Defaults", "Options", "StartBackup", "Verify", "RetentionWanted", "Freshness", "DrillWanted", "NotifySuccess", "Done"], States(report));
+        Assert.Null(report["output"]!["retention"]);
+        var tagged = (await stack.Restic(repository).JsonAsync("snapshots", "--tag", "pre-deploy")).EnumerateArray().ToList();
+        Assert.Equal(["app-db", "cache"], tagged.Select(s => s.GetProperty("tags")[0].GetString()).Order());
+    }
+}

@@ -1,0 +1,129 @@
+using System.Text.Json.Nodes;
+using Amazon.CDK;
+using Backups.Infra;
+using Backups.Tests.Aws;
+using Backups.Tests.Infra;
+using Backups.Tests.Support;
+using Xunit;
+
+namespace Backups.Tests.Workflow;
+
+/// <summary>
+/// Everything the workflow touches, real and on 127.0.0.1: PostgreSQL and Redis with data, s3rver over HTTPS for
+/// the repository, aws-ses-v2-local for email, the agent's SSM document as the stack synthesizes it (pointing at
+/// the built backup-agent and a config file here), and the functions' bootstrap.
+/// </summary>
+public sealed class WorkflowStack : IAsyncLifetime
+{
+    public const string Host = "api-box", Sender = "backups@acme.test", Recipient = "ops@acme.test";
+    public const string RepositoryPassword = "repo-Secret-5b1e07", RedisPassword = "redis-Secret-77c2d1";
+
+    private readonly TempDir _dir = new();
+    public PostgresServer Postgres { get; private set; } = null!;
+    public RedisServer Redis { get; private set; } = null!;
+    public S3rverFixture S3 { get; } = new();
+    public SesLocalFixture Ses { get; } = new();
+    private JsonNode _document = null!;
+
+    /// <summary>Where the document's script finds the agent's config: each test writes the one it needs.</summary>
+    public string ConfigPath => _dir.Combine("config.json");
+
+    public async Task InitializeAsync()
+    {
+        await Task.WhenAll(S3.InitializeAsync(), Ses.InitializeAsync());
+        Postgres = await PostgresServer.StartAsync();
+        Redis = await RedisServer.StartAsync(RedisPassword);
+        await Postgres.CreateDatabaseAsync("app");
+        await Postgres.PgbenchInitAsync("app", scale: 1);
+        await Redis.FillAsync(2000);
+
+        var context = new Dictionary<string, object>(SynthesizedStack.Context)
+        {
+            ["hostName"] = Host, ["agentPath"] = Agent.Program, ["agentConfigPath"] = ConfigPath,
+        };
+        var app = new App(new AppProps { Context = context });
+        var template = Amazon.CDK.Assertions.Template.FromStack(new BackupStack(app, "Backups", BackupSettings.FromContext(app.Node)));
+        var resources = JsonNode.Parse(System.Text.Json.JsonSerializer.Serialize(template.FindResources("AWS::SSM::Document")))!.AsObject();
+        _document = resources.Single().Value!["Properties"]!["Content"]!.DeepClone();
+    }
+
+    /// <summary>A new, initialized repository on s3rver, and the agent config that backs up app-db and cache into it.</summary>
+    public async Task<string> NewRepositoryAsync(string database = "app")
+    {
+        var repository = S3.NewRepository();
+        await new Agent(repository, RepositoryPassword, S3.CaCertPath, new Dictionary<string, string>(S3.Env)).RunOkAsync("init");
+        await File.WriteAllTextAsync(ConfigPath, $$"""
+            { "repository": "{{repository}}", "password": { "env": "TEST_REPOSITORY_PASSWORD" }, "cacert": "{{S3.CaCertPath}}",
+              "host": "{{Host}}", "heartbeat_seconds": 1, "drill_cadence": "never",
+              "sources": [
+                { "name": "app-db", "kind": "postgres", "host": "{{Postgres.Host}}", "port": {{Postgres.Port}}, "user": "{{Postgres.User}}",
+                  "database": "{{database}}", "password": { "env": "TEST_PG_PASSWORD" } },
+                { "name": "cache", "kind": "redis", "host": "{{Redis.Host}}", "port": {{Redis.Port}}, "password": { "env": "TEST_REDIS_PASSWORD" } }
+              ] }
+            """);
+        return repository;
+    }
+
+    /// <summary>Runs the real definition (statemachine/local/run.mjs) and returns its report.</summary>
+    public async Task<JsonObject> ExecuteAsync(JsonObject input, string repository)
+    {
+        var root = Path.GetFullPath(Path.Combine(TestStack.Directory, "..", ".."));
+        var aws = new JsonObject
+        {
+            ["AWS_ACCESS_KEY_ID"] = S3rverFixture.AccessKey, ["AWS_SECRET_ACCESS_KEY"] = S3rverFixture.SecretKey,
+            ["AWS_REGION"] = S3rverFixture.Region, ["AWS_DEFAULT_REGION"] = S3rverFixture.Region,
+        };
+        var bindings = new JsonObject
+        {
+            ["agent"] = new JsonObject
+            {
+                ["document"] = _document.DeepClone(),
+                ["env"] = Merge(aws, new JsonObject
+                {
+                    ["TEST_REPOSITORY_PASSWORD"] = RepositoryPassword, ["TEST_PG_PASSWORD"] = Postgres.Password,
+                    ["TEST_REDIS_PASSWORD"] = RedisPassword,
+                }),
+            },
+            ["functions"] = new JsonObject
+            {
+                ["command"] = new JsonArray(Path.Combine(AppContext.BaseDirectory, "bootstrap")),
+                ["handlers"] = new JsonObject
+                {
+                    ["Verify"] = "verify", ["Retention"] = "retention", ["Freshness"] = "freshness",
+                    ["NotifySuccess"] = "notify", ["NotifyFailure"] = "notify",
+                },
+                ["env"] = Merge(aws, new JsonObject
+                {
+                    ["RESTIC_REPOSITORY"] = repository, ["RESTIC_PASSWORD"] = RepositoryPassword, ["RESTIC_CACERT"] = S3.CaCertPath,
+                    ["AWS_ENDPOINT_URL_SESV2"] = Ses.Endpoint.ToString(), ["NOTIFY_SENDER"] = Sender, ["NOTIFY_RECIPIENTS"] = Recipient,
+                    ["NOTIFY_SUCCESS_SUMMARY"] = "always", ["BACKUP_HOST"] = Host, ["BACKUP_LOG_GROUP"] = $"/backups/{Host}/agent",
+                }),
+            },
+        };
+        var file = _dir.Combine($"bindings-{Guid.NewGuid():N}.json");
+        await File.WriteAllTextAsync(file, bindings.ToJsonString());
+        var r = await Processes.RunAsync("node",
+            [Path.Combine(root, "statemachine", "local", "run.mjs"), "--definition", Path.Combine(root, "statemachine", "backup.asl.json"),
+             "--bindings", file, "--input", input.ToJsonString()], timeout: TimeSpan.FromMinutes(4));
+        r.EnsureSuccess("run.mjs");
+        return JsonNode.Parse(r.StdoutText.Trim().Split('\n')[^1])!.AsObject();
+    }
+
+    public Restic Restic(string repository) => new(repository, RepositoryPassword, S3.CaCertPath, new Dictionary<string, string>(S3.Env));
+
+    private static JsonObject Merge(JsonObject a, JsonObject b)
+    {
+        var result = (JsonObject)a.DeepClone();
+        foreach (var (k, v) in b) result[k] = v?.DeepClone();
+        return result;
+    }
+
+    public async Task DisposeAsync()
+    {
+        await Postgres.DisposeAsync();
+        await Redis.DisposeAsync();
+        await S3.DisposeAsync();
+        await Ses.DisposeAsync();
+        _dir.Dispose();
+    }
+}
