@@ -35,9 +35,28 @@ internal static class JsonScan
         return token == JsonTokenType.StartArray ? true : throw Damaged(what);
     }
 
-    /// <summary>A JSON syntax error, reported as damage.</summary>
-    public static RepositoryException Invalid(string what, JsonException e) =>
-        new(ErrorKind.Damaged, $"{what} is damaged: not valid JSON ({e.Message.Split('.')[0]})", e);
+    public delegate void ElementReader(ref Utf8JsonReader reader);
+
+    /// <summary>Reads a JSON object's array of objects (`{"nodes":[{...},...]}`): the reader is given each element at
+    /// its start and leaves it at its end. Other properties are skipped; a syntax error is reported as damage.</summary>
+    public static void ReadObjects(ReadOnlySpan<byte> json, ReadOnlySpan<byte> property, string what, ElementReader element)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(json);
+            Expect(ref reader, JsonTokenType.StartObject, what);
+            while (Next(ref reader, what) == JsonTokenType.PropertyName)
+            {
+                if (!reader.ValueTextEquals(property)) reader.Skip();
+                else if (EnterArray(ref reader, what))
+                    while (Next(ref reader, what) == JsonTokenType.StartObject) element(ref reader);
+            }
+        }
+        catch (JsonException e)
+        {
+            throw new RepositoryException(ErrorKind.Damaged, $"{what} is damaged: not valid JSON ({e.Message.Split('.')[0]})", e);
+        }
+    }
 
     public static RepositoryException Damaged(string what) => new(ErrorKind.Damaged, $"{what} is damaged: its JSON has an unexpected shape");
 }

@@ -11,24 +11,8 @@ namespace Backups.Core.Pruning;
 internal static class IndexEntries
 {
     /// <param name="pack">Called for each pack; returns the number the pack's entries carry.</param>
-    public static void Read(ReadOnlySpan<byte> json, string file, Func<Id, int> pack, Action<PackedBlob> blob)
-    {
-        try
-        {
-            var reader = new Utf8JsonReader(json);
-            Expect(ref reader, JsonTokenType.StartObject, file);
-            while (Next(ref reader, file) == JsonTokenType.PropertyName)
-            {
-                if (!reader.ValueTextEquals("packs"u8)) reader.Skip();
-                else if (EnterArray(ref reader, file))
-                    while (Next(ref reader, file) == JsonTokenType.StartObject) ReadPack(ref reader, file, pack, blob);
-            }
-        }
-        catch (JsonException e)
-        {
-            throw Invalid(file, e);
-        }
-    }
+    public static void Read(ReadOnlySpan<byte> json, string file, Func<Id, int> pack, Action<PackedBlob> blob) =>
+        ReadObjects(json, "packs"u8, file, (ref Utf8JsonReader reader) => ReadPack(ref reader, file, pack, blob));
 
     private static void ReadPack(ref Utf8JsonReader reader, string file, Func<Id, int> pack, Action<PackedBlob> blob)
     {

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Backups.Core.Json;
 using static Backups.Core.Json.JsonScan;
 
 namespace Backups.Core.Trees;
@@ -13,21 +12,7 @@ public static class TreeReferences
     public static void Read(ReadOnlySpan<byte> blob, Id tree, Action<Id> data, Action<Id> subtree)
     {
         var what = $"tree {tree}";
-        try
-        {
-            var reader = new Utf8JsonReader(blob);
-            Expect(ref reader, JsonTokenType.StartObject, what);
-            while (Next(ref reader, what) == JsonTokenType.PropertyName)
-            {
-                if (!reader.ValueTextEquals("nodes"u8)) reader.Skip();
-                else if (EnterArray(ref reader, what))
-                    while (Next(ref reader, what) == JsonTokenType.StartObject) ReadNode(ref reader, what, data, subtree);
-            }
-        }
-        catch (JsonException e)
-        {
-            throw Invalid(what, e);
-        }
+        ReadObjects(blob, "nodes"u8, what, (ref Utf8JsonReader reader) => ReadNode(ref reader, what, data, subtree));
     }
 
     private static void ReadNode(ref Utf8JsonReader reader, string what, Action<Id> data, Action<Id> subtree)
