@@ -33,7 +33,7 @@ public sealed class InterruptedBackupTests : IDisposable
         // The bound only keeps a hanging program from hanging the test run.
         var (killed, exitCode, stderr) = await backup.FinishAsync(killAfter: TimeSpan.FromSeconds(60));
 
-        Assert.False(killed, "the backup did not stop on the signal");
+        Assert.False(killed, $"the backup did not stop on the signal within 60 s; its stderr: {stderr}");
         Failure.AssertOneLine(new ProcessResult(exitCode, [], stderr), Failure.Interrupted, "interrupted");
         Assert.Empty(RepositoryFiles.Ids(repo.Repository, "locks"));
         Assert.Empty((await repo.Restic.JsonAsync("snapshots")).EnumerateArray());
