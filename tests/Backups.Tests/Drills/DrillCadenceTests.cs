@@ -26,16 +26,22 @@ public sealed class DrillCadenceTests
         Assert.Equal(monday, DrillCadence.WhyNotToday(cadence, new DateTimeOffset(2026, 11, 22, 23, 30, 0, TimeSpan.FromHours(-5))) == null);
     }
 
+    /// <summary>A config whose repository does not exist: a drill that ran would fail with exit 10.</summary>
+    private static async Task<string> ConfigAsync(TempDir dir, string cadence)
+    {
+        var config = dir.Combine("config.json");
+        await File.WriteAllTextAsync(config, $$"""
+            { "repository": "{{dir.Combine("missing")}}", "password": { "value": "x" }, "drill_cadence": "{{cadence}}",
+              "sources": [ { "name": "notes", "kind": "paths", "paths": ["{{dir.Path}}"] } ] }
+            """);
+        return config;
+    }
+
     [Fact]
     public async Task A_night_off_reports_why_and_opens_nothing()
     {
         using var dir = new TempDir();
-        var config = dir.Combine("config.json");
-        // The repository does not exist: a drill that ran would fail with exit 10.
-        await File.WriteAllTextAsync(config, $$"""
-            { "repository": "{{dir.Combine("missing")}}", "password": { "value": "x" }, "drill_cadence": "never",
-              "sources": [ { "name": "notes", "kind": "paths", "paths": ["{{dir.Path}}"] } ] }
-            """);
+        var config = await ConfigAsync(dir, "never");
 
         var r = await Processes.RunAsync(Agent.Program, ["--json", "drill", "--when-due", "--config", config]);
 
@@ -52,11 +58,7 @@ public sealed class DrillCadenceTests
     public async Task An_unknown_cadence_is_a_config_error_naming_the_field()
     {
         using var dir = new TempDir();
-        var config = dir.Combine("config.json");
-        await File.WriteAllTextAsync(config, $$"""
-            { "repository": "{{dir.Combine("repo")}}", "password": { "value": "x" }, "drill_cadence": "fortnightly",
-              "sources": [ { "name": "notes", "kind": "paths", "paths": ["{{dir.Path}}"] } ] }
-            """);
+        var config = await ConfigAsync(dir, "fortnightly");
 
         var r = await Processes.RunAsync(Agent.Program, ["drill", "--when-due", "--config", config]);
 
