@@ -109,6 +109,24 @@ public sealed class LocalWorkflowTests(WorkflowStack stack) : IClassFixture<Work
     }
 
     [Fact]
+    public async Task A_failed_drill_fails_the_execution_and_the_email_names_the_check()
+    {
+        var repository = await stack.NewRepositoryAsync(drill: """
+            { "checks": [ { "name": "no accounts yet", "sql": "SELECT count(*) FROM pgbench_accounts", "max": 0 } ] }
+            """);
+
+        var report = await stack.ExecuteAsync(Input(new { skipRetention = true, drill = "now" }), repository);
+
+        Assert.Equal("FAILED", (string?)report["status"]);
+        Assert.Equal("BackupAgent.DrillFailed", (string?)report["error"]);
+        Assert.Equal(["Defaults", "Options", "StartBackup", "Verify", "RetentionWanted", "Freshness", "DrillWanted", "StartDrill", "DrillFailed", "NotifyFailure", "Failed"], States(report));
+        var body = (string)(await EmailAsync($"StartDrill on {WorkflowStack.Host}"))["body"]!["text"]!;
+        Assert.Contains("Error: BackupAgent.DrillFailed", body);
+        Assert.Contains("Sources affected: app-db", body);
+        Assert.Contains("no accounts yet", body);
+    }
+
+    [Fact]
     public async Task A_manual_pre_deploy_run_tags_its_snapshots_and_skips_retention()
     {
         var repository = await stack.NewRepositoryAsync();

@@ -48,7 +48,7 @@ public sealed class WorkflowStack : IAsyncLifetime
     }
 
     /// <summary>A new, initialized repository on s3rver, and the agent config that backs up app-db and cache into it.</summary>
-    public async Task<string> NewRepositoryAsync(string database = "app")
+    public async Task<string> NewRepositoryAsync(string database = "app", string drill = "{}")
     {
         var repository = S3.NewRepository();
         await new Agent(repository, RepositoryPassword, S3.CaCertPath, new Dictionary<string, string>(S3.Env)).RunOkAsync("init");
@@ -57,7 +57,7 @@ public sealed class WorkflowStack : IAsyncLifetime
               "host": "{{Host}}", "heartbeat_seconds": 1, "drill_cadence": "never",
               "sources": [
                 { "name": "app-db", "kind": "postgres", "host": "{{Postgres.Host}}", "port": {{Postgres.Port}}, "user": "{{Postgres.User}}",
-                  "database": "{{database}}", "password": { "env": "TEST_PG_PASSWORD" } },
+                  "database": "{{database}}", "password": { "env": "TEST_PG_PASSWORD" }, "drill": {{drill}} },
                 { "name": "cache", "kind": "redis", "host": "{{Redis.Host}}", "port": {{Redis.Port}}, "password": { "env": "TEST_REDIS_PASSWORD" } }
               ] }
             """);
