@@ -29,6 +29,15 @@ public interface IBackend : IAsyncDisposable
     /// Throws <see cref="FileNotFoundInBackendException"/> when the file does not exist.</summary>
     Task<byte[]> LoadAsync(FileHandle file, long offset = 0, int length = 0, CancellationToken ct = default);
 
+    /// <summary>Reads exactly <c>destination.Length</c> bytes at <paramref name="offset"/> into a buffer the caller
+    /// reuses (a check reads every pack; fresh arrays of many MiB each would pile up faster than the GC frees them).
+    /// Throws as <see cref="LoadAsync"/> does.</summary>
+    async Task LoadIntoAsync(FileHandle file, long offset, Memory<byte> destination, CancellationToken ct = default)
+    {
+        if (destination.Length == 0) return;
+        (await LoadAsync(file, offset, destination.Length, ct)).CopyTo(destination);
+    }
+
     /// <summary>Size in bytes, or null when the file does not exist.</summary>
     Task<long?> StatAsync(FileHandle file, CancellationToken ct = default);
 

@@ -74,22 +74,35 @@ public sealed class LocalBackend(string root) : IBackend
 
     public async Task<byte[]> LoadAsync(FileHandle file, long offset = 0, int length = 0, CancellationToken ct = default)
     {
+        byte[]? buffer = null;
+        await ReadAsync(file, offset, size =>
+        {
+            if (offset > size) throw new EndOfStreamException($"{file}: offset {offset} beyond its size {size}");
+            return buffer = GC.AllocateUninitializedArray<byte>(length == 0 ? checked((int)(size - offset)) : length);
+        }, ct);
+        return buffer!;
+    }
+
+    public Task LoadIntoAsync(FileHandle file, long offset, Memory<byte> destination, CancellationToken ct = default) =>
+        ReadAsync(file, offset, _ => destination, ct);
+
+    /// <summary>Fills the buffer <paramref name="into"/> gives for the file's size with the bytes at <paramref name="offset"/>.</summary>
+    private async Task ReadAsync(FileHandle file, long offset, Func<long, Memory<byte>> into, CancellationToken ct)
+    {
         var path = PathOf(file);
         try
         {
             await using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.Asynchronous);
             var size = fs.Length;
-            if (offset > size) throw new EndOfStreamException($"{file}: offset {offset} beyond its size {size}");
-            var count = length == 0 ? checked((int)(size - offset)) : length;
+            var buffer = into(size);
+            var count = buffer.Length;
             if (offset + count > size) throw new EndOfStreamException($"{file}: {count} bytes at {offset} beyond its size {size}");
-            var buffer = GC.AllocateUninitializedArray<byte>(count);
             for (var done = 0; done < count;)
             {
-                var n = await RandomAccess.ReadAsync(fs.SafeFileHandle, buffer.AsMemory(done), offset + done, ct);
+                var n = await RandomAccess.ReadAsync(fs.SafeFileHandle, buffer[done..], offset + done, ct);
                 if (n == 0) throw new EndOfStreamException($"{file} shrank while being read");
                 done += n;
             }
-            return buffer;
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
