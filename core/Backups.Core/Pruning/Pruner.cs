@@ -1,7 +1,5 @@
 using Backups.Core.Backends;
 using Backups.Core.Buffers;
-using Backups.Core.Indexes;
-using Backups.Core.Json;
 using Backups.Core.Locks;
 using Backups.Core.Packs;
 using Backups.Core.Repository;
@@ -17,9 +15,9 @@ namespace Backups.Core.Pruning;
 /// </summary>
 public static class Pruner
 {
-    // restic starts a new index file every ~50,000 blobs.
-    private const int IndexFileBlobs = 50_000;
     private const int Removals = 8, PackReads = 2;
+    // How much of a pack is read at once when repacking (a larger blob is read alone).
+    private const int Window = 4 * 1024 * 1024;
 
     /// <summary>Removes stale locks, locks the repository exclusively, plans and (unless a dry run) prunes.</summary>
     public static async Task<PruneStats> PruneAsync(Repo repo, PruneOptions options, Action<PruneStats>? planned = null, CancellationToken ct = default)
@@ -51,7 +49,7 @@ public static class Pruner
 
         if (stats.PacksToRepack > 0) await RepackAsync(repo, plan, ct);
 
-        var written = await WriteIndexAsync(repo, plan, ct);
+        var written = await KeptIndex.WriteAsync(repo, plan, ct);
         var before = contents.IndexFiles.ToHashSet();
         await foreach (var (name, _) in repo.Backend.ListAsync(FileKind.Index, ct))
             if (!before.Contains(name)) written.Add(name);
@@ -91,21 +89,27 @@ public static class Pruner
             {
                 List<PackedBlob> wanted;
                 lock (copy) wanted = [.. contents.BlobsOf(pack).ToArray().Where(b => copy.Remove(b.Key))];
-                if (wanted.Count == 0) return;
-                var packId = contents.Packs[pack];
-                var start = wanted[0].Offset;
-                var stored = await repo.Backend.LoadAsync(new FileHandle(FileKind.Pack, packId.ToString()), start,
-                    (int)(wanted[^1].Offset + wanted[^1].Length - start), token);
-                foreach (var b in wanted)
+                var file = new FileHandle(FileKind.Pack, contents.Packs[pack].ToString());
+                for (var first = 0; first < wanted.Count;)
                 {
-                    var bytes = stored.AsMemory((int)(b.Offset - start), (int)b.Length);
-                    var plaintext = repo.OpenBlob(bytes.Span, b.Id, b.Location(packId));
-                    await packer.AddAsync(Reseal(repo, packer, b, bytes.Span, plaintext), token);
-                    lock (stats)
+                    // Neighbouring blobs are read together into one pooled window, not a fresh array per pack:
+                    // arrays of many MiB each pile up faster than the GC returns them.
+                    var start = wanted[first].Offset;
+                    var end = first + 1;
+                    while (end < wanted.Count && wanted[end].Offset + wanted[end].Length - start <= Window) end++;
+                    var length = (int)(wanted[end - 1].Offset + wanted[end - 1].Length - start);
+                    var window = BufferPool.Large.Rent(length);
+                    try
                     {
-                        stats.BlobsRepacked++;
-                        stats.BytesRepacked += b.Length;
+                        await repo.Backend.LoadIntoAsync(file, start, window.AsMemory(0, length), token);
+                        for (var i = first; i < end; i++)
+                            await CopyBlobAsync(repo, packer, wanted[i], window.AsMemory((int)(wanted[i].Offset - start), (int)wanted[i].Length), contents.Packs[pack], stats, token);
                     }
+                    finally
+                    {
+                        BufferPool.Large.Return(window);
+                    }
+                    first = end;
                 }
             });
             await packer.FlushAsync(ct);
@@ -118,6 +122,17 @@ public static class Pruner
                 stats.PacksWritten++;
                 stats.BytesWritten += size;
             }
+    }
+
+    private static async Task CopyBlobAsync(Repo repo, Packer packer, PackedBlob b, ReadOnlyMemory<byte> stored, Id pack, PruneStats stats, CancellationToken ct)
+    {
+        var plaintext = repo.OpenBlob(stored.Span, b.Id, b.Location(pack));
+        await packer.AddAsync(Reseal(repo, packer, b, stored.Span, plaintext), ct);
+        lock (stats)
+        {
+            stats.BlobsRepacked++;
+            stats.BytesRepacked += b.Length;
+        }
     }
 
     /// <summary>A verified blob ready for a new pack: its stored form when that is final, else sealed anew
@@ -135,33 +150,5 @@ public static class Pruner
         var sizes = new Dictionary<string, long>();
         await foreach (var (name, size) in repo.Backend.ListAsync(FileKind.Pack, ct)) sizes[name] = size;
         return sizes;
-    }
-
-    /// <summary>Index files for every kept pack, with its entries as they were; returns their names.</summary>
-    private static async Task<HashSet<string>> WriteIndexAsync(Repo repo, PrunePlan plan, CancellationToken ct)
-    {
-        var contents = plan.Contents;
-        var names = new HashSet<string>();
-        var batch = new List<(Id, IReadOnlyList<(PackEntry, uint)>)>();
-        var blobs = 0;
-        async Task SaveAsync()
-        {
-            var json = RepositoryJson.Serialize(MasterIndex.Describe(batch), RepositoryJson.Context.IndexFile);
-            names.Add((await repo.SaveUnpackedAsync(FileKind.Index, json, ct)).ToString());
-            batch.Clear();
-            blobs = 0;
-        }
-        for (var pack = 0; pack < contents.IndexedPacks; pack++)
-        {
-            if (plan.Actions[pack] != PackAction.Keep) continue;
-            var entries = contents.BlobsOf(pack);
-            var list = new (PackEntry, uint)[entries.Length];
-            for (var i = 0; i < entries.Length; i++) list[i] = (entries[i].Entry, entries[i].Offset);
-            batch.Add((contents.Packs[pack], list));
-            blobs += list.Length;
-            if (blobs >= IndexFileBlobs) await SaveAsync();
-        }
-        if (batch.Count > 0) await SaveAsync();
-        return names;
     }
 }

@@ -35,16 +35,21 @@ internal sealed class RepositoryContents
     public static async Task<RepositoryContents> LoadAsync(Repo repo, CancellationToken ct)
     {
         var indexFiles = new List<string>();
-        await foreach (var (name, _) in repo.Backend.ListAsync(FileKind.Index, ct)) indexFiles.Add(name);
+        var indexSizes = new List<long>();
+        await foreach (var (name, size) in repo.Backend.ListAsync(FileKind.Index, ct))
+        {
+            indexFiles.Add(name);
+            indexSizes.Add(size);
+        }
 
         var packs = new List<Id>();
         var numbers = new Dictionary<Id, int>();
         var blobs = new List<PackedBlob>();
         // One index file at a time: each is held whole (stored, decrypted and as JSON: tens of MiB for 100,000
         // blobs) until its entries are read, and that, not the download, is what bounds prune's memory.
-        foreach (var name in indexFiles)
+        for (var i = 0; i < indexFiles.Count; i++)
         {
-            var file = new FileHandle(FileKind.Index, name);
+            var file = new FileHandle(FileKind.Index, indexFiles[i]);
             IndexEntries.Read(await repo.LoadUnpackedAsync(file, ct), file.ToString(), id =>
             {
                 if (numbers.TryGetValue(id, out var number)) return number;
@@ -52,6 +57,7 @@ internal sealed class RepositoryContents
                 packs.Add(id);
                 return packs.Count - 1;
             }, blobs.Add);
+            LargeBuffers.Released(indexSizes[i]);
         }
         var indexed = packs.Count;
 

@@ -11,8 +11,6 @@ namespace Backups.Core.Pruning;
 internal static class UsedBlobs
 {
     private const int Loads = 8;
-    // A directory of many files is one large tree (tens of MiB for 100,000 files): those are read one at a time.
-    private const int LargeTree = 1 << 20;
 
     public static async Task<HashSet<BlobKey>> FindAsync(Repo repo, RepositoryContents contents, IEnumerable<Id> roots, CancellationToken ct)
     {
@@ -29,7 +27,7 @@ internal static class UsedBlobs
                     throw new RepositoryException(ErrorKind.Damaged,
                         $"tree {tree} is used by a snapshot but is missing from the repository; prune stopped and changed nothing");
                 var location = contents.Blobs[i].Location(contents.Packs[contents.Blobs[i].Pack]);
-                var isLarge = location.PlaintextLength > LargeTree;
+                var isLarge = location.PlaintextLength > LargeBuffers.Size;
                 if (isLarge) await large.WaitAsync(token);
                 var data = new List<Id>();
                 var subtrees = new List<Id>();
@@ -39,7 +37,11 @@ internal static class UsedBlobs
                 }
                 finally
                 {
-                    if (isLarge) large.Release();
+                    if (isLarge)
+                    {
+                        LargeBuffers.Released(location.PlaintextLength);
+                        large.Release();
+                    }
                 }
                 lock (used)
                 {

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Backups.Core.Backends;
+using Backups.Core.Buffers;
 using Backups.Core.Chunking;
 using Backups.Core.Compression;
 using Backups.Core.Crypto;
@@ -99,20 +100,43 @@ public sealed class Repository : IAsyncDisposable
     }
 
     /// <summary>Encrypts (and in v2 compresses) a JSON file and stores it under the hash of its bytes.</summary>
-    public async Task<Id> SaveUnpackedAsync(FileKind kind, byte[] json, CancellationToken ct = default)
+    public async Task<Id> SaveUnpackedAsync(FileKind kind, ReadOnlyMemory<byte> json, CancellationToken ct = default)
     {
-        byte[] plain = json;
-        if (Compresses)
+        // Built in one pooled buffer (an index file is many MiB): in v2 a leading 2 and the compressed JSON,
+        // encrypted in place.
+        var box = BufferPool.Large.Rent((Compresses ? 1 + Zstd.Bound(json.Length) : json.Length) + CryptoKey.Overhead);
+        try
         {
-            var compressed = Zstd.Compress(json);
-            plain = new byte[compressed.Length + 1];
-            plain[0] = 2;
-            compressed.CopyTo(plain, 1);
+            var payload = box.AsSpan(CryptoKey.IvSize, box.Length - CryptoKey.Overhead);
+            int length;
+            if (Compresses)
+            {
+                payload[0] = 2;
+                var n = Zstd.TryCompress(json.Span, payload[1..], CompressionMode.Auto);
+                // A tiny file (a lock) may not shrink; restic compresses it anyway.
+                if (n < 0)
+                {
+                    var whole = Zstd.Compress(json.Span);
+                    whole.CopyTo(payload[1..]);
+                    n = whole.Length;
+                }
+                length = 1 + n;
+            }
+            else
+            {
+                json.Span.CopyTo(payload);
+                length = json.Length;
+            }
+            Key.Seal(payload[..length], box);
+            var stored = box.AsMemory(0, length + CryptoKey.Overhead);
+            var id = Id.Hash(stored.Span);
+            await Backend.SaveAsync(new FileHandle(kind, id.ToString()), stored, ct);
+            return id;
         }
-        var stored = Key.Seal(plain);
-        var id = Id.Hash(stored);
-        await Backend.SaveAsync(new FileHandle(kind, id.ToString()), stored, ct);
-        return id;
+        finally
+        {
+            BufferPool.Large.Return(box);
+        }
     }
 
     public byte[] Open(ReadOnlySpan<byte> stored, string what)
