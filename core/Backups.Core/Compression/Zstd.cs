@@ -39,9 +39,17 @@ public static class Zstd
     /// would not be smaller than the input (the caller then stores the plaintext).</summary>
     public static int TryCompress(ReadOnlySpan<byte> source, Span<byte> destination, CompressionMode mode)
     {
-        if (!Get(mode).TryWrap(source, destination, out var written)) return -1;
+        var compressor = Get(mode);
+        // In auto mode a big blob whose first 64 KiB do not shrink by 3% (random data, media, archives) is
+        // stored as it is: compressing all of it to find that out costs a sixth of a backup's CPU.
+        if (mode == CompressionMode.Auto && source.Length >= 2 * ProbeLength
+            && (!compressor.TryWrap(source[..ProbeLength], destination, out var probe) || probe > ProbeLength * 97 / 100))
+            return -1;
+        if (!compressor.TryWrap(source, destination, out var written)) return -1;
         return written < source.Length ? written : -1;
     }
+
+    private const int ProbeLength = 64 * 1024;
 
     public static byte[] Compress(ReadOnlySpan<byte> source, CompressionMode mode = CompressionMode.Auto) =>
         Get(mode).Wrap(source).ToArray();
