@@ -84,11 +84,7 @@ public sealed class LocalWorkflowTests(WorkflowStack stack) : IClassFixture<Work
     {
         var repository = await stack.NewRepositoryAsync();
         // Last night's backup, then a bit flipped in its largest pack (database data) in the store.
-        var agent = new Agent(repository, WorkflowStack.RepositoryPassword, stack.S3.CaCertPath, new Dictionary<string, string>(stack.S3.Env)
-        {
-            ["TEST_REPOSITORY_PASSWORD"] = WorkflowStack.RepositoryPassword, ["TEST_PG_PASSWORD"] = stack.Postgres.Password,
-            ["TEST_REDIS_PASSWORD"] = WorkflowStack.RedisPassword,
-        });
+        var agent = new Agent(repository, WorkflowStack.RepositoryPassword, stack.S3.CaCertPath, stack.AgentEnvironment);
         await agent.RunOkAsync("run", "--config", stack.ConfigPath);
         await using var backend = RepositoryLocation.Open(repository, stack.S3.Options());
         var packs = new List<(string Name, long Size)>();

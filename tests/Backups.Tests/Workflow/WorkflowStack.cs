@@ -64,6 +64,13 @@ public sealed class WorkflowStack : IAsyncLifetime
         return repository;
     }
 
+    /// <summary>What the agent runs with: s3rver's credentials and the secrets its config names.</summary>
+    public Dictionary<string, string> AgentEnvironment => new(S3.Env)
+    {
+        ["AWS_REGION"] = S3rverFixture.Region,
+        ["TEST_REPOSITORY_PASSWORD"] = RepositoryPassword, ["TEST_PG_PASSWORD"] = Postgres.Password, ["TEST_REDIS_PASSWORD"] = RedisPassword,
+    };
+
     /// <summary>Runs the real definition (statemachine/local/run.mjs) and returns its report.</summary>
     public async Task<JsonObject> ExecuteAsync(JsonObject input, string repository)
     {
@@ -78,11 +85,7 @@ public sealed class WorkflowStack : IAsyncLifetime
             ["agent"] = new JsonObject
             {
                 ["document"] = _document.DeepClone(),
-                ["env"] = Merge(aws, new JsonObject
-                {
-                    ["TEST_REPOSITORY_PASSWORD"] = RepositoryPassword, ["TEST_PG_PASSWORD"] = Postgres.Password,
-                    ["TEST_REDIS_PASSWORD"] = RedisPassword,
-                }),
+                ["env"] = new JsonObject([.. AgentEnvironment.Select(e => KeyValuePair.Create(e.Key, (JsonNode?)e.Value))]),
             },
             ["functions"] = new JsonObject
             {
