@@ -1,3 +1,4 @@
+using Backups.Core.Chunking;
 using Backups.Core.Locks;
 using Backups.Core.Packs;
 using Backups.Core.Snapshots;
@@ -53,7 +54,7 @@ public sealed class BackupSession : IAsyncDisposable
     /// <summary>Saves a stream as a file node of this user, for a tree made with <see cref="SaveTreeAsync"/>.</summary>
     public async Task<Node> SaveFileAsync(Stream input, string filename, DateTimeOffset time, SourceStats stats, CancellationToken ct)
     {
-        var (contentTask, size) = await _content.QueueAsync(input, stats, ct);
+        var (contentTask, size) = await _content.QueueAsync(await PgDumpSegments.OpenAsync(input, ct), stats, ct);
         var now = Timestamp.FromDateTimeOffset(time);
         var node = new Node
         {

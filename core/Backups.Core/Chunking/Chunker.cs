@@ -17,6 +17,7 @@ namespace Backups.Core.Chunking;
 /// bytes of the chunk itself; so whether a position is a cut depends only on the 64 bytes before it,
 /// which lets <see cref="FindCut"/> hash independent stretches side by side.
 /// The stream is read into one MaxSize buffer; each chunk is handed out in a pooled buffer of its own size.
+/// A <see cref="SegmentedStream"/> is chunked segment by segment, each as if it were a stream of its own.
 /// </remarks>
 public sealed class Chunker : IDisposable
 {
@@ -25,7 +26,7 @@ public sealed class Chunker : IDisposable
     public const int DefaultMaxSize = 8 * 1024 * 1024;
 
     // restic aims at 2^20 bytes (1 MiB) between cuts on average beyond MinSize.
-    internal const ulong SplitMask = (1UL << 20) - 1;
+    internal static ulong SplitMask => ChunkSizes.Restic.SplitMask;
 
     // Once a chunk holds MinSize bytes, read this much at a time before looking for a cut: large
     // enough for few stream calls and scans, small enough that little is read (and copied) past a cut.
@@ -35,23 +36,32 @@ public sealed class Chunker : IDisposable
     private readonly RabinTables _tables;
     private readonly int _minSize;
     private readonly int _maxSize;
+    private readonly ulong _splitMask;
 
     private byte[]? _buffer; // the chunk being assembled, from its first byte
     private int _filled;
     private int _checked;    // positions up to here hold no cut (positions are chunk lengths)
     private bool _endOfStream;
+    private bool _endOfSegment; // the bytes held end at a segment boundary
     private long _offset;    // stream offset of the chunk being assembled
 
     public Chunker(Polynomial pol, Stream source, int minSize = DefaultMinSize, int maxSize = DefaultMaxSize)
+        : this(pol, source, ChunkSizes.Restic with { Min = minSize, Max = maxSize })
+    {
+    }
+
+    public Chunker(Polynomial pol, Stream source, ChunkSizes sizes)
     {
         ArgumentNullException.ThrowIfNull(source);
-        ArgumentOutOfRangeException.ThrowIfLessThan(minSize, WindowSize);
-        ArgumentOutOfRangeException.ThrowIfLessThan(maxSize, minSize);
+        ArgumentOutOfRangeException.ThrowIfLessThan(sizes.Min, WindowSize);
+        ArgumentOutOfRangeException.ThrowIfLessThan(sizes.Max, sizes.Min);
+        ArgumentOutOfRangeException.ThrowIfNotEqual(sizes.AverageBits is >= 10 and <= 30, true, nameof(sizes));
         _tables = RabinTables.For(pol);
         _source = source;
-        _minSize = minSize;
-        _maxSize = maxSize;
-        _checked = minSize - 1;
+        _minSize = sizes.Min;
+        _maxSize = sizes.Max;
+        _splitMask = sizes.SplitMask;
+        _checked = _minSize - 1;
     }
 
     /// <summary>Bytes read from the source so far; runs ahead of the chunks returned by at most one read.</summary>
@@ -70,21 +80,44 @@ public sealed class Chunker : IDisposable
             int limit = Math.Min(_filled, _maxSize);
             if (limit > _checked)
             {
-                int cut = FindCut(_buffer.AsSpan(0, limit), _checked + 1, _tables, SplitMask);
+                int cut = FindCut(_buffer.AsSpan(0, limit), _checked + 1, _tables, _splitMask);
                 if (cut < 0 && limit == _maxSize) cut = _maxSize;
                 if (cut >= 0) return Emit(cut);
                 _checked = limit;
             }
 
-            if (_endOfStream) return _filled > 0 ? Emit(_filled) : null;
+            if (_endOfStream || _endOfSegment)
+            {
+                _endOfSegment = false;
+                if (_filled > 0) return Emit(_filled);
+                if (_endOfStream) return null;
+            }
 
             int want = Math.Min(Math.Max(_minSize - _filled, ReadSize), _maxSize - _filled);
-            int n = await _source.ReadAtLeastAsync(
-                _buffer.AsMemory(_filled, want), want, throwOnEndOfStream: false, ct).ConfigureAwait(false);
+            int n = await FillAsync(_buffer.AsMemory(_filled, want), ct).ConfigureAwait(false);
             _filled += n;
             BytesRead += n;
-            _endOfStream = n < want;
         }
+    }
+
+    /// <summary>Reads until <paramref name="buffer"/> is full, the stream ends or a segment does.</summary>
+    private async ValueTask<int> FillAsync(Memory<byte> buffer, CancellationToken ct)
+    {
+        if (_source is not SegmentedStream segments)
+        {
+            int read = await _source.ReadAtLeastAsync(buffer, buffer.Length, throwOnEndOfStream: false, ct).ConfigureAwait(false);
+            _endOfStream = read < buffer.Length;
+            return read;
+        }
+        int total = 0;
+        while (total < buffer.Length)
+        {
+            int n = await segments.ReadAsync(buffer[total..], ct).ConfigureAwait(false);
+            if (n == 0) { _endOfStream = true; break; }
+            total += n;
+            if (segments.AtSegmentEnd) { _endOfSegment = true; break; }
+        }
+        return total;
     }
 
     /// <summary>
