@@ -20,7 +20,7 @@ public static class NightlyBench
 {
     /// <param name="UpdatePercent">The share of pgbench_accounts updated each night, at random rows.</param>
     /// <param name="Rounds">Repositories per variant, each round with its own chunker polynomial.</param>
-    /// <param name="More">Also the exploratory variants: ours with the seeds' gzip dumps, and our `backup --stdin` at --compression max.</param>
+    /// <param name="More">Also the exploratory variants: plain SQL dumps, and our `backup --stdin` at --compression max.</param>
     public sealed record Options(int Scale = 20, int Nights = 7, double UpdatePercent = 0.5, int Rounds = 3, bool More = false);
 
     private const string Database = "app";
@@ -41,15 +41,15 @@ public static class NightlyBench
     [
         new("restic, -Fc (the seeds)", Tool.Restic, ["--format=custom"]),
         new("ours, default pg_dump_args", Tool.OursRun, null, Verify: true),
+        new("ours, -Fc (gzip, as the seeds)", Tool.OursRun, ["--format=custom"]),
         new("ours, -Fc -Z0", Tool.OursRun, ["--format=custom", "--compress=0"]),
         new("ours, -Ft (tar)", Tool.OursRun, ["--format=tar"], Verify: true),
-        new("ours, -Fp (plain; psql, not pg_restore)", Tool.OursRun, ["--format=plain"]),
         new("restic, -Fc -Z0 (reference)", Tool.Restic, ["--format=custom", "--compress=0"]),
     ];
 
     private static readonly Variant[] MoreVariants =
     [
-        new("ours, -Fc (gzip, as the seeds)", Tool.OursRun, ["--format=custom"]),
+        new("ours, -Fp (plain; psql, not pg_restore)", Tool.OursRun, ["--format=plain"]),
         new("ours, -Fc -Z0, stdin --compression max", Tool.OursStdinMax, ["--format=custom", "--compress=0"]),
         new("ours, -Ft, stdin --compression max", Tool.OursStdinMax, ["--format=tar"]),
     ];

@@ -6,7 +6,7 @@
 #   --case: run only the named cases (repeatable); without it every case runs.
 #   --scale, --nights, --updates, --rounds: the nightly case's pgbench scale (default 20), number of backups
 #   (default 7), share of pgbench_accounts rows updated each night (default 0.5 percent) and rounds (default 3,
-#   each with its own chunker polynomial); --more adds exploratory variants (ours with the seeds' gzip dumps,
+#   each with its own chunker polynomial); --more adds exploratory variants (plain SQL dumps,
 #   our `backup --stdin` at --compression max: slow).
 #   --files: the prune case's number of small files (default 200000, one data blob each).
 set -euo pipefail
