@@ -54,6 +54,7 @@ public sealed class BackupCommand : Command
         }
         else if (fromStdin)
         {
+            PipeCapacity.Widen(0); // `pg_dump | backup-agent backup --stdin`
             await using var stdin = Console.OpenStandardInput(1 << 20);
             result = await Backup.StdinAsync(repo, stdin, args.Value("stdin-filename") ?? "stdin", options, ct);
         }

@@ -41,6 +41,7 @@ public sealed class SourceProcess : IDisposable
         {
             var process = Process.Start(psi) ?? throw new InvalidOperationException("no process");
             process.StandardInput.Close();
+            if (process.StandardOutput.BaseStream is System.IO.Pipes.PipeStream pipe) PipeCapacity.Widen(pipe.SafePipeHandle.DangerousGetHandle());
             return new SourceProcess(process, Path.GetFileName(command[0]), redactor);
         }
         catch (Exception e) when (e is System.ComponentModel.Win32Exception or InvalidOperationException)
