@@ -40,8 +40,7 @@ public static class NightlyBench
     private static readonly Variant[] Variants =
     [
         new("restic, -Fc (the seeds)", Tool.Restic, ["--format=custom"]),
-        new("ours, default pg_dump_args", Tool.OursRun, null, Verify: true),
-        new("ours, -Fc (gzip, as the seeds)", Tool.OursRun, ["--format=custom"]),
+        new("ours, default pg_dump_args (-Fc)", Tool.OursRun, null, Verify: true),
         new("ours, -Fc -Z0", Tool.OursRun, ["--format=custom", "--compress=0"]),
         new("ours, -Ft (tar)", Tool.OursRun, ["--format=tar"], Verify: true),
         new("restic, -Fc -Z0 (reference)", Tool.Restic, ["--format=custom", "--compress=0"]),
