@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.Intrinsics.X86;
 using Backups.Core.Crypto;
 using Xunit;
 
@@ -12,6 +13,33 @@ public class Poly1305Tests
         Poly1305.ComputeTag(r, s, message, tag);
         return tag;
     }
+
+    private const int ScalarOnly = int.MaxValue;
+    private const int VectorFromZero = 0;
+
+    /// <summary>
+    /// The tag through the path that <paramref name="vectorMinimum"/> pins, checking that the AVX2 path took
+    /// every whole 64-byte group when it was asked for on a machine that has AVX2, and nothing otherwise.
+    /// </summary>
+    private static byte[] PinnedTag(byte[] r, byte[] s, byte[] message, int vectorMinimum)
+    {
+        var tag = new byte[16];
+        int vectorized = Poly1305.ComputeTag(r, s, message, tag, vectorMinimum);
+        bool vector = Avx2.IsSupported && message.Length >= vectorMinimum;
+        Assert.Equal(vector ? message.Length & ~63 : 0, vectorized);
+        return tag;
+    }
+
+    private static void AssertBothPathsMatchReference(byte[] r, byte[] s, byte[] message)
+    {
+        string expected = Convert.ToHexString(ReferenceTag(r, s, message));
+        Assert.Equal(expected, Convert.ToHexString(PinnedTag(r, s, message, ScalarOnly)));
+        Assert.Equal(expected, Convert.ToHexString(PinnedTag(r, s, message, VectorFromZero)));
+        Assert.Equal(expected, Convert.ToHexString(Tag(r, s, message)));
+    }
+
+    /// <summary>r with every bit that clamping keeps set: the largest limbs the multiplications can see.</summary>
+    private static byte[] LargestR() => Enumerable.Repeat((byte)0xff, 16).ToArray();
 
     /// <summary>Poly1305 straight from its definition, with big integers.</summary>
     private static byte[] ReferenceTag(byte[] r, byte[] s, byte[] message)
@@ -140,5 +168,76 @@ public class Poly1305Tests
         random.NextBytes(s);
         random.NextBytes(message);
         Assert.Equal(ReferenceTag(r, s, message), Tag(r, s, message));
+    }
+
+    [Fact]
+    public void VectorPathIsTakenOnLongMessagesWhenAvx2IsSupported()
+    {
+        var message = new byte[1 << 20];
+        var tag = new byte[16];
+        var key = new byte[16];
+        int vectorized = Poly1305.ComputeTag(key, key, message, tag, Poly1305.VectorMinimum);
+        Assert.Equal(Avx2.IsSupported ? message.Length : 0, vectorized);
+        Assert.Equal(0, Poly1305.ComputeTag(key, key, message, tag, ScalarOnly));
+        Assert.Equal(0, Poly1305.ComputeTag(key, key, new byte[Poly1305.VectorMinimum - 1], tag, Poly1305.VectorMinimum));
+    }
+
+    [Fact]
+    public void BothPathsMatchReferenceAtEveryLengthUpTo1100()
+    {
+        var random = new Random(2605);
+        for (int length = 0; length <= 1100; length++)
+        {
+            var message = new byte[length];
+            random.NextBytes(message);
+            var r = new byte[16];
+            var s = new byte[16];
+            random.NextBytes(r);
+            random.NextBytes(s);
+            AssertBothPathsMatchReference(r, s, message);
+            // The largest clamped r and an all-ones s, which carries through the final addition.
+            AssertBothPathsMatchReference(LargestR(), Enumerable.Repeat((byte)0xff, 16).ToArray(), message);
+        }
+    }
+
+    [Fact]
+    public void BothPathsMatchReferenceOnAllOnesMessages()
+    {
+        // All-ones blocks under the largest r keep every limb of the accumulator near its bound.
+        var random = new Random(5);
+        for (int length = 0; length <= 1100; length += 7)
+        {
+            var message = Enumerable.Repeat((byte)0xff, length).ToArray();
+            var s = new byte[16];
+            random.NextBytes(s);
+            AssertBothPathsMatchReference(LargestR(), s, message);
+            var r = new byte[16];
+            random.NextBytes(r);
+            AssertBothPathsMatchReference(r, s, message);
+        }
+        foreach (int length in new[] { 4096, 4096 + 63, 65536 + 17, 262144 + 5 })
+            AssertBothPathsMatchReference(LargestR(), LargestR(), Enumerable.Repeat((byte)0xff, length).ToArray());
+    }
+
+    [Fact]
+    public void BothPathsMatchReferenceOnLongMessages()
+    {
+        var random = new Random(64);
+        var lengths = new List<int> { (1 << 20) + 5 };
+        for (int delta = 1; delta <= 17; delta++)
+        {
+            lengths.Add(65536 + delta);
+            lengths.Add(65536 - delta);
+        }
+        foreach (int length in lengths)
+        {
+            var message = new byte[length];
+            random.NextBytes(message);
+            var r = new byte[16];
+            var s = new byte[16];
+            random.NextBytes(r);
+            random.NextBytes(s);
+            AssertBothPathsMatchReference(r, s, message);
+        }
     }
 }
