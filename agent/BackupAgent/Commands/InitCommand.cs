@@ -17,7 +17,7 @@ public sealed class InitCommand : Command
         if (version < 0) throw new UsageException($"--repository-version must be 1 or 2, not '{versionText}'");
         var password = global.Password();
         await using var backend = global.OpenBackend();
-        await using var repo = await Repository.InitAsync(backend, password, version, ct);
+        await using var repo = await Repository.InitAsync(backend, password, version, ct: ct);
         if (output.Json)
             output.JsonLine(new JsonObject { ["message_type"] = "initialized", ["id"] = repo.Config.Id, ["repository"] = backend.Location });
         else

@@ -34,7 +34,10 @@ public sealed class Repository : IAsyncDisposable
         Polynomial = Polynomial.Parse(config.ChunkerPolynomial);
     }
 
-    public static async Task<Repository> InitAsync(IBackend backend, string password, int version = 2, CancellationToken ct = default)
+    /// <param name="polynomial">The chunker polynomial, random when null; a given one is what restic's
+    /// `init --copy-chunker-params` does, and lets tests cut chunks at known places.</param>
+    public static async Task<Repository> InitAsync(IBackend backend, string password, int version = 2, Polynomial? polynomial = null,
+        CancellationToken ct = default)
     {
         if (version is not (1 or 2)) throw new RepositoryException(ErrorKind.UnsupportedVersion, $"repository version {version} is not supported (1 or 2)");
         if (await backend.StatAsync(FileHandle.Config, ct) != null)
@@ -46,7 +49,7 @@ public sealed class Repository : IAsyncDisposable
         {
             Version = version,
             Id = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32)),
-            ChunkerPolynomial = Polynomial.Random().ToString(),
+            ChunkerPolynomial = (polynomial ?? Polynomial.Random()).ToString(),
         };
         var keyJson = RepositoryJson.Serialize(KeyFile.Create(master, password), RepositoryJson.Context.KeyFile);
         await backend.SaveAsync(new FileHandle(FileKind.Key, Id.Hash(keyJson).ToString()), keyJson, ct);

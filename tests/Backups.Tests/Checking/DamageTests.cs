@@ -4,6 +4,7 @@ using Backups.Core;
 using Backups.Core.Checking;
 using Backups.Core.Locks;
 using Backups.Tests.Errors;
+using Backups.Tests.Support;
 using Xunit;
 using static Backups.Tests.Checking.CheckTools;
 
@@ -32,8 +33,7 @@ public sealed class DamageTests(CheckedRepositories repositories) : IClassFixtur
         var read = await CheckAsync(repo.Repository, ReadAll);
         AssertHealthy(read);
         Assert.Equal(read.Packs, read.PacksRead);
-        Assert.Equal(Directory.EnumerateFiles(Path.Combine(repo.Repository, "data"), "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length),
-            read.BytesRead);
+        Assert.Equal(Repositories.DataBytes(repo.Repository), read.BytesRead);
     }
 
     [Theory]

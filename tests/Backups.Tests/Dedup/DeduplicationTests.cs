@@ -20,11 +20,11 @@ public sealed class DeduplicationTests : IDisposable
         var repo = _store.New();
         await repo.Agent.RunOkAsync("init");
         await BackUpWithUsAsync(repo, seed: 11);
-        var before = DataSize(repo.Repository);
+        var before = Repositories.DataBytes(repo.Repository);
 
         var added = await BackUpWithUsAsync(repo, seed: 11);
 
-        var growth = DataSize(repo.Repository) - before;
+        var growth = Repositories.DataBytes(repo.Repository) - before;
         Assert.True(growth < Size / 100, $"the repository grew by {growth} bytes");
         Assert.True(added < Size / 100, $"backup reported {added} bytes added");
         await repo.Restic.CheckAsync(readData: false);
@@ -37,11 +37,11 @@ public sealed class DeduplicationTests : IDisposable
         await repo.Restic.RunOkAsync("init");
         using (var data = new TestData(TestData.Kind.Random, Size, seed: 12))
             (await repo.Restic.RunAsync(["backup", "--stdin", "--stdin-filename", "data.bin"], data)).EnsureSuccess("restic backup");
-        var before = DataSize(repo.Repository);
+        var before = Repositories.DataBytes(repo.Repository);
 
         var added = await BackUpWithUsAsync(repo, seed: 12);
 
-        var growth = DataSize(repo.Repository) - before;
+        var growth = Repositories.DataBytes(repo.Repository) - before;
         Assert.True(growth < Size / 100, $"the repository grew by {growth} bytes: our chunks differ from restic's");
         Assert.True(added < Size / 100, $"backup reported {added} bytes added");
         await repo.Restic.CheckAsync(readData: false);
@@ -53,7 +53,4 @@ public sealed class DeduplicationTests : IDisposable
         var result = (await repo.Agent.RunAsync(["--json", "backup", "--stdin", "--stdin-filename", "data.bin"], data)).EnsureSuccess("backup");
         return JsonDocument.Parse(result.Stdout).RootElement.GetProperty("data_added").GetInt64();
     }
-
-    private static long DataSize(string repository) =>
-        new DirectoryInfo(Path.Combine(repository, "data")).EnumerateFiles("*", SearchOption.AllDirectories).Sum(f => f.Length);
 }

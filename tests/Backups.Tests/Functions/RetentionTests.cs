@@ -32,15 +32,13 @@ public sealed class RetentionTests : IAsyncLifetime
         return new RetentionFunction(environment).ApplyAsync(input, SnapshotHistory.Invocation());
     }
 
-    private static long DataBytes(string repo) =>
-        Directory.EnumerateFiles(Path.Combine(repo, "data"), "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length);
 
     [Fact]
     public async Task Forget_and_prune_keep_what_restic_keeps_and_free_the_rest()
     {
         var policy = new RetentionPolicyInput { KeepLast = 2 };
         var restics = (await _history.Restic.RunOkAsync("forget", "--dry-run", "--json", "--keep-last", "2")).StdoutText;
-        var before = DataBytes(_history.Repository);
+        var before = Repositories.DataBytes(_history.Repository);
 
         var result = await ApplyAsync(new RetentionInput { Policy = policy });
 
@@ -50,7 +48,7 @@ public sealed class RetentionTests : IAsyncLifetime
         Assert.All(result.Removed, id => Assert.Contains($"\"id\":\"{id}\"", restics));
         Assert.True(result.Pruned);
         Assert.True(result.PacksDeleted > 0);
-        Assert.Equal(before - DataBytes(_history.Repository), result.BytesFreed);
+        Assert.Equal(before - Repositories.DataBytes(_history.Repository), result.BytesFreed);
         Assert.InRange(result.BytesFreed, 3 * 2_000_000 * 9 / 10, before);
         var left = (await _history.Restic.JsonAsync("snapshots")).EnumerateArray().Select(s => s.GetProperty("id").GetString()).Order();
         Assert.Equal(result.Kept.Order(), left);

@@ -105,8 +105,7 @@ public sealed record PruneScenario(RepositoryPair Repo, IReadOnlyList<KeptSnapsh
         await Task.WhenAll(Kept.Select(RestoreAsync));
     }
 
-    public long DataBytes() => new DirectoryInfo(Path.Combine(Repo.Repository, "data"))
-        .EnumerateFiles("*", SearchOption.AllDirectories).Sum(f => f.Length);
+    public long DataBytes() => Repositories.DataBytes(Repo.Repository);
 
     /// <summary>Our prune with --json; returns its summary.</summary>
     public async Task<JsonElement> PruneAsync(params string[] args)

@@ -62,8 +62,7 @@ public sealed class ForgetTests(RetentionRepository shared) : IDisposable
         var left = Packs(ours.Repository);
         Assert.True(left.Count < before.Count, "forget --prune deleted no pack");
         // As much data is gone as with restic (repacked packs get new names, so sizes are compared).
-        static long DataBytes(string repo) => Directory.EnumerateFiles(Path.Combine(repo, "data"), "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length);
-        Assert.InRange(DataBytes(ours.Repository), 0, DataBytes(theirs.Repository) * 105 / 100);
+        Assert.InRange(Repositories.DataBytes(ours.Repository), 0, Repositories.DataBytes(theirs.Repository) * 105 / 100);
         await ours.Restic.CheckAsync(readData: true);
     }
 

@@ -12,6 +12,10 @@ public interface IRepositoryStore
 public static class Repositories
 {
     public const string Password = "correct horse battery staple";
+
+    /// <summary>What a local repository's packs take on disk: the bytes in its data/ folder.</summary>
+    public static long DataBytes(string repository) =>
+        new DirectoryInfo(Path.Combine(repository, "data")).EnumerateFiles("*", SearchOption.AllDirectories).Sum(f => f.Length);
 }
 
 public sealed class LocalStore(TempDir dir) : IRepositoryStore
