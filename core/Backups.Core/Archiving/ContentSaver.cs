@@ -57,7 +57,7 @@ public sealed class ContentSaver : IAsyncDisposable
     {
         var results = new List<Task<Id>>();
         long size = 0;
-        using (var chunker = new Chunker(_polynomial, source, (source as SegmentedStream)?.ChunkSizes ?? ChunkSizes.Restic))
+        using (var chunker = new Chunker(_polynomial, source))
         {
             while (await chunker.NextAsync(ct) is { } chunk)
             {

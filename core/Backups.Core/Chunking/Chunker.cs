@@ -33,6 +33,7 @@ public sealed class Chunker : IDisposable
     private const int ReadSize = 256 * 1024;
 
     private readonly Stream _source;
+    private readonly SegmentedStream? _segments; // the source, when it knows its segments
     private readonly RabinTables _tables;
     private readonly int _minSize;
     private readonly int _maxSize;
@@ -45,7 +46,13 @@ public sealed class Chunker : IDisposable
     private bool _endOfSegment; // the bytes held end at a segment boundary
     private long _offset;    // stream offset of the chunk being assembled
 
-    public Chunker(Polynomial pol, Stream source, int minSize = DefaultMinSize, int maxSize = DefaultMaxSize)
+    /// <summary>Chunks of the sizes the source asks for (<see cref="SegmentedStream.ChunkSizes"/>), restic's otherwise.</summary>
+    public Chunker(Polynomial pol, Stream source)
+        : this(pol, source, (source as SegmentedStream)?.ChunkSizes ?? ChunkSizes.Restic)
+    {
+    }
+
+    public Chunker(Polynomial pol, Stream source, int minSize, int maxSize)
         : this(pol, source, ChunkSizes.Restic with { Min = minSize, Max = maxSize })
     {
     }
@@ -55,9 +62,11 @@ public sealed class Chunker : IDisposable
         ArgumentNullException.ThrowIfNull(source);
         ArgumentOutOfRangeException.ThrowIfLessThan(sizes.Min, WindowSize);
         ArgumentOutOfRangeException.ThrowIfLessThan(sizes.Max, sizes.Min);
-        ArgumentOutOfRangeException.ThrowIfNotEqual(sizes.AverageBits is >= 10 and <= 30, true, nameof(sizes));
+        ArgumentOutOfRangeException.ThrowIfLessThan(sizes.AverageBits, 10);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(sizes.AverageBits, 30);
         _tables = RabinTables.For(pol);
         _source = source;
+        _segments = source as SegmentedStream;
         _minSize = sizes.Min;
         _maxSize = sizes.Max;
         _splitMask = sizes.SplitMask;
@@ -103,7 +112,7 @@ public sealed class Chunker : IDisposable
     /// <summary>Reads until <paramref name="buffer"/> is full, the stream ends or a segment does.</summary>
     private async ValueTask<int> FillAsync(Memory<byte> buffer, CancellationToken ct)
     {
-        if (_source is not SegmentedStream segments)
+        if (_segments == null)
         {
             int read = await _source.ReadAtLeastAsync(buffer, buffer.Length, throwOnEndOfStream: false, ct).ConfigureAwait(false);
             _endOfStream = read < buffer.Length;
@@ -112,10 +121,10 @@ public sealed class Chunker : IDisposable
         int total = 0;
         while (total < buffer.Length)
         {
-            int n = await segments.ReadAsync(buffer[total..], ct).ConfigureAwait(false);
+            int n = await _segments.ReadAsync(buffer[total..], ct).ConfigureAwait(false);
             if (n == 0) { _endOfStream = true; break; }
             total += n;
-            if (segments.AtSegmentEnd) { _endOfSegment = true; break; }
+            if (_segments.AtSegmentEnd) { _endOfSegment = true; break; }
         }
         return total;
     }

@@ -41,7 +41,7 @@ internal sealed class PgDumpArchiveScanner
     private readonly byte[] _field = new byte[16];
     private int _have;
 
-    /// <summary>Whether the scanner has given up on the stream (or it ended its last block): nothing more to find.</summary>
+    /// <summary>Whether the scanner has given up on the stream: nothing more to find.</summary>
     public bool Done => _step == Step.Done;
 
     /// <summary>

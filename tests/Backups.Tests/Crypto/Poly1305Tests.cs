@@ -161,11 +161,8 @@ public class Poly1305Tests
     public void MatchesReferenceOnALongMessage()
     {
         var random = new Random(7);
-        var r = new byte[16];
-        var s = new byte[16];
         var message = new byte[100_003];
-        random.NextBytes(r);
-        random.NextBytes(s);
+        var (r, s) = RandomKey(random);
         random.NextBytes(message);
         Assert.Equal(ReferenceTag(r, s, message), Tag(r, s, message));
     }
@@ -190,10 +187,7 @@ public class Poly1305Tests
         {
             var message = new byte[length];
             random.NextBytes(message);
-            var r = new byte[16];
-            var s = new byte[16];
-            random.NextBytes(r);
-            random.NextBytes(s);
+            var (r, s) = RandomKey(random);
             AssertBothPathsMatchReference(r, s, message);
             // The largest clamped r and an all-ones s, which carries through the final addition.
             AssertBothPathsMatchReference(LargestR(), Enumerable.Repeat((byte)0xff, 16).ToArray(), message);
@@ -233,11 +227,17 @@ public class Poly1305Tests
         {
             var message = new byte[length];
             random.NextBytes(message);
-            var r = new byte[16];
-            var s = new byte[16];
-            random.NextBytes(r);
-            random.NextBytes(s);
+            var (r, s) = RandomKey(random);
             AssertBothPathsMatchReference(r, s, message);
         }
+    }
+
+    private static (byte[] R, byte[] S) RandomKey(Random random)
+    {
+        var r = new byte[16];
+        var s = new byte[16];
+        random.NextBytes(r);
+        random.NextBytes(s);
+        return (r, s);
     }
 }
