@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Backups.Core.FileSystem;
 
 namespace BackupAgent.Cli;
 
@@ -8,9 +9,13 @@ public sealed class Output(Stream stdout, TextWriter stderr, bool json)
 {
     public bool Json { get; } = json;
     public Stream Stdout { get; } = stdout;
-    private readonly StreamWriter _text = new(stdout, new System.Text.UTF8Encoding(false)) { AutoFlush = true };
-
-    public void Line(string text) => _text.WriteLine(text);
+    /// <summary>A line of text; a file name's bytes that are not UTF-8 go out as the very bytes (as restic prints them).</summary>
+    public void Line(string text)
+    {
+        Stdout.Write(FileName.Encode(text));
+        Stdout.WriteByte((byte)'\n');
+        Stdout.Flush();
+    }
 
     public void JsonLine(JsonNode node)
     {

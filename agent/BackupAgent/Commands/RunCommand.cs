@@ -50,7 +50,9 @@ public sealed class RunCommand(IReadOnlyDictionary<string, string> environment) 
             foreach (var s in result.Sources)
                 output.Line(s.Succeeded
                     ? $"{s.Name}: snapshot {s.SnapshotId?[..8]}, read {Size.Format(s.BytesRead)}, added {Size.Format(s.BytesAdded)} in {s.DurationSeconds:0.0} s"
-                    : $"{s.Name}: FAILED: {s.Error}" + (s.SnapshotId != null ? $" (incomplete snapshot {s.SnapshotId[..8]})" : ""));
-        return result.Succeeded ? ExitCodes.Ok : result.Sources.Any(s => s.SnapshotId == null) ? ExitCodes.SourceFailed : ExitCodes.Incomplete;
+                      + (s.Warnings is { Count: > 0 } w ? $"; not saved: {string.Join("; ", w)}" : "")
+                    : $"{s.Name}: FAILED: {s.Error}");
+        if (!result.Succeeded) return ExitCodes.SourceFailed;
+        return result.Sources.Any(s => s.Warnings != null) ? ExitCodes.Incomplete : ExitCodes.Ok;
     }
 }

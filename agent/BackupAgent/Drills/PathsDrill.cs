@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Security.Cryptography;
 using BackupAgent.Run;
 using Backups.Core.Archiving;
+using Backups.Core.FileSystem;
 using Backups.Core.Restoring;
 using Backups.Core.Snapshots;
 using Backups.Core.Trees;

@@ -100,11 +100,13 @@ public sealed class NightlyRun(RunConfig config, Secrets secrets, RunLog log)
                 var excludes = (source.Exclude ?? []).Select(e => new ExcludePattern(e)).ToList();
                 using var stopCounting = CancellationTokenSource.CreateLinkedTokenSource(ct);
                 var counting = Task.Run(() => stats.BytesTotal = SizeEstimate.Of(paths, excludes, stopCounting.Token), stopCounting.Token);
-                saved = (await session.SavePathsAsync(paths, excludes, stats, ct), paths, time);
+                saved = (await session.SavePathsAsync(source.Paths!, excludes, stats, ct), paths, time);
                 await stopCounting.CancelAsync();
                 try { await counting; } catch (OperationCanceledException) { /* the backup finished first */ }
-                result.Succeeded = stats.Errors.Count == 0;
-                if (!result.Succeeded) result.Error = $"{stats.Errors.Count} files could not be read (the snapshot lacks them): {stats.Errors[0]}";
+                // A file that vanished or could not be read is a warning, as in restic: the snapshot holds the rest,
+                // and the night's later steps (verify, retention) still run.
+                result.Succeeded = true;
+                if (stats.Errors.Count > 0) result.Warnings = Warnings(stats.Errors);
             }
             else
             {
@@ -151,6 +153,11 @@ public sealed class NightlyRun(RunConfig config, Secrets secrets, RunLog log)
         else log.Error("source failed", ("source", source.Name), ("error", result.Error), ("exit_status", result.ExitStatus));
         return (result, saved);
     }
+
+    private const int WarningsListed = 20;
+
+    private static List<string> Warnings(IReadOnlyList<string> errors) => errors.Count <= WarningsListed ? [.. errors]
+        : [.. errors.Take(WarningsListed), $"... and {errors.Count - WarningsListed} more"];
 
     /// <summary>The program and its arguments; no secret is among them.</summary>
     private static List<string> Command(SourceConfig s) => s.Kind switch

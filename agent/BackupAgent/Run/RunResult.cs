@@ -28,6 +28,8 @@ public sealed class SourceResult
     [JsonPropertyName("duration_seconds")] public double DurationSeconds { get; set; }
     [JsonPropertyName("exit_status")] public int? ExitStatus { get; set; }
     [JsonPropertyName("error")] public string? Error { get; set; }
+    /// <summary>What the snapshot lacks and why (files that vanished or could not be read); the source still succeeded.</summary>
+    [JsonPropertyName("warnings")] public List<string>? Warnings { get; set; }
     /// <summary>The end of the program's stderr, secrets masked: usually the reason it failed.</summary>
     [JsonPropertyName("stderr_tail")] public string? StderrTail { get; set; }
 }

@@ -1,3 +1,4 @@
+using Backups.Core.FileSystem;
 using Backups.Core.Json;
 using Backups.Core.Packs;
 using Backups.Core.Trees;
@@ -7,46 +8,30 @@ namespace Backups.Core.Archiving;
 /// <summary>
 /// Turns files and directories into trees. Walking is sequential (file contents are queued in order on the
 /// content saver); a directory's tree is built once all of its children are saved, without stalling the walk.
-/// Every component of a target's absolute path becomes its own tree level, as in restic.
+/// Targets are laid out as restic lays them out (<see cref="BackupTargets"/>). Entries are read relative to their
+/// opened directory and never through a symlink: what is read is the entry that was listed and stat'ed, and one
+/// that vanishes or changes type meanwhile is a warning (the snapshot is saved without it), not a failure.
 /// </summary>
 public sealed class Archiver(Packer packer, ContentSaver content, IReadOnlyList<ExcludePattern> excludes, SourceStats stats)
 {
-    /// <summary>Saves the targets and returns the root tree's id.</summary>
-    public async Task<Id> SaveAsync(IReadOnlyList<string> absolutePaths, CancellationToken ct)
-    {
-        // Merge the targets into one virtual tree of path components.
-        var root = new VirtualDir("/");
-        foreach (var path in absolutePaths)
-        {
-            var dir = root;
-            var parts = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
-            for (var i = 0; i < parts.Length - 1; i++)
-                dir = dir.Child(parts[i], "/" + string.Join('/', parts[..(i + 1)]));
-            dir.Targets[parts[^1]] = path;
-        }
-        return await (await SaveVirtualAsync(root, ct));
-    }
+    /// <summary>Saves the targets (absolute or relative paths) and returns the root tree's id.</summary>
+    public async Task<Id> SaveAsync(IReadOnlyList<string> targets, CancellationToken ct) =>
+        await await SaveLevelAsync(BackupTargets.Layout(targets), ct);
 
-    private sealed class VirtualDir(string path)
-    {
-        public string Path { get; } = path;
-        public Dictionary<string, VirtualDir> Dirs { get; } = new(StringComparer.Ordinal);
-        public Dictionary<string, string> Targets { get; } = new(StringComparer.Ordinal);
-        public VirtualDir Child(string name, string path) =>
-            Dirs.TryGetValue(name, out var d) ? d : Dirs[name] = new VirtualDir(path);
-    }
-
-    private async Task<Task<Id>> SaveVirtualAsync(VirtualDir dir, CancellationToken ct)
+    private async Task<Task<Id>> SaveLevelAsync(BackupTargets.Level level, CancellationToken ct)
     {
         var children = new List<Task<Node>>();
-        foreach (var (name, target) in dir.Targets)
-            if (await SaveEntryAsync(name, target, ct) is { } node) children.Add(node);
-        foreach (var (name, sub) in dir.Dirs)
+        foreach (var (name, child) in level.Children)
         {
-            if (dir.Targets.ContainsKey(name)) continue; // the whole directory is a target already
-            var subtree = await SaveVirtualAsync(sub, ct);
-            var node = NodeFor(name, sub.Path, FileStat.Lstat(sub.Path));
-            children.Add(WithSubtree(node, subtree));
+            if (child.Target is { } target)
+            {
+                using var parent = DirectoryHandle.Open(Path.GetDirectoryName(target) ?? "/");
+                if (await SaveEntryAsync(parent, Path.GetFileName(target), name, target, ct) is { } node) children.Add(node);
+                continue;
+            }
+            var subtree = await SaveLevelAsync(child, ct);
+            // A directory on the way to a target takes the metadata of what the path leads to, as in restic.
+            children.Add(WithSubtree(NodeFor(name, FileStat.Stat(child.MetadataPath!)), subtree));
         }
         return SaveTreeAsync(children, ct);
     }
@@ -77,47 +62,42 @@ public sealed class Archiver(Packer packer, ContentSaver content, IReadOnlyList<
         return id;
     }
 
-    /// <summary>Queues one file system entry; null when it is excluded or unreadable.</summary>
-    private async Task<Task<Node>?> SaveEntryAsync(string name, string path, CancellationToken ct)
+    /// <summary>Queues one entry of an opened directory; null when it is excluded, unreadable or gone.</summary>
+    private async Task<Task<Node>?> SaveEntryAsync(DirectoryHandle dir, string entry, string name, string path, CancellationToken ct)
     {
         if (excludes.Any(e => e.Matches(path))) return null;
         FileStat stat;
         try
         {
-            stat = FileStat.Lstat(path);
+            stat = dir.Stat(entry);
         }
         catch (IOException e)
         {
             stats.Error(e.Message);
             return null;
         }
-        var node = NodeFor(name, path, stat);
-        if (stat.IsDirectory)
+        var node = NodeFor(name, stat);
+        if (stat.IsDirectory) return await SaveDirectoryAsync(dir, entry, path, stat, node, ct);
+        if (stat.IsSymlink)
         {
-            stats.Directories++;
-            var children = new List<Task<Node>>();
             try
             {
-                foreach (var entry in Directory.EnumerateFileSystemEntries(path).Order(StringComparer.Ordinal))
-                    if (await SaveEntryAsync(System.IO.Path.GetFileName(entry), entry, ct) is { } child) children.Add(child);
+                node.LinkTarget = dir.ReadLink(entry);
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            catch (IOException e)
             {
-                stats.Error($"cannot read directory {path}: {e.Message}");
-                node.Error = e.Message;
+                stats.Error(e.Message);
+                return null;
             }
-            return WithSubtree(node, SaveTreeAsync(children, ct));
         }
         if (!stat.IsRegular) return Task.FromResult(node);
 
         stats.Files++;
         try
         {
-            await using var file = new FileStream(path, new FileStreamOptions
-            {
-                Mode = FileMode.Open, Access = FileAccess.Read, Share = FileShare.ReadWrite,
-                BufferSize = 0, Options = FileOptions.SequentialScan | FileOptions.Asynchronous,
-            });
+            using var handle = dir.OpenFile(entry);
+            if (!Unchanged(FileStat.Of(handle, path), stat, path)) return null;
+            await using var file = new FileStream(handle, FileAccess.Read, bufferSize: 0);
             var (contentTask, size) = await content.QueueAsync(file, stats, ct);
             // The size is what was read: restic's check insists that it equals the sum of the blobs.
             node.Size = (ulong)size;
@@ -130,13 +110,60 @@ public sealed class Archiver(Packer packer, ContentSaver content, IReadOnlyList<
         }
     }
 
+    private async Task<Task<Node>?> SaveDirectoryAsync(DirectoryHandle parent, string entry, string path, FileStat stat, Node node, CancellationToken ct)
+    {
+        DirectoryHandle dir;
+        try
+        {
+            dir = parent.OpenDirectory(entry);
+        }
+        catch (IOException e) when (e.Is(Native.ENOENT) || e.Is(Native.ENOTDIR) || e.Is(Native.ELOOP))
+        {
+            stats.Error($"{path} vanished or stopped being a directory during the backup; not saved");
+            return null;
+        }
+        catch (IOException e)
+        {
+            stats.Error($"cannot read directory {path}: {e.Message}");
+            node.Error = e.Message;
+            return WithSubtree(node, SaveTreeAsync([], ct));
+        }
+        using (dir)
+        {
+            if (!Unchanged(dir.Stat(), stat, path)) return null;
+            stats.Directories++;
+            var children = new List<Task<Node>>();
+            try
+            {
+                var names = dir.ReadNames();
+                names.Sort(FileName.Compare);
+                foreach (var child in names)
+                    if (await SaveEntryAsync(dir, child, child, BackupTargets.Join(path, child), ct) is { } saved) children.Add(saved);
+            }
+            catch (IOException e)
+            {
+                stats.Error($"cannot read directory {path}: {e.Message}");
+                node.Error = e.Message;
+            }
+            return WithSubtree(node, SaveTreeAsync(children, ct));
+        }
+    }
+
+    /// <summary>Whether what was opened is what was listed; a warning when an entry was swapped meanwhile.</summary>
+    private bool Unchanged(FileStat opened, FileStat listed, string path)
+    {
+        if (opened.SameFile(listed) && opened.NodeType == listed.NodeType) return true;
+        stats.Error($"{path} was replaced during the backup; not saved");
+        return false;
+    }
+
     private static async Task<Node> WithContent(Node node, Task<Id[]> content)
     {
         node.Content = [.. await content];
         return node;
     }
 
-    public static Node NodeFor(string name, string path, FileStat s)
+    private static Node NodeFor(string name, FileStat s)
     {
         var offset = (int)TimeZoneInfo.Local.BaseUtcOffset.TotalMinutes;
         var node = new Node
@@ -159,9 +186,6 @@ public sealed class Archiver(Packer packer, ContentSaver content, IReadOnlyList<
         {
             case Node.File:
                 node.Content = [];
-                break;
-            case Node.Symlink:
-                node.LinkTarget = new FileInfo(path).LinkTarget;
                 break;
             case Node.Dev or Node.CharDev:
                 node.Device = s.RDevice;

@@ -31,10 +31,11 @@ public static class Backup
     {
         var absolute = AbsolutePaths(paths);
         var excludes = options.Excludes.Select(e => new ExcludePattern(e)).ToList();
-        return await RunAsync(repo, options, absolute, (session, _, stats, token) => session.SavePathsAsync(absolute, excludes, stats, token), ct);
+        return await RunAsync(repo, options, absolute, (session, _, stats, token) => session.SavePathsAsync(paths, excludes, stats, token), ct);
     }
 
-    /// <summary>Absolute, de-duplicated paths; every one must exist (a dangling symlink counts).</summary>
+    /// <summary>Absolute, de-duplicated paths, as a snapshot lists its targets; every one must exist (a dangling
+    /// symlink counts).</summary>
     public static List<string> AbsolutePaths(IReadOnlyList<string> paths)
     {
         var absolute = paths.Select(p => Path.TrimEndingDirectorySeparator(Path.GetFullPath(p))).Distinct().ToList();

@@ -74,9 +74,9 @@ public sealed class BackupSession : IAsyncDisposable
         return Archiver.SaveTreeAsync(_packer, tree, stats, ct);
     }
 
-    /// <summary>Saves files and directories (absolute paths); returns the root tree.</summary>
-    public Task<Id> SavePathsAsync(IReadOnlyList<string> absolutePaths, IReadOnlyList<ExcludePattern> excludes, SourceStats stats, CancellationToken ct) =>
-        new Archiver(_packer, _content, excludes, stats).SaveAsync(absolutePaths, ct);
+    /// <summary>Saves files and directories (absolute or relative paths); returns the root tree.</summary>
+    public Task<Id> SavePathsAsync(IReadOnlyList<string> targets, IReadOnlyList<ExcludePattern> excludes, SourceStats stats, CancellationToken ct) =>
+        new Archiver(_packer, _content, excludes, stats).SaveAsync(targets, ct);
 
     /// <summary>Stores everything saved so far: all packs, then their index. No more saving afterwards.</summary>
     public async Task FinishAsync(CancellationToken ct)

@@ -27,4 +27,5 @@ internal static class UnixNames
 
     public static uint CurrentUid => geteuid();
     public static uint CurrentGid => getegid();
+    public static bool IsRoot { get; } = geteuid() == 0;
 }

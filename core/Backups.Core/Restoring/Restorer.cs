@@ -1,87 +1,124 @@
-using System.Runtime.InteropServices;
-using System.Text;
+using Backups.Core.Archiving;
+using Backups.Core.FileSystem;
+using Backups.Core.Repository;
 using Backups.Core.Trees;
+using Microsoft.Win32.SafeHandles;
 using Repo = Backups.Core.Repository.Repository;
 
 namespace Backups.Core.Restoring;
 
 /// <summary>
-/// Restores a tree into a directory: contents, symlinks, modes, owners (when root) and nanosecond mtimes.
-/// Directory metadata is applied last, after their contents stop changing them.
+/// Restores a tree into a directory: contents, symlinks, FIFOs, devices (as root), hard links, modes, owners (as
+/// root) and nanosecond times. Every entry is made relative to its opened parent directory and never through a
+/// symlink, and whatever already has an entry's name is replaced rather than written through, so neither the
+/// snapshot nor the target's previous contents can direct a write outside the target. Directory metadata is
+/// applied last, after their contents stop changing them.
 /// </summary>
 public sealed class Restorer(Repo repo)
 {
+    // Hard-link groups whose first file stays open until its other names are made; past this many, further
+    // groups are restored as copies rather than holding ever more descriptors.
+    private const int MaxOpenLinkGroups = 1000;
+    private readonly Dictionary<(ulong Inode, ulong Device), LinkGroup> _links = [];
+
     public long Files { get; private set; }
     public long Bytes { get; private set; }
 
     public async Task RestoreAsync(Id tree, string target, CancellationToken ct = default)
     {
-        Directory.CreateDirectory(target);
-        await RestoreTreeAsync(tree, Path.GetFullPath(target), ct);
+        var full = Path.GetFullPath(target);
+        if (File.Exists(full))
+            throw new RepositoryException(ErrorKind.InvalidArgument, $"cannot restore into {target}: it is a file, not a directory");
+        Directory.CreateDirectory(full);
+        using var root = DirectoryHandle.Open(full);
+        try
+        {
+            await RestoreTreeAsync(tree, root, ct);
+        }
+        finally
+        {
+            foreach (var group in _links.Values) group.File.Dispose();
+            _links.Clear();
+        }
     }
 
-    private async Task RestoreTreeAsync(Id treeId, string dir, CancellationToken ct)
+    private async Task RestoreTreeAsync(Id treeId, DirectoryHandle dir, CancellationToken ct)
     {
         var tree = await TreeJson.LoadAsync(repo, treeId, ct);
         foreach (var node in tree.Nodes)
         {
-            if (node.Name is "" or "." or ".." || node.Name.Contains('/'))
-                throw new Repository.RepositoryException(Repository.ErrorKind.Damaged, $"tree {treeId} is damaged: invalid name '{node.Name}'");
-            var path = Path.Combine(dir, node.Name);
+            ct.ThrowIfCancellationRequested();
+            var (owner, group) = Ownership(node);
             switch (node.Type)
             {
                 case Node.Dir:
-                    Directory.CreateDirectory(path);
-                    if (node.Subtree is { } sub) await RestoreTreeAsync(sub, path, ct);
+                    using (var sub = dir.CreateDirectory(node.Name))
+                    {
+                        if (node.Subtree is { } subtree) await RestoreTreeAsync(subtree, sub, ct);
+                        sub.SetMetadata(owner, group, (uint)node.Permissions, Times(node));
+                    }
                     break;
                 case Node.File:
-                    await using (var f = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20, FileOptions.Asynchronous))
-                        Bytes += await ContentReader.CopyToAsync(repo, node.Content ?? [], f, ct);
+                    await RestoreFileAsync(dir, node, ct);
                     Files++;
                     break;
                 case Node.Symlink:
-                    if (File.Exists(path) || Directory.Exists(path) || new FileInfo(path).LinkTarget != null) File.Delete(path);
-                    File.CreateSymbolicLink(path, node.LinkTarget ?? "");
+                    dir.CreateSymlink(node.Name, node.LinkTarget ?? "");
+                    dir.SetMetadata(node.Name, owner, group, null, Times(node));
+                    break;
+                case Node.Fifo:
+                    dir.CreateNode(node.Name, FileStat.SIfIfo, 0);
+                    dir.SetMetadata(node.Name, owner, group, (uint)node.Permissions, Times(node));
+                    break;
+                case Node.Dev or Node.CharDev when UnixNames.IsRoot:
+                    dir.CreateNode(node.Name, node.Type == Node.Dev ? FileStat.SIfBlk : FileStat.SIfChr, node.Device);
+                    dir.SetMetadata(node.Name, owner, group, (uint)node.Permissions, Times(node));
                     break;
                 default:
-                    continue; // devices, fifos and sockets are not recreated
+                    continue; // sockets are not recreated (as in restic), nor devices without the right to make them
             }
-            ApplyMetadata(path, node);
         }
     }
 
-    private static void ApplyMetadata(string path, Node node)
+    private async Task RestoreFileAsync(DirectoryHandle dir, Node node, CancellationToken ct)
     {
-        if (UnixFileSystem.IsRoot) UnixFileSystem.Lchown(path, node.Uid, node.Gid);
-        if (node.Type != Node.Symlink) File.SetUnixFileMode(path, node.Permissions);
-        UnixFileSystem.SetTimes(path, node.AccessTime, node.ModTime);
+        var linked = node.Links > 1;
+        if (linked && _links.TryGetValue((node.Inode, node.DeviceId), out var first))
+        {
+            dir.Link(first.File, node.Name);
+            if (--first.Remaining == 0)
+            {
+                first.File.Dispose();
+                _links.Remove((node.Inode, node.DeviceId));
+            }
+            return;
+        }
+        var file = dir.CreateFile(node.Name);
+        try
+        {
+            // The stream borrows the descriptor: it stays open for the metadata and for hard links to it.
+            await using (var stream = new FileStream(new SafeFileHandle(file.DangerousGetHandle(), ownsHandle: false), FileAccess.Write, 1 << 20))
+                Bytes += await ContentReader.CopyToAsync(repo, node.Content ?? [], stream, ct);
+            var (owner, group) = Ownership(node);
+            FileMetadata.Set(file, $"{dir.Path}/{node.Name}", owner, group, (uint)node.Permissions, Times(node));
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+        if (linked && _links.Count < MaxOpenLinkGroups) _links[(node.Inode, node.DeviceId)] = new LinkGroup(file, node.Links - 1);
+        else file.Dispose();
     }
-}
 
-internal static class UnixFileSystem
-{
-    private const int AtFdCwd = -100, AtSymlinkNoFollow = 0x100;
-
-    [DllImport("libc", SetLastError = true)] private static extern unsafe int utimensat(int dirfd, byte* path, long* times, int flags);
-    [DllImport("libc", SetLastError = true)] private static extern unsafe int lchown(byte* path, uint owner, uint group);
-    public static bool IsRoot { get; } = Archiving.UnixNames.CurrentUid == 0;
-
-    public static unsafe void SetTimes(string path, Json.Timestamp atime, Json.Timestamp mtime)
+    private sealed class LinkGroup(SafeFileHandle file, ulong remaining)
     {
-        var times = stackalloc long[4];
-        (times[0], times[1]) = (atime.UnixSeconds, atime.Nanoseconds);
-        (times[2], times[3]) = (mtime.UnixSeconds, mtime.Nanoseconds);
-        var bytes = Encoding.UTF8.GetBytes(path + "\0");
-        fixed (byte* p = bytes)
-            if (utimensat(AtFdCwd, p, times, AtSymlinkNoFollow) != 0)
-                throw new IOException($"cannot set times of {path}: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
+        public SafeFileHandle File { get; } = file;
+        public ulong Remaining { get; set; } = remaining;
     }
 
-    public static unsafe void Lchown(string path, uint uid, uint gid)
-    {
-        var bytes = Encoding.UTF8.GetBytes(path + "\0");
-        fixed (byte* p = bytes)
-            if (lchown(p, uid, gid) != 0)
-                throw new IOException($"cannot set owner of {path}: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
-    }
+    private static (uint? Owner, uint? Group) Ownership(Node node) => UnixNames.IsRoot ? (node.Uid, node.Gid) : (null, null);
+
+    private static FileTimes Times(Node node) =>
+        new(node.AccessTime.UnixSeconds, node.AccessTime.Nanoseconds, node.ModTime.UnixSeconds, node.ModTime.Nanoseconds);
 }

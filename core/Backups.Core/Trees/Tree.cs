@@ -1,14 +1,15 @@
 using System.Text.Json.Serialization;
+using Backups.Core.FileSystem;
 using Backups.Core.Json;
 
 namespace Backups.Core.Trees;
 
-/// <summary>A directory listing blob: nodes strictly sorted by name (byte order of their UTF-8).</summary>
+/// <summary>A directory listing blob: nodes strictly sorted by name (byte order of the names' bytes).</summary>
 public sealed class Tree
 {
     [JsonPropertyName("nodes")] public List<Node> Nodes { get; set; } = [];
 
-    public void Sort() => Nodes.Sort((a, b) => string.CompareOrdinal(a.Name, b.Name));
+    public void Sort() => Nodes.Sort((a, b) => FileName.Compare(a.Name, b.Name));
 }
 
 /// <summary>One entry of a tree, in restic's field order and with its omit-empty rules.</summary>
@@ -16,7 +17,8 @@ public sealed class Node
 {
     public const string File = "file", Dir = "dir", Symlink = "symlink", Dev = "dev", CharDev = "chardev", Fifo = "fifo", Socket = "socket";
 
-    [JsonPropertyName("name")] public string Name { get; set; } = "";
+    /// <summary>The name as the file system holds it (a <see cref="FileName"/> string); stored quoted as restic does.</summary>
+    [JsonPropertyName("name"), JsonConverter(typeof(NodeNameJsonConverter))] public string Name { get; set; } = "";
     [JsonPropertyName("type")] public string Type { get; set; } = File;
     [JsonPropertyName("mode"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public uint Mode { get; set; }
     [JsonPropertyName("mtime")] public Timestamp ModTime { get; set; }

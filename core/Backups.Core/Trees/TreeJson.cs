@@ -16,8 +16,21 @@ public static class TreeJson
         return result;
     }
 
-    public static Tree Parse(ReadOnlySpan<byte> blob, Id id) =>
-        RepositoryJson.Deserialize(blob, RepositoryJson.Context.Tree, $"tree {id}");
+    /// <summary>Parses a tree blob. A name that could step out of its directory ("", ".", "..", one holding '/' or
+    /// NUL) or that two nodes share is damage: a restore would otherwise write through it or twice.</summary>
+    public static Tree Parse(ReadOnlySpan<byte> blob, Id id)
+    {
+        var tree = RepositoryJson.Deserialize(blob, RepositoryJson.Context.Tree, $"tree {id}");
+        var names = new HashSet<string>(tree.Nodes.Count, StringComparer.Ordinal);
+        foreach (var node in tree.Nodes)
+        {
+            if (node.Name is "" or "." or ".." || node.Name.AsSpan().IndexOfAny('/', '\0') >= 0)
+                throw new RepositoryException(ErrorKind.Damaged, $"tree {id} is damaged: invalid name '{node.Name}'");
+            if (!names.Add(node.Name))
+                throw new RepositoryException(ErrorKind.Damaged, $"tree {id} is damaged: two nodes are named '{node.Name}'");
+        }
+        return tree;
+    }
 
     public static async Task<Tree> LoadAsync(Repository.Repository repo, Id id, CancellationToken ct = default) =>
         Parse(await repo.LoadBlobAsync(BlobType.Tree, id, ct), id);

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using Backups.Core.Archiving;
+using Backups.Core.FileSystem;
 using Backups.Tests.Support;
 using Xunit;
 

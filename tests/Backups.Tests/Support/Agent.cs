@@ -15,11 +15,12 @@ public sealed class Agent(string repository, string password, string? caCert = n
         return e;
     }
 
-    public Task<ProcessResult> RunAsync(IEnumerable<string> args, Stream? stdin = null, Stream? stdout = null, IDictionary<string, string>? extraEnv = null)
+    public Task<ProcessResult> RunAsync(IEnumerable<string> args, Stream? stdin = null, Stream? stdout = null,
+        IDictionary<string, string>? extraEnv = null, string? workingDirectory = null)
     {
         var e = Environment();
         if (extraEnv != null) foreach (var (k, v) in extraEnv) e[k] = v;
-        return Processes.RunAsync(Program, caCert == null ? args : ["--cacert", caCert, .. args], e, stdin, stdout);
+        return Processes.RunAsync(Program, caCert == null ? args : ["--cacert", caCert, .. args], e, stdin, stdout, workingDirectory);
     }
 
     public async Task<ProcessResult> RunOkAsync(params string[] args) =>

@@ -22,8 +22,8 @@ public sealed class Restic(string repository, string password, string? caCert = 
     private IEnumerable<string> Common(IEnumerable<string> args) =>
         caCert == null ? ["--no-cache", .. args] : ["--no-cache", "--cacert", caCert, .. args];
 
-    public Task<ProcessResult> RunAsync(IEnumerable<string> args, Stream? stdin = null, Stream? stdout = null) =>
-        Processes.RunAsync("restic", Common(args), Environment(), stdin, stdout);
+    public Task<ProcessResult> RunAsync(IEnumerable<string> args, Stream? stdin = null, Stream? stdout = null, string? workingDirectory = null) =>
+        Processes.RunAsync("restic", Common(args), Environment(), stdin, stdout, workingDirectory);
 
     public async Task<ProcessResult> RunOkAsync(params string[] args) =>
         (await RunAsync(args)).EnsureSuccess("restic " + string.Join(' ', args));

@@ -1,9 +1,7 @@
 using System.Buffers.Binary;
-using System.Runtime.InteropServices;
-using System.Text;
 using Backups.Core.Trees;
 
-namespace Backups.Core.Archiving;
+namespace Backups.Core.FileSystem;
 
 /// <summary>
 /// lstat-equivalent metadata through statx(2), whose struct layout is the same on x64 and arm64 (unlike
@@ -13,23 +11,30 @@ public readonly record struct FileStat(
     uint Mode, uint Uid, uint Gid, uint Links, ulong Inode, ulong Size, ulong Device, ulong RDevice,
     long ATimeSec, uint ATimeNsec, long MTimeSec, uint MTimeNsec, long CTimeSec, uint CTimeNsec)
 {
-    private const int AtFdCwd = -100, AtSymlinkNoFollow = 0x100, StatxBasicStats = 0x7ff, StatxSize = 256;
+    private const uint StatxBasicStats = 0x7ff;
+    private const int StatxSize = 256;
 
-    [DllImport("libc", SetLastError = true)]
-    private static extern unsafe int statx(int dirfd, byte* path, int flags, uint mask, byte* buffer);
+    /// <summary>lstat(2): the entry itself, not what a symlink points to.</summary>
+    public static FileStat Lstat(string path) => At(Native.AtFdCwd, path, Native.AtSymlinkNoFollow, path);
 
-    public static unsafe FileStat Lstat(string path)
+    /// <summary>stat(2): symlinks followed.</summary>
+    public static FileStat Stat(string path) => At(Native.AtFdCwd, path, 0, path);
+
+    /// <summary>An entry of an opened directory, not following a symlink.</summary>
+    internal static FileStat At(int dirfd, string name, string display) => At(dirfd, name, Native.AtSymlinkNoFollow, display);
+
+    /// <summary>The file an opened descriptor refers to.</summary>
+    public static FileStat Of(Microsoft.Win32.SafeHandles.SafeFileHandle file, string display) => Of((int)file.DangerousGetHandle(), display);
+
+    internal static FileStat Of(int fd, string display) => At(fd, "", Native.AtEmptyPath, display);
+
+    private static unsafe FileStat At(int dirfd, string name, int flags, string display)
     {
-        var bytes = Encoding.UTF8.GetBytes(path + "\0");
+        var bytes = FileName.EncodeZ(name);
         var buf = stackalloc byte[StatxSize];
         fixed (byte* p = bytes)
-        {
-            if (statx(AtFdCwd, p, AtSymlinkNoFollow, StatxBasicStats, buf) != 0)
-            {
-                var errno = Marshal.GetLastPInvokeError();
-                throw new IOException($"cannot stat {path}: {Marshal.GetPInvokeErrorMessage(errno)}");
-            }
-        }
+            if (Native.statx(dirfd, p, flags, StatxBasicStats, buf) != 0)
+                throw Native.Error("stat", display);
         var s = new ReadOnlySpan<byte>(buf, StatxSize);
         return new FileStat(
             Mode: BinaryPrimitives.ReadUInt16LittleEndian(s[28..]), Uid: U32(s, 20), Gid: U32(s, 24), Links: U32(s, 16),
@@ -45,11 +50,14 @@ public readonly record struct FileStat(
     private static ulong MakeDev(ulong major, ulong minor) =>
         ((major & 0xfffff000) << 32) | ((major & 0xfff) << 8) | ((minor & 0xffffff00) << 12) | (minor & 0xff);
 
-    private const uint SIfMt = 0xF000, SIfDir = 0x4000, SIfReg = 0x8000, SIfLnk = 0xA000, SIfBlk = 0x6000, SIfChr = 0x2000, SIfIfo = 0x1000, SIfSock = 0xC000;
+    internal const uint SIfMt = 0xF000, SIfDir = 0x4000, SIfReg = 0x8000, SIfLnk = 0xA000, SIfBlk = 0x6000, SIfChr = 0x2000, SIfIfo = 0x1000, SIfSock = 0xC000;
 
     public bool IsDirectory => (Mode & SIfMt) == SIfDir;
     public bool IsRegular => (Mode & SIfMt) == SIfReg;
     public bool IsSymlink => (Mode & SIfMt) == SIfLnk;
+
+    /// <summary>Whether both describe the same file (the same inode of the same device).</summary>
+    public bool SameFile(FileStat other) => Inode == other.Inode && Device == other.Device;
 
     public string NodeType => (Mode & SIfMt) switch
     {
