@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace Backups.Functions.Contracts;
 
 public enum NotifyOutcome { Failure, Success }
@@ -28,6 +30,10 @@ public sealed record NotifyInput
     /// <summary>The sources affected; when absent, the cause's <c>failed_sources</c> (the agent's result) if any.</summary>
     public IReadOnlyList<string>? Sources { get; init; }
 
+    /// <summary>For a success: the agent's per-source results (<c>"backupSources.$": "$.backup.sources"</c>); a source
+    /// that saved its snapshot without some files lists them under <c>warnings</c>, and that always sends an email.</summary>
+    public IReadOnlyList<BackupSourceResult>? BackupSources { get; init; }
+
     public string? ExecutionArn { get; init; }
 
     public string? ExecutionName { get; init; }
@@ -35,6 +41,13 @@ public sealed record NotifyInput
     /// <summary>Required for a success: the monthly summary is due when the repository holds no snapshot from
     /// this calendar month (UTC) older than this.</summary>
     public DateTimeOffset? ExecutionStartTime { get; init; }
+}
+
+/// <summary>What Notify reads of one source in the agent's run result (which is snake_case).</summary>
+public sealed record BackupSourceResult
+{
+    [JsonPropertyName("name")] public required string Name { get; init; }
+    [JsonPropertyName("warnings")] public IReadOnlyList<string>? Warnings { get; init; }
 }
 
 /// <param name="Sent">Whether an email went out (a success outside the summary cadence sends none).</param>

@@ -144,6 +144,30 @@ public sealed class NotifyTests(SesLocalFixture ses, NotifyRepository repository
     }
 
     [Fact]
+    public async Task ASuccessWithWarningsEmailsThemOutsideTheSummaryCadence()
+    {
+        using var environment = Environment();
+        var function = FunctionCatalog.All["notify"](environment);
+        // As the workflow passes it: the agent's run result, snake_case, with more members than Notify reads.
+        var input = $$"""
+            {"outcome": "success", "executionStartTime": "{{RunStart.AddDays(1):O}}", "executionName": "manual-1",
+             "backupSources": [
+               {"name": "app-db", "kind": "postgres", "succeeded": true, "snapshot_id": "{{new string('a', 64)}}"},
+               {"name": "files", "kind": "paths", "succeeded": true, "warnings": ["cannot stat /srv/tmp/x.part: No such file or directory", "/srv/y was replaced during the backup; not saved"]}]}
+            """;
+
+        var output = await function.InvokeAsync(System.Text.Encoding.UTF8.GetBytes(input), SnapshotHistory.Invocation());
+
+        var result = JsonNode.Parse(output)!;
+        Assert.True(result["sent"]!.GetValue<bool>());
+        Assert.Equal("Backups done with warnings: db-box", result["subject"]!.GetValue<string>());
+        var body = (await EmailAsync("Backups done with warnings: db-box"))["body"]!["text"]!.GetValue<string>().ReplaceLineEndings("\n");
+        Assert.Contains("the snapshots of files lack some files:", body);
+        Assert.Contains("    cannot stat /srv/tmp/x.part: No such file or directory\n    /srv/y was replaced during the backup; not saved", body);
+        Assert.DoesNotContain("app-db", body);
+    }
+
+    [Fact]
     public async Task TheCatalogsNotifyNamesAMissingOutcome()
     {
         using var environment = Environment();

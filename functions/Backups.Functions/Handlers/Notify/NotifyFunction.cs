@@ -82,9 +82,17 @@ public sealed class NotifyFunction
                 throw new InvalidInputException("invalid input at $.executionStartTime: required for a success notification");
             await using var repo = await _repository.OpenAsync(ct);
             var history = new SourceHistory(await repo.LoadSnapshotsAsync(ct));
+            var warnings = WarningReport.Compose(input, host, _where);
             if (MonthlySummary.NotDueReason(_cadence, history, start) is { } reason)
-                return new NotifyResult(Sent: false, MessageId: null, Subject: null, WebhookSent: false, Reason: reason);
-            message = await MonthlySummary.ComposeAsync(repo, history, host, input, _where, ct);
+            {
+                if (warnings == null) return new NotifyResult(Sent: false, MessageId: null, Subject: null, WebhookSent: false, Reason: reason);
+                message = warnings;
+            }
+            else
+            {
+                message = await MonthlySummary.ComposeAsync(repo, history, host, input, _where, ct);
+                if (warnings != null) message = new Message(warnings.Subject, warnings.Body + "\n" + message.Body);
+            }
         }
 
         message = new Message(_environment.Clean(message.Subject), _environment.Clean(message.Body));
