@@ -1,5 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Backups.Core;
+using Backups.Core.Repository;
 
 namespace BackupAgent.Cli;
 
@@ -21,4 +23,8 @@ public sealed class Output(Stream stdout, TextWriter stderr, bool json)
     }
 
     public void Message(string text) => stderr.WriteLine(text);
+
+    /// <summary>A snapshot file left out of a listing because it cannot be read (restic warns the same way).</summary>
+    public void SkippedSnapshot(RepositoryException damage) =>
+        Message($"{ProgramInfo.Name}: warning: {damage.Message}; left out (run check)");
 }
