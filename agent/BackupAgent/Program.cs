@@ -11,7 +11,7 @@ namespace BackupAgent;
 
 public static class Program
 {
-    private static Command[] Commands(IReadOnlyDictionary<string, string> env) =>
+    private static IReadOnlyList<Command> Commands(IReadOnlyDictionary<string, string> env) =>
     [
         new InitCommand(), new BackupCommand(), new SnapshotsCommand(), new LsCommand(), new DumpCommand(),
         new RestoreCommand(), new CatCommand(), new CheckCommand(), new RunCommand(env), new DrillCommand(env), new ForgetCommand(),
@@ -44,17 +44,25 @@ public static class Program
         {
             if (args.Count == 1 && args[0] is "--version" or "version")
             {
-                await stdout.WriteAsync(System.Text.Encoding.UTF8.GetBytes(ProgramInfo.Version + "\n"), ct);
+                await WriteAsync(stdout, ProgramInfo.Version + "\n", ct);
                 return ExitCodes.Ok;
             }
-            var name = CommandName(args);
-            if (name is null or "help")
+            var commands = Commands(env);
+            var name = CommandName(args, commands);
+            // Help is decided here, before any command runs, so that no command can forget it: `forget --prune
+            // --help` must print help and delete nothing.
+            var help = RequestedHelp(args, name, commands);
+            if (help != null)
             {
-                stderr.WriteLine($"usage: {ProgramInfo.Name} [-r REPO] [--password-file FILE] [--cacert PEM] [--json] COMMAND ...");
-                foreach (var c in Commands(env)) stderr.WriteLine($"  {c.Usage}");
-                return name == null && !args.Contains("--help") && !args.Contains("-h") ? ExitCodes.Usage : ExitCodes.Ok;
+                await WriteAsync(stdout, help, ct);
+                return ExitCodes.Ok;
             }
-            var command = Commands(env).FirstOrDefault(c => c.Name == name) ?? throw new UsageException($"unknown command '{name}' (try '{ProgramInfo.Name} help')");
+            if (name == null)
+            {
+                stderr.Write(Help.Program(commands));
+                return ExitCodes.Usage;
+            }
+            var command = commands.FirstOrDefault(c => c.Name == name) ?? throw UnknownCommand(name);
             var parsed = Arguments.Parse(args,
                 Merge(GlobalOptions.ValueFlags, command.ValueFlags), Merge(GlobalOptions.SwitchFlags, command.SwitchFlags));
             var global = new GlobalOptions(parsed, env);
@@ -68,19 +76,44 @@ public static class Program
         }
     }
 
-    /// <summary>The first word that is neither a global flag nor a global flag's value.</summary>
-    private static string? CommandName(IReadOnlyList<string> args)
+    /// <summary>
+    /// The first word that is neither a flag nor a flag's value. A flag before the command must be one some
+    /// command knows (else its value would be taken for the command: `--limit-upload 100` is an unknown flag,
+    /// not an unknown command '100').
+    /// </summary>
+    private static string? CommandName(IReadOnlyList<string> args, IReadOnlyList<Command> commands)
     {
+        bool Known(string flag, Func<Command, IReadOnlyDictionary<string, string?>> commandFlags, IReadOnlyDictionary<string, string?> global) =>
+            commands.Select(commandFlags).Append(global).Any(flags => flags.Any(f => f.Key == flag || f.Value == flag));
         for (var i = 0; i < args.Count; i++)
         {
             var a = args[i];
             if (a == "--") return null;
             if (!a.StartsWith('-')) return a;
-            var flag = a.TrimStart('-');
-            if (!a.Contains('=') && GlobalOptions.ValueFlags.Any(f => f.Key == flag || f.Value == flag)) i++;
+            var token = a.Split('=', 2)[0];
+            var flag = token.TrimStart('-');
+            if (Known(flag, c => c.ValueFlags, GlobalOptions.ValueFlags))
+            {
+                if (!a.Contains('=')) i++;
+            }
+            else if (!Known(flag, c => c.SwitchFlags, GlobalOptions.SwitchFlags)) throw UsageException.UnknownFlag(token);
         }
         return null;
     }
+
+    /// <summary>The help asked for (`help [COMMAND]`, or `--help`/`-h` anywhere), or null.</summary>
+    private static string? RequestedHelp(IReadOnlyList<string> args, string? name, IReadOnlyList<Command> commands)
+    {
+        if (name == "help") name = args.SkipWhile(a => a != "help").Skip(1).FirstOrDefault();
+        else if (!Help.IsRequested(args)) return null;
+        if (name == null) return Help.Program(commands);
+        return Help.For(commands.FirstOrDefault(c => c.Name == name) ?? throw UnknownCommand(name));
+    }
+
+    private static UsageException UnknownCommand(string name) => new($"unknown command '{name}' (try '{ProgramInfo.Name} help')");
+
+    private static ValueTask WriteAsync(Stream stdout, string text, CancellationToken ct) =>
+        stdout.WriteAsync(System.Text.Encoding.UTF8.GetBytes(text), ct);
 
     private static Dictionary<string, string?> Merge(IReadOnlyDictionary<string, string?> a, IReadOnlyDictionary<string, string?> b)
     {

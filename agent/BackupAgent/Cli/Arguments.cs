@@ -54,7 +54,7 @@ public sealed class Arguments
                     result._switches.Add(name);
                     continue;
                 }
-                throw new UsageException($"unknown flag: {token}");
+                throw UsageException.UnknownFlag(token);
             }
             if (result.Command == "") result.Command = a;
             else result.Positional.Add(a);

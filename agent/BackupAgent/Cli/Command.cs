@@ -16,8 +16,8 @@ public abstract class Command
     /// <summary>restic's filters for which snapshot "latest" means.</summary>
     protected static readonly Dictionary<string, string?> SnapshotFilterFlags = new() { ["host"] = "H", ["tag"] = null, ["path"] = null };
 
-    protected static Task<Snapshot> FindSnapshotAsync(Repo repo, Arguments args, string what, CancellationToken ct) =>
-        SnapshotFinder.FindAsync(repo, what, args.Value("host"), Tags.Parse(args.Values("tag")), args.Values("path"), ct);
+    protected static Task<Snapshot> FindSnapshotAsync(Repo repo, Arguments args, string what, Output output, CancellationToken ct) =>
+        SnapshotFinder.FindAsync(repo, what, args.Value("host"), Tags.Parse(args.Values("tag")), args.Values("path"), output.SkippedSnapshot, ct);
 
     protected static string Positional(Arguments args, int index, string what) =>
         index < args.Positional.Count ? args.Positional[index] : throw new UsageException($"missing {what}");

@@ -25,4 +25,7 @@ public static class ExitCodes
 }
 
 /// <summary>A mistake in the command line.</summary>
-public sealed class UsageException(string message) : Exception(message);
+public sealed class UsageException(string message) : Exception(message)
+{
+    public static UsageException UnknownFlag(string flag) => new($"unknown flag '{flag}'");
+}

@@ -1,6 +1,8 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Backups.Core;
 using Backups.Core.FileSystem;
+using Backups.Core.Repository;
 
 namespace BackupAgent.Cli;
 
@@ -9,6 +11,7 @@ public sealed class Output(Stream stdout, TextWriter stderr, bool json)
 {
     public bool Json { get; } = json;
     public Stream Stdout { get; } = stdout;
+
     /// <summary>A line of text; a file name's bytes that are not UTF-8 go out as the very bytes (as restic prints them).</summary>
     public void Line(string text)
     {
@@ -26,4 +29,8 @@ public sealed class Output(Stream stdout, TextWriter stderr, bool json)
     }
 
     public void Message(string text) => stderr.WriteLine(text);
+
+    /// <summary>A snapshot file left out of a listing because it cannot be read (restic warns the same way).</summary>
+    public void SkippedSnapshot(RepositoryException damage) =>
+        Message($"{ProgramInfo.Name}: warning: {damage.Message}; left out (run check)");
 }

@@ -13,7 +13,7 @@ public sealed class BackupCommand : Command
 {
     public override string Name => "backup";
     public override string Usage =>
-        "backup [--tag T] [--host H] [--exclude P] PATH... | --stdin --stdin-filename NAME | --stdin-from-command --stdin-filename NAME -- CMD ARGS...";
+        "backup [--tag T] [--host H] [--exclude P] PATH... | --stdin --stdin-filename NAME | --stdin-from-command --stdin-filename NAME -- CMD ARGS...: back up files and directories, standard input or a command's output";
     public override IReadOnlyDictionary<string, string?> ValueFlags { get; } = new Dictionary<string, string?>
     {
         ["stdin-filename"] = null, ["tag"] = null, ["host"] = "H", ["exclude"] = "e", ["time"] = null,

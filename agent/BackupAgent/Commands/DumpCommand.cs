@@ -19,7 +19,7 @@ public sealed class DumpCommand : Command
         var path = Positional(args, 1, "file to dump");
         await using var repo = await global.OpenRepositoryAsync(ct);
         await repo.LoadIndexAsync(ct);
-        var snapshot = await FindSnapshotAsync(repo, args, what, ct);
+        var snapshot = await FindSnapshotAsync(repo, args, what, output, ct);
         var node = await TreeWalker.FindAsync(repo, snapshot.Tree, path, ct);
         if (node.Type != Node.File) throw new RepositoryException(ErrorKind.NotFound, $"{path} is a {node.Type}, not a file (dump writes files)");
         await ContentReader.CopyToAsync(repo, node.Content ?? [], output.Stdout, ct);

@@ -16,7 +16,7 @@ public sealed class LsCommand : Command
     {
         await using var repo = await global.OpenRepositoryAsync(ct);
         await repo.LoadIndexAsync(ct);
-        var snapshot = await FindSnapshotAsync(repo, args, Positional(args, 0, "snapshot id"), ct);
+        var snapshot = await FindSnapshotAsync(repo, args, Positional(args, 0, "snapshot id"), output, ct);
         var dir = args.Positional.Count > 1 ? args.Positional[1].TrimEnd('/') : "";
         if (output.Json)
         {

@@ -16,7 +16,7 @@ public sealed class RestoreCommand : Command
         var target = args.Value("target") ?? throw new UsageException("restore needs --target DIR");
         await using var repo = await global.OpenRepositoryAsync(ct);
         await repo.LoadIndexAsync(ct);
-        var snapshot = await FindSnapshotAsync(repo, args, what, ct);
+        var snapshot = await FindSnapshotAsync(repo, args, what, output, ct);
         var restorer = new Restorer(repo);
         await restorer.RestoreAsync(snapshot.Tree, target, ct);
         if (!output.Json) output.Line($"restored snapshot {snapshot.Id.Short} to {Path.GetFullPath(target)}: {restorer.Files} files, {Size.Format(restorer.Bytes)}");

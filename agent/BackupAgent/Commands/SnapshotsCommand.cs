@@ -17,7 +17,7 @@ public sealed class SnapshotsCommand : Command
         var host = args.Value("host");
         var tags = Tags.Parse(args.Values("tag"));
         var paths = args.Values("path");
-        var snapshots = (await repo.LoadSnapshotsAsync(ct))
+        var snapshots = (await repo.LoadSnapshotsAsync(output.SkippedSnapshot, ct))
             .Where(s => (host == null || s.Hostname == host)
                         && tags.All(t => s.Tags?.Contains(t) == true)
                         && paths.All(s.Paths.Contains)).ToList();

@@ -137,6 +137,8 @@ internal sealed class PackReader(Repo repo, CheckIndex index, CheckReport report
         {
             if (!repo.Key.TryOpen(stored, plain)) return "its authentication code does not match";
             ReadOnlySpan<byte> content = plain.AsSpan(0, plainLength);
+            if (blob.UncompressedLength > Zstd.MaxDecompressedLength)
+                return $"it claims {blob.UncompressedLength} bytes uncompressed, more than the {Zstd.MaxDecompressedLength >> 20} MiB allowed";
             if (blob.UncompressedLength != 0)
             {
                 unpacked = BufferPool.Large.Rent((int)blob.UncompressedLength);

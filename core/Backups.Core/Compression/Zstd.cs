@@ -54,18 +54,32 @@ public static class Zstd
     public static byte[] Compress(ReadOnlySpan<byte> source, CompressionMode mode = CompressionMode.Auto) =>
         Get(mode).Wrap(source).ToArray();
 
-    public static byte[] Decompress(ReadOnlySpan<byte> source, int expectedLength = -1)
+    /// <summary>
+    /// The most one frame may decompress to; what a repository declares beyond it is damage, refused before anything
+    /// is allocated. restic's data blobs are at most 8 MiB (its chunker's limit), its index files hold at most 50,000
+    /// blobs (about 10 MiB of JSON), snapshots and locks are a few KiB, and a tree blob is one directory's listing
+    /// (a few hundred bytes an entry, so a million-entry directory still fits). Anything near this bound would not
+    /// fit a 512 MB Lambda function anyway.
+    /// </summary>
+    public const int MaxDecompressedLength = 512 << 20;
+
+    /// <param name="expectedLength">The length the index or pack header declares, which the frame must produce
+    /// exactly; negative for a file whose frame header declares it.</param>
+    public static byte[] Decompress(ReadOnlySpan<byte> source, long expectedLength = -1)
     {
+        if (expectedLength > MaxDecompressedLength)
+            throw new InvalidDataException($"it claims {expectedLength} bytes uncompressed, more than the {MaxDecompressedLength >> 20} MiB allowed");
         var d = _decompressor ??= new Decompressor();
         if (expectedLength >= 0)
         {
-            var result = GC.AllocateUninitializedArray<byte>(expectedLength);
+            var result = GC.AllocateUninitializedArray<byte>((int)expectedLength);
             var n = d.Unwrap(source, result);
             if (n != expectedLength)
                 throw new InvalidDataException($"decompressed {n} bytes, expected {expectedLength}");
             return result;
         }
-        return d.Unwrap(source).ToArray();
+        // ZstdSharp refuses a frame declaring more than the bound before it allocates.
+        return d.Unwrap(source, MaxDecompressedLength).ToArray();
     }
 
     public static int Decompress(ReadOnlySpan<byte> source, Span<byte> destination) =>

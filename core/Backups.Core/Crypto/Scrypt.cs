@@ -12,10 +12,19 @@ namespace Backups.Core.Crypto;
 public static class Scrypt
 {
     /// <summary>
-    /// The most memory one ROMix may use (128 * r * N bytes). restic's strongest settings, N = 2^20 with r = 8, need
-    /// exactly this; anything larger in a key file is far more likely damage or hostility than a real key.
+    /// The most memory a derivation may hold at once (128 * r * N bytes per lane). restic calibrates its keys within
+    /// 60 MiB per lane (its KDFMemory), rustic's defaults take 128 MiB; a key file asking for more is far more
+    /// likely damage or hostility than a real key, and this much still fits a 512 MB Lambda function.
     /// </summary>
-    public const long MaxMemory = 1L << 30;
+    public const long MaxMemory = 256L << 20;
+
+    /// <summary>
+    /// The most work a derivation may ask for, counted as the bytes all p lanes sweep (128 * r * N * p): 16 lanes at
+    /// the memory limit, or 128 of restic's 32 MiB lanes (restic raises p until a derivation takes 0.5 s on the
+    /// machine that wrote the key, a handful of lanes). Without it a planted key with a huge p keeps a reader busy
+    /// for hours.
+    /// </summary>
+    public const long MaxWork = 4L << 30;
 
     private const int WordsPerSalsaBlock = 16;
 
@@ -38,6 +47,9 @@ public static class Scrypt
         if (blockBytes * n > MaxMemory || blockBytes * p > MaxMemory)
             throw new ArgumentException(
                 $"scrypt parameters N={n}, r={r}, p={p} need more than {MaxMemory >> 20} MiB", nameof(n));
+        if (blockBytes * n * p > MaxWork)
+            throw new ArgumentException(
+                $"scrypt parameters N={n}, r={r}, p={p} ask for more than {MaxWork >> 30} GiB of work", nameof(p));
         if (length < 1)
             throw new ArgumentException($"scrypt output length must be positive, not {length}", nameof(length));
 

@@ -20,7 +20,7 @@ public sealed class KeyFile
     [JsonPropertyName("data")] public byte[] Data { get; set; } = [];
 
     // restic calibrates scrypt to ~0.5 s per machine; a fixed cost keeps the Lambda functions' cold start
-    // predictable. Readers accept any parameters.
+    // predictable. Readers accept whatever stays within Scrypt's memory and work limits.
     private const int DefaultN = 1 << 15, DefaultR = 8, DefaultP = 1;
 
     public static KeyFile Create(CryptoKey master, string password)

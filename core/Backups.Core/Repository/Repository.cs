@@ -40,6 +40,8 @@ public sealed class Repository : IAsyncDisposable
         CancellationToken ct = default)
     {
         if (version is not (1 or 2)) throw new RepositoryException(ErrorKind.UnsupportedVersion, $"repository version {version} is not supported (1 or 2)");
+        // As restic: an empty password would leave the master key readable by anyone who can read keys/.
+        if (password.Length == 0) throw new RepositoryException(ErrorKind.InvalidArgument, "empty passwords are not allowed");
         if (await backend.StatAsync(FileHandle.Config, ct) != null)
             throw new RepositoryException(ErrorKind.AlreadyExists, $"a repository already exists at {backend.Location}");
         await backend.CreateAsync(ct);
@@ -64,20 +66,7 @@ public sealed class Repository : IAsyncDisposable
         if (await backend.StatAsync(FileHandle.Config, ct) == null)
             throw new RepositoryException(ErrorKind.RepositoryNotFound, $"there is no repository at {backend.Location} (no config file)");
 
-        CryptoKey? master = null;
-        var keys = 0;
-        await foreach (var (name, _) in backend.ListAsync(FileKind.Key, ct))
-        {
-            keys++;
-            var file = new FileHandle(FileKind.Key, name);
-            var bytes = await backend.LoadAsync(file, ct: ct);
-            var keyFile = RepositoryJson.Deserialize(bytes, RepositoryJson.Context.KeyFile, file.ToString());
-            master = keyFile.TryOpen(password, file.ToString());
-            if (master != null) break;
-        }
-        if (keys == 0) throw new RepositoryException(ErrorKind.Damaged, $"the repository at {backend.Location} has no key files");
-        if (master == null) throw new RepositoryException(ErrorKind.WrongPassword, "wrong password: no key in the repository opens with it");
-
+        var master = await FindMasterKeyAsync(backend, password, ct);
         var sealedConfig = await backend.LoadAsync(FileHandle.Config, ct: ct);
         var plainConfig = new byte[Math.Max(0, sealedConfig.Length - CryptoKey.Overhead)];
         if (sealedConfig.Length < CryptoKey.Overhead || !master.TryOpen(sealedConfig, plainConfig))
@@ -88,6 +77,46 @@ public sealed class Repository : IAsyncDisposable
         if (!Polynomial.TryParse(config.ChunkerPolynomial, out _))
             throw new RepositoryException(ErrorKind.Damaged, $"config is damaged: chunker polynomial '{config.ChunkerPolynomial}' is invalid");
         return new Repository(backend, master, config);
+    }
+
+    /// <summary>restic tries at most this many key files (its maxKeys) before it gives up.</summary>
+    public const int MaxKeysTried = 20;
+
+    /// <summary>A key file is a few hundred bytes of JSON; a much bigger one is not even loaded.</summary>
+    public const long MaxKeyFileSize = 64 << 10;
+
+    /// <summary>
+    /// The master key of the first key file the password opens. A key file that is damaged or asks for more scrypt
+    /// work than <see cref="Scrypt"/> allows is passed over (a planted one must not lock everyone out); it is the
+    /// error only when no key could even be tried, else the password is wrong and the message names it too.
+    /// </summary>
+    private static async Task<CryptoKey> FindMasterKeyAsync(IBackend backend, string password, CancellationToken ct)
+    {
+        RepositoryException? refused = null;
+        int listed = 0, tried = 0;
+        await foreach (var (name, size) in backend.ListAsync(FileKind.Key, ct))
+        {
+            if (!Id.TryParse(name, out _)) continue;
+            if (++listed > MaxKeysTried) break;
+            var file = new FileHandle(FileKind.Key, name);
+            try
+            {
+                if (size > MaxKeyFileSize)
+                    throw new RepositoryException(ErrorKind.Damaged, $"{file} is damaged: {size} bytes is far too big for a key file");
+                var keyFile = RepositoryJson.Deserialize(await backend.LoadAsync(file, ct: ct), RepositoryJson.Context.KeyFile, file.ToString());
+                var master = keyFile.TryOpen(password, file.ToString());
+                if (master != null) return master;
+                tried++;
+            }
+            catch (RepositoryException e) when (e.Kind is ErrorKind.Damaged or ErrorKind.UnsupportedVersion)
+            {
+                refused ??= e;
+            }
+        }
+        if (listed == 0) throw new RepositoryException(ErrorKind.Damaged, $"the repository at {backend.Location} has no key files");
+        if (tried == 0 && refused != null) throw refused;
+        var which = listed > MaxKeysTried ? $"none of the first {MaxKeysTried} key files opens with it (as restic, no more are tried)" : "no key in the repository opens with it";
+        throw new RepositoryException(ErrorKind.WrongPassword, $"wrong password: {which}" + (refused == null ? "" : $" ({refused.Message}; passed over)"));
     }
 
     /// <summary>Decrypts and verifies a stored file that is not a pack: its name must be the hash of its bytes.</summary>
@@ -152,7 +181,7 @@ public sealed class Repository : IAsyncDisposable
         return plain;
     }
 
-    private static byte[] Decompress(ReadOnlySpan<byte> data, int length, string what)
+    private static byte[] Decompress(ReadOnlySpan<byte> data, long length, string what)
     {
         try
         {
@@ -206,7 +235,7 @@ public sealed class Repository : IAsyncDisposable
     {
         var what = BlobWhere(id, loc);
         var plain = Open(stored, what);
-        var data = loc.IsCompressed ? Decompress(plain, (int)loc.UncompressedLength, what) : plain;
+        var data = loc.IsCompressed ? Decompress(plain, loc.UncompressedLength, what) : plain;
         if (Id.Hash(data) != id) throw new RepositoryException(ErrorKind.Damaged, $"{what} is damaged: its content does not hash to its id");
         return data;
     }
@@ -221,15 +250,34 @@ public sealed class Repository : IAsyncDisposable
         return snapshot;
     }
 
-    public async Task<List<Snapshot>> LoadSnapshotsAsync(CancellationToken ct = default)
+    /// <summary>Every snapshot, oldest first; a snapshot file that cannot be read fails the call (prune must know
+    /// every snapshot before it deletes anything).</summary>
+    public Task<List<Snapshot>> LoadSnapshotsAsync(CancellationToken ct = default) => LoadSnapshotsAsync(null, ct);
+
+    /// <summary>
+    /// Every snapshot, oldest first. With <paramref name="onDamaged"/>, a damaged snapshot file is reported there
+    /// and left out, as restic's `snapshots` does: one garbage file must not hide all the others.
+    /// </summary>
+    public async Task<List<Snapshot>> LoadSnapshotsAsync(Action<RepositoryException>? onDamaged, CancellationToken ct = default)
     {
         var ids = new List<Id>();
         await foreach (var (name, _) in Backend.ListAsync(FileKind.Snapshot, ct))
             if (Id.TryParse(name, out var id)) ids.Add(id);
-        var result = new Snapshot[ids.Count];
+        var result = new Snapshot?[ids.Count];
+        var reporting = new Lock();
         await Parallel.ForEachAsync(Enumerable.Range(0, ids.Count), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct },
-            async (i, token) => result[i] = await LoadSnapshotAsync(ids[i], token));
-        return result.OrderBy(s => s.Time).ToList();
+            async (i, token) =>
+            {
+                try
+                {
+                    result[i] = await LoadSnapshotAsync(ids[i], token);
+                }
+                catch (RepositoryException e) when (onDamaged != null && e.Kind == ErrorKind.Damaged)
+                {
+                    lock (reporting) onDamaged(e);
+                }
+            });
+        return result.OfType<Snapshot>().OrderBy(s => s.Time).ToList();
     }
 
     public Task<Id> SaveSnapshotAsync(Snapshot snapshot, CancellationToken ct = default) =>

@@ -5,14 +5,16 @@ using Repo = Backups.Core.Repository.Repository;
 namespace Backups.Core.Snapshots;
 
 /// <summary>Resolves what people type for a snapshot: "latest", a full id, or a unique id prefix.</summary>
+/// <remarks>With <c>onDamaged</c>, "latest" is the newest snapshot that can be read, the damaged ones reported
+/// there (restic 0.14 fails instead: one garbage file would block every restore of "latest").</remarks>
 public static class SnapshotFinder
 {
     public static async Task<Snapshot> FindAsync(Repo repo, string what, string? host = null, IReadOnlyList<string>? tags = null,
-        IReadOnlyList<string>? paths = null, CancellationToken ct = default)
+        IReadOnlyList<string>? paths = null, Action<RepositoryException>? onDamaged = null, CancellationToken ct = default)
     {
         if (what == "latest")
         {
-            var all = await repo.LoadSnapshotsAsync(ct);
+            var all = await repo.LoadSnapshotsAsync(onDamaged, ct);
             var matching = all.Where(s => (host == null || s.Hostname == host)
                                           && (tags == null || tags.Count == 0 || tags.All(t => s.Tags?.Contains(t) == true))
                                           && (paths == null || paths.Count == 0 || paths.All(s.Paths.Contains))).ToList();

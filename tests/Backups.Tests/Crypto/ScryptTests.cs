@@ -37,6 +37,8 @@ public class ScryptTests
     [InlineData(16, 8, 0, 64)]
     [InlineData(16, 1 << 15, 1 << 15, 64)]
     [InlineData(1 << 21, 8, 1, 64)]
+    [InlineData(1 << 20, 8, 1, 64)]
+    [InlineData(1 << 15, 8, 1 << 10, 64)]
     [InlineData(1 << 30, 1, 1, 64)]
     [InlineData(16, 8, 1, 0)]
     public void RejectsBadParameters(int n, int r, int p, int length)

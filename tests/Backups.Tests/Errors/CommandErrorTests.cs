@@ -41,6 +41,14 @@ public abstract class CommandErrorTests
         await repo.Restic.CheckAsync(readData: false);
     }
 
+    [Fact]
+    public async Task Init_with_an_empty_password_is_refused()
+    {
+        var repo = Store.New(password: "");
+        await FailsAndChangesNothingAsync(repo, ["init"], Failure.Usage, "empty passwords are not allowed");
+        Assert.Empty(RepositoryFiles.Snapshot(FilesOf(repo)));
+    }
+
     [Theory]
     [InlineData("dump")]
     [InlineData("restore")]

@@ -24,6 +24,19 @@ public sealed class ZstdTests
         Assert.Equal(text, Zstd.Decompress(buffer.AsSpan(0, n), text.Length));
     }
 
+    /// <summary>A blob's declared length must be met exactly, and one beyond the bound is refused before any
+    /// buffer is allocated for it.</summary>
+    [Theory]
+    [InlineData(5000L)]
+    [InlineData(Zstd.MaxDecompressedLength + 1L)]
+    [InlineData(uint.MaxValue)]
+    public void A_declared_length_that_is_wrong_or_too_large_is_refused(long declared)
+    {
+        var frame = Zstd.Compress(Text(4096));
+        var e = Assert.Throws<InvalidDataException>(() => Zstd.Decompress(frame, declared));
+        Assert.Contains(declared.ToString(), e.Message);
+    }
+
     [Fact]
     public void Random_data_is_stored_as_it_is()
     {
