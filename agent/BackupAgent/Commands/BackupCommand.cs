@@ -13,14 +13,14 @@ public sealed class BackupCommand : Command
 {
     public override string Name => "backup";
     public override string Usage =>
-        "backup [--tag T] [--host H] [--exclude P] PATH... | --stdin --stdin-filename NAME | --stdin-from-command --stdin-filename NAME -- CMD ARGS...: back up files and directories, standard input or a command's output";
+        "backup [--tag T] [--host H] [--exclude P] [--parent ID | --force] [--ignore-ctime] [--ignore-inode] PATH... | --stdin --stdin-filename NAME | --stdin-from-command --stdin-filename NAME -- CMD ARGS...: back up files and directories, standard input or a command's output";
     public override IReadOnlyDictionary<string, string?> ValueFlags { get; } = new Dictionary<string, string?>
     {
-        ["stdin-filename"] = null, ["tag"] = null, ["host"] = "H", ["exclude"] = "e", ["time"] = null,
+        ["stdin-filename"] = null, ["tag"] = null, ["host"] = "H", ["exclude"] = "e", ["time"] = null, ["parent"] = null,
     };
     public override IReadOnlyDictionary<string, string?> SwitchFlags { get; } = new Dictionary<string, string?>
     {
-        ["stdin"] = null, ["stdin-from-command"] = null,
+        ["stdin"] = null, ["stdin-from-command"] = null, ["force"] = "f", ["ignore-ctime"] = null, ["ignore-inode"] = null,
     };
 
     public override async Task<int> RunAsync(Arguments args, GlobalOptions global, Output output, CancellationToken ct)
@@ -31,7 +31,11 @@ public sealed class BackupCommand : Command
             Tags = Tags.Parse(args.Values("tag")),
             Excludes = args.Values("exclude"),
             Time = args.Value("time") is { } t ? ParseTime(t) : null,
+            Parent = args.Value("parent"),
+            Force = args.Has("force"),
+            Changes = new ChangeDetection(IgnoreCtime: args.Has("ignore-ctime"), IgnoreInode: args.Has("ignore-inode")),
         };
+        if (options.Force && options.Parent != null) throw new UsageException("--parent and --force exclude each other");
         var fromCommand = args.Has("stdin-from-command");
         var fromStdin = args.Has("stdin");
         if (fromCommand && fromStdin) throw new UsageException("--stdin and --stdin-from-command exclude each other");
@@ -80,6 +84,7 @@ public sealed class BackupCommand : Command
                 ["data_blobs"] = r.Stats.BlobsAdded,
                 ["data_added"] = r.Stats.BytesAdded,
                 ["data_added_packed"] = r.Stats.BytesStored,
+                ["files_unmodified"] = r.Stats.FilesUnchanged,
                 ["total_files_processed"] = r.Stats.Files,
                 ["total_dirs_processed"] = r.Stats.Directories,
                 ["total_bytes_processed"] = r.Stats.BytesRead,
@@ -90,7 +95,7 @@ public sealed class BackupCommand : Command
             return;
         }
         output.Line($"Added to the repository: {Size.Format(r.Stats.BytesAdded)} ({Size.Format(r.Stats.BytesStored)} stored)");
-        output.Line($"processed {r.Stats.Files} files, {Size.Format(r.Stats.BytesRead)} in {elapsed:mm\\:ss}");
+        output.Line($"processed {r.Stats.Files} files ({r.Stats.FilesUnchanged} unchanged since the parent snapshot), {Size.Format(r.Stats.BytesRead)} in {elapsed:mm\\:ss}");
         output.Line($"snapshot {r.Snapshot.Id.Short} saved");
     }
 }

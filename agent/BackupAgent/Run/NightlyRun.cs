@@ -33,7 +33,7 @@ public sealed class NightlyRun(RunConfig config, Secrets secrets, RunLog log)
         await using var _ = repo;
 
         var results = new SourceResult[sources.Count];
-        var trees = new (Id Tree, List<string> Paths, DateTimeOffset Time)?[sources.Count];
+        var trees = new SavedSource?[sources.Count];
         log.Info("run started", ("repository", repo.Backend.Location), ("sources", sources.Count));
         await using (var session = await BackupSession.StartAsync(repo, Math.Max(2, Environment.ProcessorCount), uploads: 2, ct))
         {
@@ -56,7 +56,7 @@ public sealed class NightlyRun(RunConfig config, Secrets secrets, RunLog log)
                 if (trees[n] is not { } t) continue;
                 var source = sources[n].Source;
                 var snapshot = await session.WriteSnapshotAsync(BackupSession.NewSnapshot(t.Tree, t.Paths, t.Time, config.Host,
-                    [source.Name!, .. source.Tags ?? [], .. options.ExtraTags], source.Exclude ?? []), ct);
+                    [source.Name!, .. source.Tags ?? [], .. options.ExtraTags], source.Exclude ?? [], t.Parent), ct);
                 results[n].SnapshotId = snapshot.Id.ToString();
                 log.Info("snapshot saved", ("source", source.Name), ("snapshot", snapshot.Id.Short));
             }
@@ -83,7 +83,7 @@ public sealed class NightlyRun(RunConfig config, Secrets secrets, RunLog log)
         return config.Sources.Select((s, i) => (s, i)).Where(s => only.Count == 0 || only.Contains(s.s.Name!)).ToList();
     }
 
-    private async Task<(SourceResult, (Id, List<string>, DateTimeOffset)?)> BackUpAsync(BackupSession session, SourceConfig source, string? password, CancellationToken ct)
+    private async Task<(SourceResult, SavedSource?)> BackUpAsync(BackupSession session, SourceConfig source, string? password, CancellationToken ct)
     {
         var result = new SourceResult { Name = source.Name!, Kind = source.Kind!.Value.ToString().ToLowerInvariant() };
         var stats = new SourceStats();
@@ -91,7 +91,7 @@ public sealed class NightlyRun(RunConfig config, Secrets secrets, RunLog log)
         var time = DateTimeOffset.Now;
         _running[source.Name!] = (stats, clock);
         log.Info("source started", ("source", source.Name), ("kind", result.Kind));
-        (Id, List<string>, DateTimeOffset)? saved = null;
+        SavedSource? saved = null;
         try
         {
             if (source.Kind == SourceKind.Paths)
@@ -100,7 +100,8 @@ public sealed class NightlyRun(RunConfig config, Secrets secrets, RunLog log)
                 var excludes = (source.Exclude ?? []).Select(e => new ExcludePattern(e)).ToList();
                 using var stopCounting = CancellationTokenSource.CreateLinkedTokenSource(ct);
                 var counting = Task.Run(() => stats.BytesTotal = SizeEstimate.Of(paths, excludes, stopCounting.Token), stopCounting.Token);
-                saved = (await session.SavePathsAsync(source.Paths!, excludes, stats, ct), paths, time);
+                var parent = await session.FindParentAsync(paths, config.Host, [source.Name!], ct);
+                saved = new(await session.SavePathsAsync(source.Paths!, excludes, parent, new ChangeDetection(), stats, ct), paths, time, parent?.Id);
                 await stopCounting.CancelAsync();
                 try { await counting; } catch (OperationCanceledException) { /* the backup finished first */ }
                 // A file that vanished or could not be read is a warning, as in restic: the snapshot holds the rest,
@@ -123,7 +124,7 @@ public sealed class NightlyRun(RunConfig config, Secrets secrets, RunLog log)
                 result.ExitStatus = 0;
                 result.Succeeded = true;
                 // The snapshot's path stays the dump's alone, so `--path /NAME.dump` filters keep working.
-                saved = (await session.SaveTreeAsync(files, stats, ct), ["/" + files[0].Name], time);
+                saved = new(await session.SaveTreeAsync(files, stats, ct), ["/" + files[0].Name], time, null);
             }
         }
         catch (SourceFailedException e)
@@ -158,6 +159,9 @@ public sealed class NightlyRun(RunConfig config, Secrets secrets, RunLog log)
 
     private static List<string> Warnings(IReadOnlyList<string> errors) => errors.Count <= WarningsListed ? [.. errors]
         : [.. errors.Take(WarningsListed), $"... and {errors.Count - WarningsListed} more"];
+
+    /// <summary>What a source saved, for its snapshot once every pack and index is stored.</summary>
+    private sealed record SavedSource(Id Tree, List<string> Paths, DateTimeOffset Time, Id? Parent);
 
     /// <summary>The program and its arguments; no secret is among them.</summary>
     private static List<string> Command(SourceConfig s) => s.Kind switch

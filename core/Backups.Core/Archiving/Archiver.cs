@@ -1,7 +1,9 @@
 using Backups.Core.FileSystem;
 using Backups.Core.Json;
 using Backups.Core.Packs;
+using Backups.Core.Repository;
 using Backups.Core.Trees;
+using Repo = Backups.Core.Repository.Repository;
 
 namespace Backups.Core.Archiving;
 
@@ -11,25 +13,30 @@ namespace Backups.Core.Archiving;
 /// Targets are laid out as restic lays them out (<see cref="BackupTargets"/>). Entries are read relative to their
 /// opened directory and never through a symlink: what is read is the entry that was listed and stat'ed, and one
 /// that vanishes or changes type meanwhile is a warning (the snapshot is saved without it), not a failure.
+/// With a parent snapshot, a file that <see cref="ChangeDetection"/> finds unchanged takes the parent's content
+/// list and is not opened at all.
 /// </summary>
-public sealed class Archiver(Packer packer, ContentSaver content, IReadOnlyList<ExcludePattern> excludes, SourceStats stats)
+public sealed class Archiver(Repo repo, Packer packer, ContentSaver content, IReadOnlyList<ExcludePattern> excludes,
+    ChangeDetection changes, SourceStats stats)
 {
     /// <summary>Saves the targets (absolute or relative paths) and returns the root tree's id.</summary>
-    public async Task<Id> SaveAsync(IReadOnlyList<string> targets, CancellationToken ct) =>
-        await await SaveLevelAsync(BackupTargets.Layout(targets), ct);
+    /// <param name="parent">The root tree of the parent snapshot, if any.</param>
+    public async Task<Id> SaveAsync(IReadOnlyList<string> targets, Id? parent, CancellationToken ct) =>
+        await await SaveLevelAsync(BackupTargets.Layout(targets), await PreviousAsync(parent, ct), ct);
 
-    private async Task<Task<Id>> SaveLevelAsync(BackupTargets.Level level, CancellationToken ct)
+    private async Task<Task<Id>> SaveLevelAsync(BackupTargets.Level level, IReadOnlyDictionary<string, Node> previous, CancellationToken ct)
     {
         var children = new List<Task<Node>>();
         foreach (var (name, child) in level.Children)
         {
+            var before = previous.GetValueOrDefault(name);
             if (child.Target is { } target)
             {
                 using var parent = DirectoryHandle.Open(Path.GetDirectoryName(target) ?? "/");
-                if (await SaveEntryAsync(parent, Path.GetFileName(target), name, target, ct) is { } node) children.Add(node);
+                if (await SaveEntryAsync(parent, Path.GetFileName(target), name, target, before, ct) is { } node) children.Add(node);
                 continue;
             }
-            var subtree = await SaveLevelAsync(child, ct);
+            var subtree = await SaveLevelAsync(child, await PreviousAsync(before?.Subtree, ct), ct);
             // A directory on the way to a target takes the metadata of what the path leads to, as in restic.
             children.Add(WithSubtree(NodeFor(name, FileStat.Stat(child.MetadataPath!)), subtree));
         }
@@ -62,8 +69,25 @@ public sealed class Archiver(Packer packer, ContentSaver content, IReadOnlyList<
         return id;
     }
 
+    private static readonly Dictionary<string, Node> Nothing = [];
+
+    /// <summary>The nodes of a parent snapshot's directory by name; none when there is no parent, or its tree cannot
+    /// be read (then everything is read again: the parent only saves work).</summary>
+    private async Task<IReadOnlyDictionary<string, Node>> PreviousAsync(Id? tree, CancellationToken ct)
+    {
+        if (tree is not { } id) return Nothing;
+        try
+        {
+            return (await TreeJson.LoadAsync(repo, id, ct)).Nodes.ToDictionary(n => n.Name, StringComparer.Ordinal);
+        }
+        catch (RepositoryException e) when (e.Kind == ErrorKind.Damaged || e.Kind == ErrorKind.NotFound)
+        {
+            return Nothing;
+        }
+    }
+
     /// <summary>Queues one entry of an opened directory; null when it is excluded, unreadable or gone.</summary>
-    private async Task<Task<Node>?> SaveEntryAsync(DirectoryHandle dir, string entry, string name, string path, CancellationToken ct)
+    private async Task<Task<Node>?> SaveEntryAsync(DirectoryHandle dir, string entry, string name, string path, Node? before, CancellationToken ct)
     {
         if (excludes.Any(e => e.Matches(path))) return null;
         FileStat stat;
@@ -77,7 +101,7 @@ public sealed class Archiver(Packer packer, ContentSaver content, IReadOnlyList<
             return null;
         }
         var node = NodeFor(name, stat);
-        if (stat.IsDirectory) return await SaveDirectoryAsync(dir, entry, path, stat, node, ct);
+        if (stat.IsDirectory) return await SaveDirectoryAsync(dir, entry, path, stat, node, before?.Subtree, ct);
         if (stat.IsSymlink)
         {
             try
@@ -93,6 +117,13 @@ public sealed class Archiver(Packer packer, ContentSaver content, IReadOnlyList<
         if (!stat.IsRegular) return Task.FromResult(node);
 
         stats.Files++;
+        if (changes.Unchanged(stat, before) && before!.Content!.All(id => repo.Index.Has(BlobType.Data, id)))
+        {
+            node.Content = before.Content;
+            node.Size = stat.Size;
+            stats.Unchanged(stat.Size);
+            return Task.FromResult(node);
+        }
         try
         {
             using var handle = dir.OpenFile(entry);
@@ -110,7 +141,8 @@ public sealed class Archiver(Packer packer, ContentSaver content, IReadOnlyList<
         }
     }
 
-    private async Task<Task<Node>?> SaveDirectoryAsync(DirectoryHandle parent, string entry, string path, FileStat stat, Node node, CancellationToken ct)
+    private async Task<Task<Node>?> SaveDirectoryAsync(DirectoryHandle parent, string entry, string path, FileStat stat, Node node,
+        Id? previousTree, CancellationToken ct)
     {
         DirectoryHandle dir;
         try
@@ -135,10 +167,12 @@ public sealed class Archiver(Packer packer, ContentSaver content, IReadOnlyList<
             var children = new List<Task<Node>>();
             try
             {
+                var previous = await PreviousAsync(previousTree, ct);
                 var names = dir.ReadNames();
                 names.Sort(FileName.Compare);
                 foreach (var child in names)
-                    if (await SaveEntryAsync(dir, child, child, BackupTargets.Join(path, child), ct) is { } saved) children.Add(saved);
+                    if (await SaveEntryAsync(dir, child, child, BackupTargets.Join(path, child), previous.GetValueOrDefault(child), ct) is { } saved)
+                        children.Add(saved);
             }
             catch (IOException e)
             {

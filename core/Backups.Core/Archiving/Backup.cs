@@ -9,6 +9,11 @@ public sealed record BackupOptions
     public IReadOnlyList<string> Tags { get; init; } = [];
     public IReadOnlyList<string> Excludes { get; init; } = [];
     public DateTimeOffset? Time { get; init; }
+    /// <summary>The parent snapshot's id (or a unique prefix, or "latest"); by default restic's choice.</summary>
+    public string? Parent { get; init; }
+    /// <summary>Read every file again, whatever the parent snapshot says (restic's --force).</summary>
+    public bool Force { get; init; }
+    public ChangeDetection Changes { get; init; } = new();
     public int Workers { get; init; } = Math.Max(2, Environment.ProcessorCount);
     public int Uploads { get; init; } = 2;
     /// <summary>Runs after all data is stored and before the snapshot is written; throwing prevents the
@@ -24,14 +29,21 @@ public static class Backup
     public static Task<BackupResult> StdinAsync(Repo repo, Stream input, string filename, BackupOptions options, CancellationToken ct = default)
     {
         var name = BackupSession.CheckFilename(filename);
-        return RunAsync(repo, options, ["/" + name], (session, time, stats, token) => session.SaveStreamAsync(input, name, time, stats, token), ct);
+        return RunAsync(repo, options, ["/" + name], async (session, time, stats, token) =>
+            (await session.SaveStreamAsync(input, name, time, stats, token), (Id?)null), ct);
     }
 
     public static async Task<BackupResult> PathsAsync(Repo repo, IReadOnlyList<string> paths, BackupOptions options, CancellationToken ct = default)
     {
         var absolute = AbsolutePaths(paths);
         var excludes = options.Excludes.Select(e => new ExcludePattern(e)).ToList();
-        return await RunAsync(repo, options, absolute, (session, _, stats, token) => session.SavePathsAsync(paths, excludes, stats, token), ct);
+        return await RunAsync(repo, options, absolute, async (session, _, stats, token) =>
+        {
+            var parent = options.Force ? null
+                : options.Parent is { } id ? await SnapshotFinder.FindAsync(repo, id, ct: token)
+                : await session.FindParentAsync(absolute, options.Host, [], token);
+            return (await session.SavePathsAsync(paths, excludes, parent, options.Changes, stats, token), parent?.Id);
+        }, ct);
     }
 
     /// <summary>Absolute, de-duplicated paths, as a snapshot lists its targets; every one must exist (a dangling
@@ -46,16 +58,16 @@ public static class Backup
     }
 
     private static async Task<BackupResult> RunAsync(Repo repo, BackupOptions options, List<string> paths,
-        Func<BackupSession, DateTimeOffset, SourceStats, CancellationToken, Task<Id>> save, CancellationToken ct)
+        Func<BackupSession, DateTimeOffset, SourceStats, CancellationToken, Task<(Id Tree, Id? Parent)>> save, CancellationToken ct)
     {
         var time = options.Time ?? DateTimeOffset.Now;
         var stats = new SourceStats();
         await using var session = await BackupSession.StartAsync(repo, options.Workers, options.Uploads, ct);
-        var tree = await save(session, time, stats, ct);
+        var (tree, parent) = await save(session, time, stats, ct);
         await session.FinishAsync(ct);
         if (options.BeforeSnapshot != null) await options.BeforeSnapshot();
         var snapshot = await session.WriteSnapshotAsync(
-            BackupSession.NewSnapshot(tree, paths, time, options.Host, options.Tags, options.Excludes), ct);
+            BackupSession.NewSnapshot(tree, paths, time, options.Host, options.Tags, options.Excludes, parent), ct);
         return new BackupResult(snapshot, stats);
     }
 }

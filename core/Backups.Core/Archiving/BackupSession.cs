@@ -74,9 +74,25 @@ public sealed class BackupSession : IAsyncDisposable
         return Archiver.SaveTreeAsync(_packer, tree, stats, ct);
     }
 
-    /// <summary>Saves files and directories (absolute or relative paths); returns the root tree.</summary>
-    public Task<Id> SavePathsAsync(IReadOnlyList<string> targets, IReadOnlyList<ExcludePattern> excludes, SourceStats stats, CancellationToken ct) =>
-        new Archiver(_packer, _content, excludes, stats).SaveAsync(targets, ct);
+    /// <summary>Saves files and directories (absolute or relative paths); returns the root tree. Files unchanged
+    /// since <paramref name="parent"/> (by <paramref name="changes"/>) keep its content without being read.</summary>
+    public Task<Id> SavePathsAsync(IReadOnlyList<string> targets, IReadOnlyList<ExcludePattern> excludes, Snapshot? parent,
+        ChangeDetection changes, SourceStats stats, CancellationToken ct) =>
+        new Archiver(_repo, _packer, _content, excludes, changes, stats).SaveAsync(targets, parent?.Tree, ct);
+
+    /// <summary>The snapshot a paths backup compares with, as restic picks it: the newest one of the same host that
+    /// holds all these paths (and, given, these tags); none when there is none.</summary>
+    public async Task<Snapshot?> FindParentAsync(IReadOnlyList<string> absolutePaths, string? host, IReadOnlyList<string> tags, CancellationToken ct)
+    {
+        try
+        {
+            return await SnapshotFinder.FindAsync(_repo, "latest", host ?? Environment.MachineName, tags, absolutePaths, onDamaged: _ => { }, ct);
+        }
+        catch (RepositoryException e) when (e.Kind == ErrorKind.NotFound)
+        {
+            return null;
+        }
+    }
 
     /// <summary>Stores everything saved so far: all packs, then their index. No more saving afterwards.</summary>
     public async Task FinishAsync(CancellationToken ct)
@@ -96,9 +112,10 @@ public sealed class BackupSession : IAsyncDisposable
 
     /// <summary>A snapshot of this machine and user, as restic fills one in.</summary>
     public static Snapshot NewSnapshot(Id tree, IReadOnlyList<string> paths, DateTimeOffset time, string? host,
-        IReadOnlyList<string> tags, IReadOnlyList<string> excludes) => new()
+        IReadOnlyList<string> tags, IReadOnlyList<string> excludes, Id? parent = null) => new()
     {
         Time = time,
+        Parent = parent,
         Tree = tree,
         Paths = [.. paths],
         Hostname = host ?? Environment.MachineName,

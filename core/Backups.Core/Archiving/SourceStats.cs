@@ -5,7 +5,7 @@ namespace Backups.Core.Archiving;
 /// <summary>What one source read and added; updated from several workers at once.</summary>
 public sealed class SourceStats
 {
-    private long _bytesRead, _bytesAdded, _bytesStored, _blobsAdded;
+    private long _bytesRead, _bytesAdded, _bytesStored, _blobsAdded, _filesUnchanged;
     private readonly List<string> _errors = [];
 
     public long BytesRead => Interlocked.Read(ref _bytesRead);
@@ -25,6 +25,16 @@ public sealed class SourceStats
     }
 
     internal void Read(long bytes) => Interlocked.Add(ref _bytesRead, bytes);
+
+    /// <summary>A file taken unchanged from the parent snapshot: processed, as restic counts it, but not read.</summary>
+    internal void Unchanged(ulong bytes)
+    {
+        Interlocked.Add(ref _bytesRead, (long)bytes);
+        Interlocked.Increment(ref _filesUnchanged);
+    }
+
+    /// <summary>Files whose content came from the parent snapshot without reading them.</summary>
+    public long FilesUnchanged => Interlocked.Read(ref _filesUnchanged);
 
     internal void Added(SealedBlob blob, int plaintextLength)
     {
