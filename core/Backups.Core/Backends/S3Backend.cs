@@ -99,11 +99,15 @@ public sealed partial class S3Backend : IBackend
         {
             throw new BackendUnavailableException($"{Location}: save {file} failed: {Reason(e)}", e);
         }
-        catch (BackendUnavailableException e) when (e.InnerException is AmazonServiceException { StatusCode: HttpStatusCode.PreconditionFailed })
+        catch (Exception e) when (Answered(e, HttpStatusCode.PreconditionFailed))
         {
             await EnsureSameAsync(file, data, ct);
         }
     }
+
+    /// <summary>Whether the store gave this answer, as such or inside the retry loop's one-line exception.</summary>
+    private static bool Answered(Exception e, HttpStatusCode status) =>
+        (e as AmazonServiceException ?? e.InnerException as AmazonServiceException)?.StatusCode == status;
 
     /// <summary>x-amz-checksum-crc32: the big-endian CRC-32, base64.</summary>
     private static string Crc32Base64(ReadOnlySpan<byte> data)
@@ -266,9 +270,10 @@ public sealed partial class S3Backend : IBackend
         {
             // no bucket, so nothing to remove
         }
-        catch (BackendUnavailableException e) when (e.InnerException is AmazonServiceException { StatusCode: HttpStatusCode.Forbidden })
+        catch (Exception e) when (Answered(e, HttpStatusCode.Forbidden))
         {
-            throw new RemovalRefusedException(file.ToString(), Reason(e.InnerException), e.InnerException);
+            var answer = e as AmazonServiceException ?? (AmazonServiceException)e.InnerException!;
+            throw new RemovalRefusedException(file.ToString(), Reason(answer), answer);
         }
     }
 

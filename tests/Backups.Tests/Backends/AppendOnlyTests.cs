@@ -39,7 +39,10 @@ public sealed class AppendOnlyTests(S3rverFixture s3)
             Assert.Equal(data, s3.StoredObject(location.Bucket, $"{location.Prefix}/{FileLayout.RelativePath(file)}"));
         }
         Assert.Equal(6, proxy.PreconditionsFailed);
-        // Object Lock buckets refuse a PUT without Content-MD5 or a checksum.
+        // Object Lock buckets refuse a PUT without Content-MD5 or a checksum; CRC-32 of "123456789" is 0xCBF43926,
+        // sent big-endian in base64.
+        await backend.SaveAsync(new FileHandle(FileKind.Index, BackendContract.NewId()), "123456789"u8.ToArray());
+        Assert.Equal("y/Q5Jg==", proxy.Puts.Last().Crc32);
         Assert.All(proxy.Puts, p =>
         {
             Assert.Equal("*", p.IfNoneMatch);

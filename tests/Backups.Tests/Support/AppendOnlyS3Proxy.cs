@@ -7,12 +7,14 @@ using System.Text;
 namespace Backups.Tests.Support;
 
 /// <summary>
-/// A proxy in front of the real s3rver that adds, as AWS documents them, the two features s3rver lacks:
-/// conditional writes (a PUT with <c>If-None-Match: *</c> on a key that exists answers 412 PreconditionFailed,
-/// and nothing is written) and retention (a key under governance retention cannot be deleted without bypass:
-/// DELETE answers 403 AccessDenied and the object stays). Everything else goes to s3rver untouched, with the
-/// client's Host header so that s3rver checks the client's signature. Plain HTTP towards the client (our S3
-/// backend sends plain bodies; restic, which would send aws-chunked ones over HTTP, talks to s3rver directly).
+/// A proxy in front of the real s3rver that adds the two features s3rver lacks. Conditional writes as AWS
+/// documents them: a PUT with <c>If-None-Match: *</c> on a key that exists answers 412 PreconditionFailed and
+/// writes nothing. Retention: a DELETE of a key put under retention answers 403 AccessDenied and the object stays,
+/// which is S3's answer to deleting a version under governance retention without bypass (a plain DELETE in a
+/// versioned AWS bucket leaves a delete marker instead; this proxy stands for a store or a policy that refuses,
+/// the case prune must survive). Everything else goes to s3rver untouched, with the client's Host header so that
+/// s3rver checks the client's signature. Plain HTTP towards the client (our S3 backend sends plain bodies;
+/// restic, which would send aws-chunked ones over HTTP, talks to s3rver directly).
 /// </summary>
 public sealed class AppendOnlyS3Proxy : IAsyncDisposable
 {
