@@ -12,7 +12,7 @@ namespace Backups.Infra.Agent;
 /// The box's instance role, append-only: it may read the repository, create files under data/, index/,
 /// snapshots/ and locks/ (never replace one: the bucket policy refuses PUTs without If-None-Match) and remove only
 /// lock files, so a compromised box can neither destroy nor rewrite its history. It reads only the named
-/// parameters, answers only the workflow's task (granted by the workflow), writes the agent's command output to
+/// parameters and its runs' one-time task token parameters (which it deletes), answers only the workflow's task (granted by the workflow), writes the agent's command output to
 /// its log group, and has the few SSM actions the SSM agent needs to receive Run Command, on this instance only,
 /// instead of AmazonSSMManagedInstanceCore (whose ssm:GetParameter(s) on every parameter would read any secret).
 /// </summary>
