@@ -133,6 +133,7 @@ public static class Program
         RepositoryException r => (ExitCodes.For(r.Kind), r.Message),
         BackendUnavailableException b => (ExitCodes.Unavailable, b.Message),
         FileNotFoundInBackendException f => (ExitCodes.Damaged, $"the repository is damaged: {f.Message}"),
+        RemovalRefusedException r => (ExitCodes.Failure, r.Message),
         CryptoException c => (ExitCodes.Damaged, $"the repository is damaged: {c.Message}"),
         IOException { InnerException: { } inner } => Describe(inner, ct),
         IOException io => (ExitCodes.Failure, io.Message),

@@ -32,6 +32,9 @@ public sealed partial record BackupSettings
     /// <summary>The folder holding the functions' `bootstrap` (functions/build.sh writes it).</summary>
     public required string FunctionsPath { get; init; }
     public required RetentionDays LogRetention { get; init; }
+    /// <summary>Object Lock's default governance retention on the backup bucket, in days: how long every object
+    /// version (a pack, a snapshot, a pruned pack's old version) is kept at least, whoever deletes it.</summary>
+    public required int LockDays { get; init; }
 
     public static BackupSettings FromContext(Node node)
     {
@@ -60,6 +63,7 @@ public sealed partial record BackupSettings
         var notifyTo = Each("notifyTo", List("notifyTo"), Email(), "an email address");
         if (notifyTo.Count == 0) throw new SettingsException("context value 'notifyTo' is required: comma-separated email addresses");
         var retention = Required("logRetentionDays");
+        var lockDays = Required("objectLockDays");
 
         return new BackupSettings
         {
@@ -79,6 +83,8 @@ public sealed partial record BackupSettings
             FunctionsPath = Required("functionsPath"),
             LogRetention = RetentionByDays.TryGetValue(retention, out var days) ? days
                 : throw new SettingsException($"context value 'logRetentionDays' = '{retention}' is not one of CloudWatch's retention periods ({string.Join(", ", RetentionByDays.Keys)})"),
+            LockDays = int.TryParse(lockDays, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var period) && period is >= 1 and <= 3650 ? period
+                : throw new SettingsException($"context value 'objectLockDays' = '{lockDays}' is not a number of days from 1 to 3650"),
         };
     }
 

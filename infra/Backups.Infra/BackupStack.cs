@@ -24,11 +24,12 @@ public sealed class BackupStack : Stack
     {
         Buckets = new BackupBuckets(this, "Buckets", settings);
         Agent = new AgentCommand(this, "Agent", settings);
-        Instance = new AgentInstanceRole(this, "Instance", settings, Buckets.Backups);
+        Instance = new AgentInstanceRole(this, "Instance", settings, Buckets.Backups, Agent.Logs);
         Alerts = new Alerts.Alerts(this, "Alerts", settings);
         Functions = new MaintenanceFunctions(this, "Functions", settings, Buckets.Backups, Alerts.Sender, Agent.Logs.LogGroupName);
         Workflow = new BackupWorkflow(this, "Workflow", settings, Agent, Functions);
         Workflow.StateMachine.GrantTaskResponse(Instance.Role);
+        AppendOnlyPolicy.Apply(Buckets.Backups, settings.RepositoryPrefix, Instance.Role, Functions.Retention.Role!);
         Alerts.Watch(Workflow.StateMachine);
 
         _ = new CfnOutput(this, "InstanceProfile", new CfnOutputProps

@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 // Executes the real workflow definition on this machine with aws-local-stepfunctions, binding its Task states
 // to real programs instead of AWS:
-//   SSM tasks    -> the agent's SSM document (its parameters checked and substituted as SSM does, its script
-//                   run by sh): backup-agent reports through the real Step Functions protocol
-//                   (SendTaskSuccess/Failure/Heartbeat) to an endpoint served here.
+//   SSM tasks    -> sendCommand starts the agent's SSM document (its parameters checked and substituted as SSM
+//                   does, its script run by sh); putParameter.waitForTaskToken stores the task token in a
+//                   Parameter Store stand-in served here, which the agent reads and deletes, and waits: backup-agent
+//                   reports through the real Step Functions protocol (SendTaskSuccess/Failure/Heartbeat) to an
+//                   endpoint served here.
 //   Lambda tasks -> the functions' bootstrap, started per invocation against a Lambda Runtime API served here.
 // Usage: node run.mjs --definition FILE --bindings FILE [--input JSON] [--name EXECUTION]
-// Prints one JSON object: {status, output | error+cause, states: [visited state names]}.
+// Prints one JSON object: {status, output | error+cause, states: [visited state names], tokenParametersLeft}.
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import { readFileSync } from 'node:fs';
@@ -57,11 +59,24 @@ const sfn = await serve(async (req, body) => {
   return [200, {}];
 }, 'application/x-amz-json-1.0');
 
+// --- SSM Parameter Store, for the one-time SecureStrings that carry task tokens to the agent --------------------
+const parameterStore = new Map(); // name -> value
+const ssm = await serve(async (req, body) => {
+  const action = (req.headers['x-amz-target'] ?? '').replace('AmazonSSM.', '');
+  if (!/^AWS4-HMAC-SHA256 Credential=/.test(req.headers.authorization ?? '')) return [400, { __type: 'MissingAuthenticationToken' }];
+  const { Name } = JSON.parse(body);
+  if (!parameterStore.has(Name)) return [400, { __type: 'ParameterNotFound', message: `parameter ${Name} not found` }];
+  if (action === 'GetParameter') return [200, { Parameter: { Name, Type: 'SecureString', Value: parameterStore.get(Name), Version: 1 } }];
+  if (action === 'DeleteParameter') { parameterStore.delete(Name); return [200, {}]; }
+  return [400, { __type: 'UnknownOperationException' }];
+}, 'application/x-amz-json-1.1');
+
 /**
  * What SSM Run Command does with the agent's document: each parameter checked against its allowed pattern or
- * values (or its default taken), substituted into the document's script, and the script run by sh.
+ * values (or its default taken), substituted into the document's script, and the script started by sh.
  */
-async function runCommand(parameters) {
+const launched = new Map(); // token parameter name -> {exited: promise of the exit code}
+function launch(parameters) {
   const document = bindings.agent.document;
   const values = {};
   for (const [name, spec] of Object.entries(document.parameters)) {
@@ -72,19 +87,34 @@ async function runCommand(parameters) {
     values[name] = value;
   }
   const script = document.mainSteps[0].inputs.runCommand.join('\n').replace(/\{\{(\w+)\}\}/g, (_, name) => values[name]);
-  const token = values.TaskToken;
-  const { promise, resolve, reject } = Promise.withResolvers();
-  tasks.set(token, { resolve, reject, heartbeats: 0 });
   const child = spawn('sh', ['-c', script], {
-    env: { ...process.env, ...bindings.agent.env, AWS_ENDPOINT_URL_SFN: sfn.url },
+    env: { ...process.env, ...bindings.agent.env, AWS_ENDPOINT_URL_SFN: sfn.url, AWS_ENDPOINT_URL_SSM: ssm.url },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
-  child.on('exit', (code) => reject(stepError('States.HeartbeatTimeout', `the agent's command exited with ${code} without reporting`)));
+  launched.set(values.TokenParameter, { exited: new Promise((resolve) => child.on('exit', resolve)) });
+  return { Command: { CommandId: randomUUID(), DocumentName: parameters.DocumentName } };
+}
+
+/** The waiting half: the token goes into the parameter the launched agent waits for; its report ends the task. */
+async function awaitAgent(parameters, token) {
+  const agent = launched.get(parameters.Name);
+  if (!agent) throw stepError('States.TaskFailed', `no command was started for ${parameters.Name}`);
+  if (parameters.Type !== 'SecureString') throw stepError('Ssm.ValidationException', 'the token parameter must be a SecureString');
+  const { promise, resolve, reject } = Promise.withResolvers();
+  tasks.set(token, { resolve, reject, heartbeats: 0 });
+  storeParameter(parameters.Name, parameters.Value);
+  agent.exited.then((code) => reject(stepError('States.HeartbeatTimeout', `the agent's command exited with ${code} without reporting`)));
   try {
     return await promise;
   } finally {
     tasks.delete(token);
+    launched.delete(parameters.Name);
   }
+}
+
+function storeParameter(name, value) {
+  if (parameterStore.has(name)) throw stepError('Ssm.ParameterAlreadyExists', `parameter ${name} already exists`);
+  parameterStore.set(name, value);
 }
 
 // --- Lambda Runtime API, for the functions -------------------------------------------------------------------
@@ -152,8 +182,8 @@ async function invokeFunction(stateName, payload) {
 const handlers = {};
 for (const [stateName, state] of Object.entries(definition.States))
   if (state.Type === 'Task')
-    handlers[stateName] = state.Resource.includes(':ssm:sendCommand')
-      ? (parameters) => runCommand(parameters)
+    handlers[stateName] = state.Resource.includes(':ssm:sendCommand') ? (parameters) => launch(parameters)
+      : state.Resource.includes(':ssm:putParameter') ? (parameters) => awaitAgent(parameters, parameters.Value)
       : (payload) => invokeFunction(stateName, payload);
 
 const startTime = new Date().toISOString();
@@ -182,8 +212,11 @@ try {
 }
 await events;
 report.states = visited;
+// The agent deletes each token parameter once read: none may be left.
+report.tokenParametersLeft = parameterStore.size;
 process.stdout.write(JSON.stringify(report) + '\n');
 sfn.close();
+ssm.close();
 runtime.close();
 
 /** A JSON-over-HTTP server on a free loopback port; handle returns [status, body, headers]. */

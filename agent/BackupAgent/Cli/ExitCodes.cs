@@ -6,7 +6,7 @@ namespace BackupAgent.Cli;
 public static class ExitCodes
 {
     public const int Ok = 0, Failure = 1, Usage = 2, Incomplete = 3, RepositoryNotFound = 10, Locked = 11, WrongPassword = 12,
-        AlreadyExists = 13, NotFound = 14, Damaged = 15, UnsupportedVersion = 16, Unavailable = 17, SourceFailed = 18, DrillFailed = 19, Interrupted = 130;
+        AlreadyExists = 13, NotFound = 14, Damaged = 15, UnsupportedVersion = 16, Unavailable = 17, SourceFailed = 18, DrillFailed = 19, OverwriteRefused = 20, Interrupted = 130;
 
     public static int For(ErrorKind kind) => kind switch
     {
@@ -20,6 +20,7 @@ public static class ExitCodes
         ErrorKind.Unavailable => Unavailable,
         ErrorKind.SourceFailed => SourceFailed,
         ErrorKind.InvalidArgument => Usage,
+        ErrorKind.OverwriteRefused => OverwriteRefused,
         _ => Failure,
     };
 }

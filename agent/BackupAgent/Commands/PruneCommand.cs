@@ -74,6 +74,10 @@ public sealed class PruneCommand : Command
         output.Line($"repacked {s.BlobsRepacked} blobs ({Size.Format(s.BytesRepacked)}) into {s.PacksWritten} new packs");
         output.Line($"deleted {s.PacksDeleted} packs ({Size.Format(s.BytesDeleted)}); freed {Size.Format(s.BytesFreed)}");
         output.Line($"index files: {s.IndexFilesWritten} written, {s.IndexFilesRemoved} removed");
+        if (s.RetainedPacks.Count > 0 || s.RetainedIndexFiles.Count > 0)
+            output.Line($"kept under retention (a later prune removes them): {s.RetainedPacks.Count} packs, {s.RetainedIndexFiles.Count} index files");
+        foreach (var pack in s.RetainedPacks) output.Line($"  retained data/{pack[..2]}/{pack}");
+        foreach (var index in s.RetainedIndexFiles) output.Line($"  retained index/{index}");
         output.Line("done");
     }
 
@@ -113,5 +117,8 @@ public sealed class PruneCommand : Command
         ["size_freed"] = s.BytesFreed,
         ["index_files_written"] = s.IndexFilesWritten,
         ["index_files_removed"] = s.IndexFilesRemoved,
+        ["packs_retained"] = s.RetainedPacks.Count,
+        ["retained_packs"] = new JsonArray([.. s.RetainedPacks.Select(p => JsonValue.Create(p))]),
+        ["retained_index_files"] = new JsonArray([.. s.RetainedIndexFiles.Select(p => JsonValue.Create(p))]),
     };
 }

@@ -25,7 +25,7 @@ public sealed class RunCommand(IReadOnlyDictionary<string, string> environment) 
         if (path == null) output.Message($"no --config: running the embedded demo (repository {config.Repository}, demo password)");
         using var secrets = new Secrets(environment);
         var log = new RunLog(Console.Error, secrets.Redactor);
-        await using var reporter = TaskReporter.Start(args.Value("task-token"), environment, config.HeartbeatSeconds, secrets, log);
+        await using var reporter = await TaskReporter.StartAsync(args.Value("task-token"), environment, config.HeartbeatSeconds, secrets, log, ct);
         var run = new NightlyRun(config, secrets, log);
         var options = new RunOptions(args.Values("source"), Tags.Parse(args.Values("tag")), CreateRepository: path == null);
 

@@ -24,5 +24,21 @@ public sealed class Secrets(IReadOnlyDictionary<string, string> environment) : I
         }
     }
 
+    /// <summary>The task token from the one-time SecureString the workflow wrote for this run (read, then deleted).</summary>
+    public async Task<string> TakeTaskTokenAsync(string parameter, CancellationToken ct)
+    {
+        try
+        {
+            return await _resolver.TakeParameterAsync(parameter, TaskTokenWait, ct);
+        }
+        catch (SecretException e)
+        {
+            throw new ConfigException(TaskReporter.TokenParameterVariable, e.Message);
+        }
+    }
+
+    /// <summary>How long the agent waits for the workflow to write its task token after starting it.</summary>
+    public static readonly TimeSpan TaskTokenWait = TimeSpan.FromMinutes(5);
+
     public void Dispose() => _resolver.Dispose();
 }

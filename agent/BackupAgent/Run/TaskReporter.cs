@@ -50,13 +50,20 @@ public sealed class TaskReporter : IAsyncDisposable
         catch (OperationCanceledException) { }
     }
 
+    /// <summary>Where SSM Run Command names the one-time SecureString that holds the task token.</summary>
+    public const string TokenParameterVariable = "BACKUP_AGENT_TASK_TOKEN_PARAMETER";
+
     /// <summary>
-    /// Reports to Step Functions when a task token was given (SSM Run Command passes it in the environment: a
-    /// token on the command line would be visible in every process list); null otherwise.
+    /// Reports to Step Functions when a task token was given: by the workflow, as a one-time SecureString it
+    /// names in the environment (read and deleted here: a token among the command's parameters would be readable
+    /// by anyone who may list commands); by hand, in the environment or on the command line. Null otherwise.
     /// </summary>
-    public static TaskReporter? Start(string? token, IReadOnlyDictionary<string, string> environment, int heartbeatSeconds, Secrets secrets, RunLog log)
+    public static async Task<TaskReporter?> StartAsync(string? token, IReadOnlyDictionary<string, string> environment, int heartbeatSeconds, Secrets secrets, RunLog log,
+        CancellationToken ct)
     {
         token ??= environment.GetValueOrDefault(TokenVariable);
+        if (token == null && environment.GetValueOrDefault(TokenParameterVariable) is { Length: > 0 } parameter)
+            token = await secrets.TakeTaskTokenAsync(parameter, ct);
         if (token == null) return null;
         secrets.Redactor.Add(token);
         var endpoint = environment.GetValueOrDefault("AWS_ENDPOINT_URL_SFN") ?? environment.GetValueOrDefault("AWS_ENDPOINT_URL");

@@ -63,6 +63,44 @@ public sealed class SecretResolver(IReadOnlyDictionary<string, string> environme
         }
     }
 
+    /// <summary>
+    /// Reads a one-time SecureString and deletes it (the workflow's task token, which it writes just after
+    /// starting the command that runs us: it is waited for up to <paramref name="wait"/>). Deleting is best effort:
+    /// a token left behind is worthless once its task has ended.
+    /// </summary>
+    /// <exception cref="SecretException">It did not appear in time, or SSM refused or could not be reached.</exception>
+    public async Task<string> TakeParameterAsync(string name, TimeSpan wait, CancellationToken ct)
+    {
+        var deadline = DateTime.UtcNow + wait;
+        while (true)
+        {
+            try
+            {
+                var value = (await Ssm().GetParameterAsync(new GetParameterRequest { Name = name, WithDecryption = true }, ct)).Parameter.Value;
+                if (string.IsNullOrEmpty(value)) throw new SecretException($"SSM parameter {name} is empty");
+                Redactor.Add(value);
+                try
+                {
+                    await Ssm().DeleteParameterAsync(new DeleteParameterRequest { Name = name }, ct);
+                }
+                catch (Exception e) when (e is AmazonSimpleSystemsManagementException or HttpRequestException or Amazon.Runtime.AmazonClientException) { }
+                return value;
+            }
+            catch (ParameterNotFoundException) when (DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(1), ct);
+            }
+            catch (AmazonSimpleSystemsManagementException e)
+            {
+                throw new SecretException($"cannot read SSM parameter {name}: {e.ErrorCode}: {e.Message}");
+            }
+            catch (Exception e) when (e is HttpRequestException or Amazon.Runtime.AmazonClientException)
+            {
+                throw new SecretException($"cannot reach SSM to read {name}: {e.Message}");
+            }
+        }
+    }
+
     private IAmazonSimpleSystemsManagement Ssm()
     {
         if (_ssm != null) return _ssm;

@@ -44,6 +44,7 @@ public interface IBackend : IAsyncDisposable
     /// <summary>Every file of a kind, with its size.</summary>
     IAsyncEnumerable<(string Name, long Size)> ListAsync(FileKind kind, CancellationToken ct = default);
 
+    /// <summary>Removes a file. Throws <see cref="RemovalRefusedException"/> when the store keeps it (retention).</summary>
     Task RemoveAsync(FileHandle file, CancellationToken ct = default);
 
     /// <summary>Creates the folder structure of an empty repository (no-op where folders do not exist).</summary>
@@ -63,6 +64,16 @@ public interface IPendingFile : IAsyncDisposable
 }
 
 public sealed class FileNotFoundInBackendException(string file) : Exception($"{file} does not exist")
+{
+    public string File { get; } = file;
+}
+
+/// <summary>
+/// The store refused to delete a file (403): an S3 Object Lock retention that has not ended, or a policy that
+/// does not let these credentials delete. The file is still there.
+/// </summary>
+public sealed class RemovalRefusedException(string file, string reason, Exception? inner = null)
+    : Exception($"{file} cannot be removed: {reason}", inner)
 {
     public string File { get; } = file;
 }

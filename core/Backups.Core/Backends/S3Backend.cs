@@ -8,6 +8,7 @@ using System.Text.RegularExpressions;
 using Amazon.Runtime;
 using Amazon.S3;
 using Amazon.S3.Model;
+using Backups.Core.Repository;
 
 namespace Backups.Core.Backends;
 
@@ -71,6 +72,7 @@ public sealed partial class S3Backend : IBackend
 
     public async Task SaveAsync(FileHandle file, ReadOnlyMemory<byte> data, CancellationToken ct = default)
     {
+        var crc32 = Crc32Base64(data.Span);
         try
         {
             await RunAsync($"save {file}", async c =>
@@ -83,6 +85,12 @@ public sealed partial class S3Backend : IBackend
                     InputStream = AsStream(data),
                     ContentType = "application/octet-stream",
                     UseChunkEncoding = false,
+                    // Create, never replace (S3 conditional writes): every name but config is the hash of its bytes,
+                    // so a file is never rewritten, and a bucket policy can refuse writes without this header.
+                    IfNoneMatch = "*",
+                    // A bucket with Object Lock default retention refuses a PUT without Content-MD5 or a checksum
+                    // header; CRC32 is the cheapest (the SDK adds none when checksums are "when required").
+                    ChecksumCRC32 = crc32,
                 };
                 return await _client.PutObjectAsync(request, c);
             }, ct);
@@ -91,6 +99,35 @@ public sealed partial class S3Backend : IBackend
         {
             throw new BackendUnavailableException($"{Location}: save {file} failed: {Reason(e)}", e);
         }
+        catch (Exception e) when (Answered(e, HttpStatusCode.PreconditionFailed))
+        {
+            await EnsureSameAsync(file, data, ct);
+        }
+    }
+
+    /// <summary>Whether the store gave this answer, as such or inside the retry loop's one-line exception.</summary>
+    private static bool Answered(Exception e, HttpStatusCode status) =>
+        (e as AmazonServiceException ?? e.InnerException as AmazonServiceException)?.StatusCode == status;
+
+    /// <summary>x-amz-checksum-crc32: the big-endian CRC-32, base64.</summary>
+    private static string Crc32Base64(ReadOnlySpan<byte> data)
+    {
+        Span<byte> crc = stackalloc byte[4];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(crc, System.IO.Hashing.Crc32.HashToUInt32(data));
+        return Convert.ToBase64String(crc);
+    }
+
+    /// <summary>
+    /// A conditional PUT found the name taken. The same bytes are fine: our own earlier attempt whose answer was
+    /// lost, or the same content saved twice (a name is the hash of its bytes). Other bytes would be an
+    /// overwrite, which is refused: the existing object stays as it is.
+    /// </summary>
+    private async Task EnsureSameAsync(FileHandle file, ReadOnlyMemory<byte> data, CancellationToken ct)
+    {
+        var size = await StatAsync(file, ct);
+        if (size == data.Length && (await LoadAsync(file, ct: ct)).AsSpan().SequenceEqual(data.Span)) return;
+        throw new RepositoryException(ErrorKind.OverwriteRefused,
+            $"{Location}: {file} already exists with other content; refused to overwrite it (the repository is append-only)");
     }
 
     private static MemoryStream AsStream(ReadOnlyMemory<byte> data) =>
@@ -232,6 +269,11 @@ public sealed partial class S3Backend : IBackend
         catch (AmazonServiceException e) when (e.StatusCode == HttpStatusCode.NotFound)
         {
             // no bucket, so nothing to remove
+        }
+        catch (Exception e) when (Answered(e, HttpStatusCode.Forbidden))
+        {
+            var answer = e as AmazonServiceException ?? (AmazonServiceException)e.InnerException!;
+            throw new RemovalRefusedException(file.ToString(), Reason(answer), answer);
         }
     }
 

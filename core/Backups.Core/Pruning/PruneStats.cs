@@ -43,6 +43,11 @@ public sealed class PruneStats
     public long BytesFreed => BytesDeleted - BytesWritten;
     public int IndexFilesWritten { get; set; }
     public int IndexFilesRemoved { get; set; }
+    /// <summary>Packs the store would not delete yet (S3 Object Lock retention), or that an index file it would
+    /// not delete still names: left for a later prune, not counted in <see cref="PacksDeleted"/>.</summary>
+    public List<string> RetainedPacks { get; } = [];
+    /// <summary>Old index files the store would not delete yet; they stay beside the new ones.</summary>
+    public List<string> RetainedIndexFiles { get; } = [];
 
     public long TotalBlobs => UsedBlobs + DuplicateBlobs + UnusedBlobs;
     public long TotalBytes => UsedBytes + DuplicateBytes + UnusedBytes + UnreferencedBytes;

@@ -55,20 +55,81 @@ public static class Pruner
             if (!before.Contains(name)) written.Add(name);
         stats.IndexFilesWritten = written.Count;
 
-        await ForAllAsync(contents.IndexFiles.Where(n => !written.Contains(n)), ct,
-            (name, token) => repo.Backend.RemoveAsync(new FileHandle(FileKind.Index, name), token));
-        stats.IndexFilesRemoved = contents.IndexFiles.Count(n => !written.Contains(n));
+        var old = contents.IndexFiles.Where(n => !written.Contains(n)).ToList();
+        await ForAllAsync(old, ct, async (name, token) =>
+        {
+            if (!await TryRemoveAsync(repo, new FileHandle(FileKind.Index, name), token))
+                lock (stats) stats.RetainedIndexFiles.Add(name);
+        });
+        stats.IndexFilesRemoved = old.Count - stats.RetainedIndexFiles.Count;
 
-        await RemovePacksAsync(repo, plan, pack => pack < contents.IndexedPacks && plan.Actions[pack] is PackAction.Delete or PackAction.Repack, ct);
+        // An old index file the store keeps (retention) still names its packs: deleting one of them would leave
+        // that index naming a pack that does not exist, which restic's check calls an error. Such packs stay, as
+        // indexed as before, and a later prune (once the index file can go) deletes them.
+        var named = await PacksNamedAsync(repo, stats.RetainedIndexFiles, ct);
+        await RemovePacksAsync(repo, plan, pack => pack < contents.IndexedPacks && plan.Actions[pack] is PackAction.Delete or PackAction.Repack, ct, named);
+        stats.RetainedPacks.Sort(StringComparer.Ordinal);
+        stats.RetainedIndexFiles.Sort(StringComparer.Ordinal);
     }
 
-    private static async Task RemovePacksAsync(Repo repo, PrunePlan plan, Func<int, bool> which, CancellationToken ct)
+    /// <summary>
+    /// Removes the chosen packs that exist. A pack whose removal the store refuses (S3 Object Lock retention) is
+    /// left and reported, never counted as deleted. Crash-safe as it stands: the refused pack holds no blob a
+    /// snapshot needs (unused, or its used blobs already copied into new indexed packs), and the new index no
+    /// longer names it, so it is an unreferenced pack like those a killed prune leaves: restic's check notes it
+    /// as an additional file, backups never refer to it, and the next prune removes it first thing (or leaves and
+    /// reports it again while its retention lasts).
+    /// </summary>
+    private static async Task RemovePacksAsync(Repo repo, PrunePlan plan, Func<int, bool> which, CancellationToken ct, IReadOnlySet<Id>? keep = null)
     {
         var contents = plan.Contents;
+        var stats = plan.Stats;
         var packs = Enumerable.Range(0, contents.Packs.Count).Where(which).Where(contents.IsPresent).ToList();
-        await ForAllAsync(packs, ct, (pack, token) => repo.Backend.RemoveAsync(new FileHandle(FileKind.Pack, contents.Packs[pack].ToString()), token));
-        plan.Stats.PacksDeleted += packs.Count;
-        plan.Stats.BytesDeleted += packs.Sum(p => contents.PackSizes[p]);
+        await ForAllAsync(packs, ct, async (pack, token) =>
+        {
+            var id = contents.Packs[pack];
+            var removed = keep?.Contains(id) != true && await TryRemoveAsync(repo, new FileHandle(FileKind.Pack, id.ToString()), token);
+            lock (stats)
+            {
+                if (!removed)
+                {
+                    stats.RetainedPacks.Add(id.ToString());
+                    return;
+                }
+                stats.PacksDeleted++;
+                stats.BytesDeleted += contents.PackSizes[pack];
+            }
+        });
+    }
+
+    /// <summary>Removes a file; false when the store keeps it (its retention has not ended).</summary>
+    private static async Task<bool> TryRemoveAsync(Repo repo, FileHandle file, CancellationToken ct)
+    {
+        try
+        {
+            await repo.Backend.RemoveAsync(file, ct);
+            return true;
+        }
+        catch (RemovalRefusedException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>The packs that the given index files name.</summary>
+    private static async Task<HashSet<Id>> PacksNamedAsync(Repo repo, IEnumerable<string> indexFiles, CancellationToken ct)
+    {
+        var packs = new HashSet<Id>();
+        foreach (var name in indexFiles)
+        {
+            var file = new FileHandle(FileKind.Index, name);
+            IndexEntries.Read(await repo.LoadUnpackedAsync(file, ct), file.ToString(), id =>
+            {
+                packs.Add(id);
+                return 0;
+            }, _ => { });
+        }
+        return packs;
     }
 
     private static Task ForAllAsync<T>(IEnumerable<T> items, CancellationToken ct, Func<T, CancellationToken, Task> action) =>

@@ -13,6 +13,8 @@ public enum ErrorKind
     Unavailable,
     SourceFailed,
     InvalidArgument,
+    /// <summary>A save found its name taken by other content (an append-only store refuses to overwrite).</summary>
+    OverwriteRefused,
 }
 
 /// <summary>An expected failure with a one-line message fit for a person (and never a secret in it).</summary>

@@ -35,7 +35,9 @@ public sealed record RetentionPolicyInput
 /// <param name="Policy">The policy in restic's words ("keep 7 daily, 4 weekly, 3 monthly snapshots").</param>
 /// <param name="Kept">Ids of the snapshots kept.</param>
 /// <param name="Removed">Ids of the snapshots forgotten.</param>
+/// <param name="PacksDeleted">Packs deleted (in a dry run: packs that would be deleted).</param>
 /// <param name="BytesFreed">Pack bytes deleted less pack bytes written by repacking.</param>
+/// <param name="PacksRetained">Packs the store would not delete yet (Object Lock retention): a later prune does.</param>
 public sealed record RetentionResult(
     string Policy,
     bool DryRun,
@@ -46,4 +48,5 @@ public sealed record RetentionResult(
     int PacksRepacked,
     long BytesFreed,
     int IndexFilesWritten,
-    int IndexFilesRemoved);
+    int IndexFilesRemoved,
+    IReadOnlyList<string> PacksRetained);

@@ -7,10 +7,11 @@ namespace Backups.Infra.Agent;
 
 /// <summary>
 /// The SSM document through which the workflow starts backup-agent on the box (the nightly run, or a restore
-/// drill), and the log group its output goes to. The task token, the action and the chosen sources and tags
-/// arrive as document parameters; each parameter's allowed pattern or values admit no quote, space or shell
-/// metacharacter, so none can break out of the quoted strings below. The token goes into the agent's
-/// environment (never its argument list) and is not echoed.
+/// drill), and the log group its output goes to. The action, the chosen sources and tags, and the name of the
+/// one-time SecureString that will hold the task token arrive as document parameters; each parameter's allowed
+/// pattern or values admit no quote, space or shell metacharacter, so none can break out of the quoted strings
+/// below. The token itself is never a command parameter (anyone allowed to list commands, and the SSM agent's
+/// files on the box, would show it): the agent reads the SecureString and deletes it.
 /// </summary>
 public sealed class AgentCommand : Construct
 {
@@ -36,7 +37,7 @@ public sealed class AgentCommand : Construct
                 ["description"] = "Runs backup-agent's nightly job and reports to the Step Functions task that started it.",
                 ["parameters"] = new Dictionary<string, object>
                 {
-                    ["TaskToken"] = Parameter("The Step Functions task token the agent reports to.", TaskTokenPattern, null),
+                    ["TokenParameter"] = Parameter("The SecureString the workflow writes the task token to; the agent reads and deletes it.", TokenParameterPattern, null),
                     ["Action"] = new Dictionary<string, object>
                     {
                         ["type"] = "String", ["description"] = "run: the nightly backup; drill-now or drill-when-due: a restore drill.",
@@ -65,8 +66,10 @@ public sealed class AgentCommand : Construct
     /// <summary>Longer than any backup should take; the workflow's own timeout is the same.</summary>
     public const int AgentTimeoutSeconds = 6 * 3600;
 
-    // Task tokens are base64 text; names are what RunConfig allows for sources and tags.
-    public const string TaskTokenPattern = "^[A-Za-z0-9+/=_-]{1,4096}$";
+    /// <summary>Where the workflow writes each run's task token, under a fresh UUID (statemachine/backup.asl.json).</summary>
+    public const string TokenParameterPath = "/backups/task-tokens";
+    // A UUID under that path; names are what RunConfig allows for sources and tags.
+    public const string TokenParameterPattern = "^/backups/task-tokens/[0-9a-f-]{36}$";
     public const string NameListPattern = "^\\[(\"[A-Za-z0-9_.:-]+\",?)*\\]$";
     public static readonly string[] Actions = ["run", "drill-now", "drill-when-due"];
 
@@ -80,7 +83,7 @@ public sealed class AgentCommand : Construct
     private static string[] Script(BackupSettings settings) =>
     [
         "set -eu",
-        "export BACKUP_AGENT_TASK_TOKEN='{{TaskToken}}'",
+        "export BACKUP_AGENT_TASK_TOKEN_PARAMETER='{{TokenParameter}}'",
         "set --",
         "for s in $(printf '%s' '{{Sources}}' | tr -d '[]\"' | tr ',' ' '); do set -- \"$@\" --source \"$s\"; done",
         "case '{{Action}}' in",

@@ -69,8 +69,11 @@ public sealed class MaintenanceFunctions : Construct
         repository.Grant(Verify, ["s3:GetObject"], "*");
         repository.Grant(Verify, ["s3:PutObject", "s3:DeleteObject"], "locks/*");
 
+        // The only role that deletes repository files, and only in the four folders prune and forget change
+        // (the bucket policy holds it to that too); config and keys/ are the operator's.
         Retention = Create("retention", 2048, Duration.Minutes(15));
-        repository.Grant(Retention, ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], "*");
+        repository.Grant(Retention, ["s3:GetObject"], "*");
+        repository.Grant(Retention, ["s3:PutObject", "s3:DeleteObject"], RepositoryAccess.WritableKeys);
 
         Freshness = Create("freshness", 512, Duration.Minutes(2));
         repository.Grant(Freshness, ["s3:GetObject"], "*");

@@ -5,8 +5,11 @@ using Constructs;
 namespace Backups.Infra.Storage;
 
 /// <summary>
-/// The seeds' three buckets. The backup bucket has no lifecycle rules: what to keep is the repository's
-/// retention policy, and a lifecycle rule deleting pack files would silently break snapshots.
+/// The seeds' three buckets. The backup bucket keeps every object version for the lock period whoever deletes
+/// it (Object Lock, governance mode): a delete only hides it behind a delete marker until then. Its one lifecycle
+/// rule touches only noncurrent versions (what prune and forget deleted, once the lock lets go) and the delete
+/// markers left behind: what to keep of the current objects is the repository's retention policy, and a rule
+/// expiring current pack files would silently break snapshots.
 /// </summary>
 public sealed class BackupBuckets : Construct
 {
@@ -16,11 +19,23 @@ public sealed class BackupBuckets : Construct
 
     public BackupBuckets(Construct scope, string id, BackupSettings settings) : base(scope, id)
     {
+        var lockPeriod = Duration.Days(settings.LockDays);
         Backups = new Bucket(this, "Backups", Private(settings.BackupBucketName, new BucketProps
         {
-            // Versions keep an overwritten or deleted object recoverable: a compromised box can write to the
-            // bucket, and this is the last line against it.
+            // Versions keep an overwritten or deleted object recoverable, and Object Lock keeps each version for
+            // the lock period against every credential without s3:BypassGovernanceRetention.
             Versioned = true,
+            ObjectLockEnabled = true,
+            ObjectLockDefaultRetention = ObjectLockRetention.Governance(lockPeriod),
+            LifecycleRules =
+            [
+                new LifecycleRule
+                {
+                    Id = "expire-deleted-versions-after-the-lock-period",
+                    NoncurrentVersionExpiration = lockPeriod,
+                    ExpiredObjectDeleteMarker = true,
+                },
+            ],
         }));
         Releases = new Bucket(this, "Releases", Private(settings.ReleasesBucketName, new BucketProps
         {

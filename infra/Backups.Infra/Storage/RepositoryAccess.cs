@@ -16,11 +16,14 @@ public sealed class RepositoryAccess(IBucket bucket, string prefix)
         },
     }));
 
-    /// <param name="keys">A pattern under the repository's folder: "*", or "locks/*".</param>
-    public void Grant(IGrantable grantee, string[] actions, string keys) =>
+    /// <param name="keys">Patterns under the repository's folder: "*", or "locks/*".</param>
+    public void Grant(IGrantable grantee, string[] actions, params string[] keys) =>
         grantee.GrantPrincipal.AddToPrincipalPolicy(new PolicyStatement(new PolicyStatementProps
         {
             Actions = actions,
-            Resources = [bucket.ArnForObjects($"{prefix}/{keys}")],
+            Resources = [.. keys.Select(k => bucket.ArnForObjects($"{prefix}/{k}"))],
         }));
+
+    /// <summary>"data/*", "index/*", "snapshots/*", "locks/*": what the box and the Retention function may write.</summary>
+    public static string[] WritableKeys => [.. AppendOnlyPolicy.WritableFolders.Select(f => $"{f}/*")];
 }

@@ -57,6 +57,12 @@ public sealed class BackupWorkflow : Construct
             Actions = ["ssm:SendCommand"],
             Resources = [document, instance],
         }));
+        // Each run's task token goes to a one-time SecureString (under a fresh UUID) that the agent reads and deletes.
+        StateMachine.AddToRolePolicy(new PolicyStatement(new PolicyStatementProps
+        {
+            Actions = ["ssm:PutParameter"],
+            Resources = [TokenParameters(this)],
+        }));
         foreach (var function in functions.ByHandler.Values) function.GrantInvoke(StateMachine);
 
         Nightly = new Rule(this, "Nightly", new RuleProps
@@ -66,6 +72,9 @@ public sealed class BackupWorkflow : Construct
             Targets = [new SfnStateMachine(StateMachine, new SfnStateMachineProps { Input = RuleTargetInput.FromObject(ScheduledInput) })],
         });
     }
+
+    /// <summary>The ARN pattern of the one-time task token parameters.</summary>
+    public static string TokenParameters(Construct scope) => Secrets.Parameters.Arn(scope, $"{AgentCommand.TokenParameterPath}/*");
 
     /// <summary>The definition as committed in statemachine/ (embedded at build time, so it cannot drift).</summary>
     public static string Definition()

@@ -40,27 +40,109 @@ public sealed class StackTests(SynthesizedStack stack) : IClassFixture<Synthesiz
             Assert.Equal("AES256", (string?)bucket["BucketEncryption"]!["ServerSideEncryptionConfiguration"]![0]!["ServerSideEncryptionByDefault"]!["SSEAlgorithm"]);
 
             var policy = stack.Resources("AWS::S3::BucketPolicy").Single(p => (string?)p.Properties["Bucket"]!["Ref"] == id).Properties;
-            var deny = policy["PolicyDocument"]!["Statement"]!.AsArray().Single(s => (string?)s!["Effect"] == "Deny")!;
+            var deny = policy["PolicyDocument"]!["Statement"]!.AsArray().Single(s => (string?)s!["Effect"] == "Deny" && s["Sid"] == null)!;
             Assert.Equal("s3:*", (string?)deny["Action"]);
             Assert.Equal("false", (string?)deny["Condition"]!["Bool"]!["aws:SecureTransport"]);
         }
     }
 
     [Fact]
-    public void Backup_bucket_is_versioned_without_lifecycle_rules_and_releases_expire_old_versions_after_30_days()
+    public void Backup_bucket_locks_versions_and_expires_only_deleted_ones_and_releases_expire_old_versions_after_30_days()
     {
         var backups = Bucket("acme-backups");
         Assert.Equal("Enabled", (string?)backups["VersioningConfiguration"]!["Status"]);
-        Assert.Null(backups["LifecycleConfiguration"]);
+        Assert.True((bool)backups["ObjectLockEnabled"]!);
+        var retention = backups["ObjectLockConfiguration"]!["Rule"]!["DefaultRetention"]!;
+        Assert.Equal("GOVERNANCE", (string?)retention["Mode"]);
+        Assert.Equal(14, (int)retention["Days"]!);
+        // Only noncurrent versions (deleted or replaced objects) and bare delete markers expire; current objects
+        // are the repository's business.
+        var lifecycle = Assert.Single(backups["LifecycleConfiguration"]!["Rules"]!.AsArray())!;
+        Assert.Equal(14, (int)lifecycle["NoncurrentVersionExpiration"]!["NoncurrentDays"]!);
+        Assert.True((bool)lifecycle["ExpiredObjectDeleteMarker"]!);
+        Assert.Equal("Enabled", (string?)lifecycle["Status"]);
+        Assert.Null(lifecycle["ExpirationInDays"]);
+        Assert.Null(lifecycle["Prefix"]);
 
         var releases = Bucket("acme-releases");
         Assert.Equal("Enabled", (string?)releases["VersioningConfiguration"]!["Status"]);
         var rule = Assert.Single(releases["LifecycleConfiguration"]!["Rules"]!.AsArray())!;
         Assert.Equal(30, (int)rule["NoncurrentVersionExpiration"]!["NoncurrentDays"]!);
         Assert.Equal("Enabled", (string?)rule["Status"]);
+        Assert.Null(releases["ObjectLockEnabled"]);
 
         Assert.Null(Bucket("acme-assets")["LifecycleConfiguration"]);
         Assert.Null(Bucket("acme-assets")["WebsiteConfiguration"]);
+    }
+
+    [Fact]
+    public void Backup_bucket_policy_refuses_sse_c_replacing_puts_and_writes_and_deletes_outside_each_roles_folders()
+    {
+        var instance = RoleId("Instance");
+        var retention = RoleId("FunctionsRetention");
+        var statements = BucketPolicy("acme-backups").Where(s => s["Sid"] != null).ToDictionary(s => (string)s["Sid"]!);
+        Assert.All(statements.Values, s => Assert.Equal("Deny", (string?)s["Effect"]));
+
+        var sseC = statements["DenySseC"];
+        Assert.Equal("*", (string?)sseC["Principal"]!["AWS"]);
+        Assert.Equal("s3:PutObject", (string?)sseC["Action"]);
+        Assert.Equal("false", (string?)sseC["Condition"]!["Null"]!["s3:x-amz-server-side-encryption-customer-algorithm"]);
+
+        var replacing = statements["DenyPutsThatMayReplace"];
+        Assert.Equal(new[] { instance, retention }.Order(), Principals(replacing).Order());
+        Assert.Equal("s3:PutObject", (string?)replacing["Action"]);
+        Assert.Equal("true", (string?)replacing["Condition"]!["Null"]!["s3:if-none-match"]);
+
+        var writes = statements["DenyInstanceWritesOutsideRepositoryFolders"];
+        Assert.Equal([instance], Principals(writes));
+        Assert.Equal("s3:PutObject", (string?)writes["Action"]);
+        Assert.Equal(["data", "index", "locks", "snapshots"], Folders(writes["NotResource"]!));
+
+        var deletes = statements["DenyInstanceDeletesOutsideLocks"];
+        Assert.Equal([instance], Principals(deletes));
+        Assert.Equal(["locks"], Folders(deletes["NotResource"]!));
+
+        var retentionDeletes = statements["DenyRetentionDeletesOutsideRepositoryFolders"];
+        Assert.Equal([retention], Principals(retentionDeletes));
+        Assert.Equal("s3:DeleteObject", (string?)retentionDeletes["Action"]);
+        Assert.Equal(["data", "index", "locks", "snapshots"], Folders(retentionDeletes["NotResource"]!));
+
+        var versions = statements["DenyVersionAndRetentionChanges"];
+        Assert.Equal(new[] { instance, retention }.Order(), Principals(versions).Order());
+        Assert.Equal(["s3:BypassGovernanceRetention", "s3:DeleteObjectVersion", "s3:PutObjectLegalHold", "s3:PutObjectRetention"], Actions(versions).Order());
+    }
+
+    [Fact]
+    public void Only_the_retention_function_deletes_repository_files_and_nobody_here_writes_config_or_keys()
+    {
+        var s3 = Statements().Where(x => Actions(x.Statement).Any(a => a.StartsWith("s3:")) && (string?)x.Statement["Effect"] == "Allow").ToList();
+        var deleters = s3.Where(x => Actions(x.Statement).Contains("s3:DeleteObject")).ToList();
+        foreach (var (owner, s) in deleters)
+        {
+            var folders = Folders(s["Resource"]!);
+            if (owner.StartsWith("FunctionsRetention")) Assert.Equal(["data", "index", "locks", "snapshots"], folders);
+            else Assert.Equal(["locks"], folders); // the box and Verify remove their own lock files
+        }
+        Assert.Contains(deleters, d => d.Owner.StartsWith("FunctionsRetention"));
+        Assert.Contains(deleters, d => d.Owner.StartsWith("Instance"));
+        foreach (var (owner, s) in s3.Where(x => Actions(x.Statement).Contains("s3:PutObject")))
+            Assert.DoesNotContain(Folders(s["Resource"]!), f => f is "keys" or "config" or "*");
+        Assert.DoesNotContain(s3, x => Actions(x.Statement).Any(a => a is "s3:DeleteObjectVersion" or "s3:BypassGovernanceRetention" or "s3:PutObjectRetention"));
+    }
+
+    [Fact]
+    public void The_instance_has_the_ssm_agents_actions_on_itself_instead_of_the_managed_core_policy()
+    {
+        var role = stack.Resources("AWS::IAM::Role").Single(r => r.Id.StartsWith("InstanceRole")).Properties;
+        Assert.Null(role["ManagedPolicyArns"]);
+        var ssm = Statements().Where(x => x.Owner.StartsWith("Instance") && Actions(x.Statement).Any(a => a.StartsWith("ec2messages:"))).Select(x => x.Statement);
+        var agent = Assert.Single(ssm);
+        Assert.Equal(AgentInstanceRole.SsmAgentActions.Order(), Actions(agent).Order());
+        Assert.DoesNotContain(Actions(agent), a => a is "ssm:GetParameter" or "ssm:GetParameters" or "ssm:GetParametersByPath" || a.EndsWith('*'));
+        Assert.EndsWith(":instance/i-0123456789abcdef0\"]]}", agent["Condition"]!["StringEquals"]!["ec2:SourceInstanceARN"]!.ToJsonString());
+        // Every other SSM action of the box reads a named parameter or takes its task token (tested above).
+        var others = Statements().Where(x => x.Owner.StartsWith("Instance") && x.Statement != agent).SelectMany(x => Actions(x.Statement)).Where(a => a.StartsWith("ssm"));
+        Assert.All(others, a => Assert.Contains(a, new[] { "ssm:GetParameter", "ssm:DeleteParameter" }));
     }
 
     [Fact]
@@ -101,9 +183,10 @@ public sealed class StackTests(SynthesizedStack stack) : IClassFixture<Synthesiz
         var reads = Statements().Where(x => Actions(x.Statement).Contains("ssm:GetParameter")).ToList();
         Assert.NotEmpty(reads);
         var named = new[] { "/backups/repository-password", "/backups/postgres-password", "/backups/redis-password", "/backups/webhook-url" };
-        foreach (var (owner, s) in reads)
+        foreach (var (owner, s) in reads.Where(r => !Actions(r.Statement).Contains("ssm:DeleteParameter")))
             Assert.All(Resources(s), r => Assert.Contains(named, n => r.EndsWith(":parameter" + n + "\"]]}")));
-        var instanceReads = reads.Where(r => r.Owner.StartsWith("Instance")).SelectMany(r => Resources(r.Statement)).ToList();
+        var instanceReads = reads.Where(r => r.Owner.StartsWith("Instance") && !Actions(r.Statement).Contains("ssm:DeleteParameter"))
+            .SelectMany(r => Resources(r.Statement)).ToList();
         Assert.Equal(3, instanceReads.Count);
         Assert.DoesNotContain(instanceReads, r => r.Contains("webhook-url"));
 
@@ -153,7 +236,7 @@ public sealed class StackTests(SynthesizedStack stack) : IClassFixture<Synthesiz
     }
 
     [Fact]
-    public void Agent_document_hands_the_token_to_the_agent_in_its_environment_and_restricts_every_parameter()
+    public void Agent_document_names_the_token_parameter_in_the_agents_environment_and_restricts_every_parameter()
     {
         var document = Assert.Single(stack.Resources("AWS::SSM::Document")).Properties;
         Assert.Equal("Command", (string?)document["DocumentType"]);
@@ -161,12 +244,28 @@ public sealed class StackTests(SynthesizedStack stack) : IClassFixture<Synthesiz
         foreach (var (name, p) in content["parameters"]!.AsObject())
             Assert.True(((string?)p!["allowedPattern"])?.StartsWith('^') == true || p["allowedValues"] is JsonArray { Count: > 0 }, $"{name} is not restricted");
         Assert.Equal(AgentCommand.Actions, content["parameters"]!["Action"]!["allowedValues"]!.AsArray().Select(v => (string)v!));
-        Assert.Equal(AgentCommand.TaskTokenPattern, (string?)content["parameters"]!["TaskToken"]!["allowedPattern"]);
+        // The token itself is no command parameter: only the name of the SecureString the agent reads and deletes.
+        Assert.Null(content["parameters"]!["TaskToken"]);
+        Assert.Equal(AgentCommand.TokenParameterPattern, (string?)content["parameters"]!["TokenParameter"]!["allowedPattern"]);
+        Assert.Matches(AgentCommand.TokenParameterPattern, $"{AgentCommand.TokenParameterPath}/{Guid.NewGuid()}");
         var script = content["mainSteps"]![0]!["inputs"]!["runCommand"]!.AsArray().Select(l => (string)l!).ToList();
-        Assert.Contains("export BACKUP_AGENT_TASK_TOKEN='{{TaskToken}}'", script);
-        Assert.DoesNotContain(script, l => l.Contains("{{TaskToken}}") && l.Contains("backup-agent"));
+        Assert.Contains("export BACKUP_AGENT_TASK_TOKEN_PARAMETER='{{TokenParameter}}'", script);
+        Assert.DoesNotContain(script, l => l.Contains("TASK_TOKEN='"));
         Assert.DoesNotContain(script, l => l.Contains("set -x"));
         Assert.Equal("exec '/usr/local/bin/backup-agent' \"$@\" --config '/etc/backup-agent/config.json'", script[^1]);
+    }
+
+    [Fact]
+    public void Only_the_workflow_writes_token_parameters_and_only_the_instance_reads_and_deletes_them()
+    {
+        var tokens = Statements().Where(x => Resources(x.Statement).Any(r => r.Contains(":parameter/backups/task-tokens/*"))).ToList();
+        var write = Assert.Single(tokens, x => Actions(x.Statement).Contains("ssm:PutParameter"));
+        Assert.StartsWith("WorkflowStateMachine", write.Owner);
+        Assert.Equal(["ssm:PutParameter"], Actions(write.Statement));
+        var take = Assert.Single(tokens, x => Actions(x.Statement).Contains("ssm:GetParameter"));
+        Assert.StartsWith("Instance", take.Owner);
+        Assert.Equal(["ssm:DeleteParameter", "ssm:GetParameter"], Actions(take.Statement).Order());
+        Assert.Equal(2, tokens.Count);
     }
 
     [Fact]
@@ -208,6 +307,26 @@ public sealed class StackTests(SynthesizedStack stack) : IClassFixture<Synthesiz
         app = new Amazon.CDK.App(new Amazon.CDK.AppProps { Context = context });
         Assert.Contains("'instanceId' is required", Assert.Throws<Backups.Infra.SettingsException>(() => Backups.Infra.BackupSettings.FromContext(app.Node)).Message);
     }
+
+    /// <summary>The principal of a bucket policy statement, as role ids.</summary>
+    private static List<string> Principals(JsonObject s) => s["Principal"]!["AWS"] switch
+    {
+        JsonArray a => a.Select(p => (string)p!["Fn::GetAtt"]![0]!).ToList(),
+        JsonNode n => [(string)n["Fn::GetAtt"]![0]!],
+        null => [],
+    };
+
+    /// <summary>The repository folders a statement's object resources name ("*" for the whole repository).</summary>
+    private static List<string> Folders(JsonNode resources) =>
+        (resources is JsonArray a ? a.Select(r => r!.ToJsonString()) : [resources.ToJsonString()])
+        .Select(r => System.Text.RegularExpressions.Regex.Match(r, @"/restic/([^/""]+)").Groups[1].Value.TrimEnd('*').TrimEnd('/'))
+        .Select(f => f.Length == 0 ? "*" : f).Order().ToList();
+
+    private IEnumerable<JsonObject> BucketPolicy(string bucket) =>
+        stack.Resources("AWS::S3::BucketPolicy").Single(p => (string?)p.Properties["Bucket"]!["Ref"] == BucketId(bucket))
+            .Properties["PolicyDocument"]!["Statement"]!.AsArray().Select(s => s!.AsObject());
+
+    private string RoleId(string prefix) => stack.Resources("AWS::IAM::Role").Single(r => r.Id.StartsWith(prefix)).Id;
 
     private JsonObject Bucket(string name) => stack.Resources("AWS::S3::Bucket").Single(b => (string?)b.Properties["BucketName"] == name).Properties;
     private string BucketId(string name) => stack.Resources("AWS::S3::Bucket").Single(b => (string?)b.Properties["BucketName"] == name).Id;

@@ -26,6 +26,7 @@ public sealed class SynthesizedStack
         ["agentPath"] = "/usr/local/bin/backup-agent",
         ["functionsPath"] = FunctionsStub(),
         ["logRetentionDays"] = "90",
+        ["objectLockDays"] = "14",
     };
 
     public BackupStack Stack { get; }

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Backups.Functions.Handlers;
+using Backups.Infra.Agent;
 using Backups.Infra.Workflow;
 using Backups.Tests.Support;
 using Xunit;
@@ -56,22 +57,37 @@ public sealed partial class WorkflowDefinitionTests(SynthesizedStack stack) : IC
         var functions = stack.Resources("AWS::Lambda::Function").ToDictionary(f => f.Id, f => (string)f.Properties["Handler"]!);
         var document = Assert.Single(stack.Resources("AWS::SSM::Document")).Id;
         var tasks = States().Where(s => (string?)s.State["Type"] == "Task").ToList();
-        Assert.Equal(new[] { "Freshness", "NotifyFailure", "NotifySuccess", "Retention", "StartBackup", "StartDrill", "Verify" }, tasks.Select(t => t.Name).Order());
+        Assert.Equal(new[] { "Freshness", "LaunchBackup", "LaunchDrill", "NotifyFailure", "NotifySuccess", "Retention", "StartBackup", "StartDrill", "Verify" },
+            tasks.Select(t => t.Name).Order());
 
         foreach (var (name, state) in tasks)
         {
             var resource = (string)state["Resource"]!;
-            if (name.StartsWith("Start"))
+            var parameters = state["Parameters"]!;
+            if (name.StartsWith("Launch"))
             {
-                Assert.Equal("arn:aws:states:::aws-sdk:ssm:sendCommand.waitForTaskToken", resource);
-                var parameters = state["Parameters"]!;
+                // Starts the agent and names the SecureString for its token, which is no command parameter.
+                Assert.Equal("arn:aws:states:::aws-sdk:ssm:sendCommand", resource);
                 Assert.Equal(document, (string?)Substitute(substitutions, (string)parameters["DocumentName"]!)["Ref"]);
                 Assert.Equal("i-0123456789abcdef0", Substitute(substitutions, (string)parameters["InstanceIds"]![0]!).GetValue<string>());
-                Assert.Equal("States.Array($$.Task.Token)", (string?)parameters["Parameters"]!["TaskToken.$"]);
-                Assert.True((int)state["HeartbeatSeconds"]! > 0 && (int)state["TimeoutSeconds"]! > (int)state["HeartbeatSeconds"]!);
+                Assert.DoesNotContain("Task.Token", parameters.ToJsonString());
+                var key = name["Launch".Length..].ToLowerInvariant();
+                Assert.Equal($"States.Array($.tokenParameters.{key})", (string?)parameters["Parameters"]!["TokenParameter.$"]);
+                Assert.Equal($"Start{name["Launch".Length..]}", (string?)state["Next"]);
                 // Every document parameter the state passes is one the stack's document declares.
                 var declared = Assert.Single(stack.Resources("AWS::SSM::Document")).Properties["Content"]!["parameters"]!.AsObject().Select(p => p.Key).ToHashSet();
                 Assert.All(parameters["Parameters"]!.AsObject(), p => Assert.Contains(p.Key.Replace(".$", ""), declared));
+                continue;
+            }
+            if (name.StartsWith("Start"))
+            {
+                // Writes the token to the one-time SecureString its Launch state named, and waits for the agent.
+                Assert.Equal("arn:aws:states:::aws-sdk:ssm:putParameter.waitForTaskToken", resource);
+                Assert.Equal($"$.tokenParameters.{name["Start".Length..].ToLowerInvariant()}", (string?)parameters["Name.$"]);
+                Assert.Equal("SecureString", (string?)parameters["Type"]);
+                Assert.Equal("$$.Task.Token", (string?)parameters["Value.$"]);
+                Assert.False((bool)parameters["Overwrite"]!);
+                Assert.True((int)state["HeartbeatSeconds"]! > 0 && (int)state["TimeoutSeconds"]! > (int)state["HeartbeatSeconds"]!);
                 continue;
             }
             var target = Substitute(substitutions, resource);
@@ -95,9 +111,10 @@ public sealed partial class WorkflowDefinitionTests(SynthesizedStack stack) : IC
             Assert.Equal(["States.ALL"], @catch["ErrorEquals"]!.AsArray().Select(e => (string)e!));
             if (name.StartsWith("Notify")) continue;
             var next = Definition["States"]![(string)@catch["Next"]!]!;
-            Assert.Equal(name, (string?)next["Result"]);
+            // Launching the agent is part of its step: the email names StartBackup or StartDrill.
+            Assert.Equal(name.Replace("Launch", "Start"), (string?)next["Result"]);
             Assert.Equal("NotifyFailure", (string?)next["Next"]);
-            if (!name.StartsWith("Start"))
+            if (!name.StartsWith("Start") && !name.StartsWith("Launch"))
                 Assert.Contains("Lambda.TooManyRequestsException", state["Retry"]![0]!["ErrorEquals"]!.AsArray().Select(e => (string)e!));
         }
         Assert.Equal("Failed", (string?)Definition["States"]!["NotifyFailure"]!["Next"]);
@@ -135,6 +152,15 @@ public sealed partial class WorkflowDefinitionTests(SynthesizedStack stack) : IC
         var match = Placeholder().Match(value);
         Assert.True(match.Success && match.Value == value, $"'{value}' is not a placeholder");
         return substitutions[match.Groups[1].Value]!;
+    }
+
+    [Fact]
+    public void Token_parameter_names_are_made_where_the_document_accepts_them()
+    {
+        var names = Definition["States"]!["Options"]!["Parameters"]!["tokenParameters"]!.AsObject();
+        Assert.Equal(["backup.$", "drill.$"], names.Select(n => n.Key).Order());
+        foreach (var (_, format) in names)
+            Assert.Equal($"States.Format('{AgentCommand.TokenParameterPath}/{{}}', States.UUID())", (string?)format);
     }
 
     [GeneratedRegex(@"\$\{(\w+)\}")] private static partial Regex Placeholder();

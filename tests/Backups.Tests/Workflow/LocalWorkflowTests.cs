@@ -37,7 +37,7 @@ public sealed class LocalWorkflowTests(WorkflowStack stack) : IClassFixture<Work
         var report = await stack.ExecuteAsync(input, repository);
 
         Assert.True((string?)report["status"] == "SUCCEEDED", report.ToJsonString());
-        Assert.Equal(["Defaults", "Options", "StartBackup", "Verify", "RetentionWanted", "Retention", "Freshness", "DrillWanted", "StartDrill", "NotifySuccess", "Done"], States(report));
+        Assert.Equal(["Defaults", "Options", "LaunchBackup", "StartBackup", "Verify", "RetentionWanted", "Retention", "Freshness", "DrillWanted", "LaunchDrill", "StartDrill", "NotifySuccess", "Done"], States(report));
         var output = report["output"]!;
         Assert.True((bool)output["backup"]!["succeeded"]!);
         Assert.Equal(2, (int)output["verify"]!["snapshots"]!);
@@ -47,6 +47,8 @@ public sealed class LocalWorkflowTests(WorkflowStack stack) : IClassFixture<Work
         Assert.True((bool)output["drill"]!["passed"]!, output["drill"]!.ToJsonString());
         Assert.Equal(["app-db", "cache"], output["drill"]!["sources"]!.AsArray().Select(s => (string)s!["name"]!));
         Assert.True((bool)output["notify"]!["sent"]!);
+        // Both task tokens reached the agent through one-time SecureStrings, which it deleted after reading.
+        Assert.Equal(0, (int)report["tokenParametersLeft"]!);
 
         // Stock restic sees both snapshots, each tagged with its source, and a sound repository.
         var restic = stack.Restic(repository);
@@ -66,7 +68,7 @@ public sealed class LocalWorkflowTests(WorkflowStack stack) : IClassFixture<Work
 
         Assert.Equal("FAILED", (string?)report["status"]);
         Assert.Equal("BackupAgent.SourcesFailed", (string?)report["error"]);
-        Assert.Equal(["Defaults", "Options", "StartBackup", "BackupFailed", "NotifyFailure", "Failed"], States(report));
+        Assert.Equal(["Defaults", "Options", "LaunchBackup", "StartBackup", "BackupFailed", "NotifyFailure", "Failed"], States(report));
         var email = await EmailAsync($"StartBackup on {WorkflowStack.Host}");
         var body = (string)email["body"]!["text"]!;
         Assert.Contains("Error: BackupAgent.SourcesFailed", body);
@@ -98,7 +100,7 @@ public sealed class LocalWorkflowTests(WorkflowStack stack) : IClassFixture<Work
 
         Assert.Equal("FAILED", (string?)report["status"]);
         Assert.Equal("Backups.RepositoryDamaged", (string?)report["error"]);
-        Assert.Equal(["Defaults", "Options", "StartBackup", "Verify", "VerifyFailed", "NotifyFailure", "Failed"], States(report));
+        Assert.Equal(["Defaults", "Options", "LaunchBackup", "StartBackup", "Verify", "VerifyFailed", "NotifyFailure", "Failed"], States(report));
         var body = (string)(await EmailAsync($"Verify on {WorkflowStack.Host}"))["body"]!["text"]!;
         Assert.Contains("Error: Backups.RepositoryDamaged", body);
         Assert.Contains(name, body);
@@ -115,7 +117,7 @@ public sealed class LocalWorkflowTests(WorkflowStack stack) : IClassFixture<Work
 
         Assert.Equal("FAILED", (string?)report["status"]);
         Assert.Equal("BackupAgent.DrillFailed", (string?)report["error"]);
-        Assert.Equal(["Defaults", "Options", "StartBackup", "Verify", "RetentionWanted", "Freshness", "DrillWanted", "StartDrill", "DrillFailed", "NotifyFailure", "Failed"], States(report));
+        Assert.Equal(["Defaults", "Options", "LaunchBackup", "StartBackup", "Verify", "RetentionWanted", "Freshness", "DrillWanted", "LaunchDrill", "StartDrill", "DrillFailed", "NotifyFailure", "Failed"], States(report));
         var body = (string)(await EmailAsync($"StartDrill on {WorkflowStack.Host}"))["body"]!["text"]!;
         Assert.Contains("Error: BackupAgent.DrillFailed", body);
         Assert.Contains("Sources affected: app-db", body);
@@ -130,7 +132,7 @@ public sealed class LocalWorkflowTests(WorkflowStack stack) : IClassFixture<Work
         var report = await stack.ExecuteAsync(Input(new { trigger = "manual", tags = new[] { "pre-deploy" }, skipRetention = true, drill = "skip" }), repository);
 
         Assert.True((string?)report["status"] == "SUCCEEDED", report.ToJsonString());
-        Assert.Equal(["Defaults", "Options", "StartBackup", "Verify", "RetentionWanted", "Freshness", "DrillWanted", "NotifySuccess", "Done"], States(report));
+        Assert.Equal(["Defaults", "Options", "LaunchBackup", "StartBackup", "Verify", "RetentionWanted", "Freshness", "DrillWanted", "NotifySuccess", "Done"], States(report));
         Assert.Null(report["output"]!["retention"]);
         var tagged = (await stack.Restic(repository).JsonAsync("snapshots", "--tag", "pre-deploy")).EnumerateArray().ToList();
         Assert.Equal(["app-db", "cache"], tagged.Select(s => s.GetProperty("tags")[0].GetString()).Order());

@@ -37,8 +37,8 @@ public sealed class RetentionFunction(FunctionEnvironment environment)
 
         return new RetentionResult(request.Policy.ToString(), dryRun,
             [.. plan.Kept.Select(s => s.Id.ToString())], [.. plan.Removed.Select(s => s.Id.ToString())],
-            pruned != null, pruned?.PacksToDelete ?? 0, pruned?.PacksToRepack ?? 0, dryRun ? 0 : pruned?.BytesFreed ?? 0,
-            pruned?.IndexFilesWritten ?? 0, pruned?.IndexFilesRemoved ?? 0);
+            pruned != null, (dryRun ? pruned?.PacksToDelete : pruned?.PacksDeleted) ?? 0, pruned?.PacksToRepack ?? 0, dryRun ? 0 : pruned?.BytesFreed ?? 0,
+            pruned?.IndexFilesWritten ?? 0, pruned?.IndexFilesRemoved ?? 0, pruned?.RetainedPacks ?? []);
     }
 
     private static RetentionPolicy Policy(RetentionPolicyInput policy) => new RetentionPolicy
