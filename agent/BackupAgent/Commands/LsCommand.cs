@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using BackupAgent.Cli;
 using Backups.Core.Restoring;
 using Backups.Core.Snapshots;
+using Backups.Core.Locks;
 
 namespace BackupAgent.Commands;
 
@@ -15,6 +16,8 @@ public sealed class LsCommand : Command
     public override async Task<int> RunAsync(Arguments args, GlobalOptions global, Output output, CancellationToken ct)
     {
         await using var repo = await global.OpenRepositoryAsync(ct);
+        // As restic: a prune (exclusive) must not delete packs under a running read.
+        await using var held = await RepositoryLock.AcquireAsync(repo, exclusive: false, ct);
         await repo.LoadIndexAsync(ct);
         var snapshot = await FindSnapshotAsync(repo, args, Positional(args, 0, "snapshot id"), ct);
         var dir = args.Positional.Count > 1 ? args.Positional[1].TrimEnd('/') : "";
