@@ -98,6 +98,8 @@ internal sealed class RetryLoop(string location, RetrySettings settings, DateTim
                 case OperationCanceledException:
                 // A body shorter than its Content-Length ends in an IOException (EndOfStreamException among them).
                 case HttpRequestException or IOException or SocketException or TimeoutException:
+                // An answer that does not parse (a listing cut short) was damaged on the way: S3 sends well-formed XML.
+                case AmazonUnmarshallingException or System.Xml.XmlException:
                     return true;
             }
         }
