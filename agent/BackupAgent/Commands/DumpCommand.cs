@@ -3,7 +3,6 @@ using Backups.Core.Repository;
 using Backups.Core.Restoring;
 using Backups.Core.Snapshots;
 using Backups.Core.Trees;
-using Backups.Core.Locks;
 
 namespace BackupAgent.Commands;
 
@@ -20,7 +19,7 @@ public sealed class DumpCommand : Command
         var path = Positional(args, 1, "file to dump");
         await using var repo = await global.OpenRepositoryAsync(ct);
         // As restic: a prune (exclusive) must not delete packs under a running read.
-        await using var held = await RepositoryLock.AcquireAsync(repo, exclusive: false, ct);
+        await using var held = await global.ReadLockAsync(repo, ct);
         await repo.LoadIndexAsync(ct);
         var snapshot = await FindSnapshotAsync(repo, args, what, ct);
         var node = await TreeWalker.FindAsync(repo, snapshot.Tree, path, ct);

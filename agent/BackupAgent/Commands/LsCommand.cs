@@ -2,7 +2,6 @@ using System.Text.Json.Nodes;
 using BackupAgent.Cli;
 using Backups.Core.Restoring;
 using Backups.Core.Snapshots;
-using Backups.Core.Locks;
 
 namespace BackupAgent.Commands;
 
@@ -17,7 +16,7 @@ public sealed class LsCommand : Command
     {
         await using var repo = await global.OpenRepositoryAsync(ct);
         // As restic: a prune (exclusive) must not delete packs under a running read.
-        await using var held = await RepositoryLock.AcquireAsync(repo, exclusive: false, ct);
+        await using var held = await global.ReadLockAsync(repo, ct);
         await repo.LoadIndexAsync(ct);
         var snapshot = await FindSnapshotAsync(repo, args, Positional(args, 0, "snapshot id"), ct);
         var dir = args.Positional.Count > 1 ? args.Positional[1].TrimEnd('/') : "";

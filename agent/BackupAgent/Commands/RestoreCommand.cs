@@ -1,7 +1,6 @@
 using BackupAgent.Cli;
 using Backups.Core.Restoring;
 using Backups.Core.Snapshots;
-using Backups.Core.Locks;
 
 namespace BackupAgent.Commands;
 
@@ -17,7 +16,7 @@ public sealed class RestoreCommand : Command
         var target = args.Value("target") ?? throw new UsageException("restore needs --target DIR");
         await using var repo = await global.OpenRepositoryAsync(ct);
         // As restic: a prune (exclusive) must not delete packs under a running read.
-        await using var held = await RepositoryLock.AcquireAsync(repo, exclusive: false, ct);
+        await using var held = await global.ReadLockAsync(repo, ct);
         await repo.LoadIndexAsync(ct);
         var snapshot = await FindSnapshotAsync(repo, args, what, ct);
         var restorer = new Restorer(repo);

@@ -11,7 +11,7 @@ namespace Backups.Tests.Faults;
 /// the way is downloaded again instead of being called damage, and an outage longer than the old 10 s of retries
 /// is ridden out. What was stored is then checked directly by restic.
 /// </summary>
-[Collection("s3")]
+[Collection(FaultsCollection.Name)]
 public sealed class FaultTests(S3rverFixture s3) : IDisposable
 {
     private readonly TempDir _dir = new();

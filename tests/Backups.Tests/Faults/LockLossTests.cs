@@ -11,7 +11,7 @@ namespace Backups.Tests.Faults;
 /// (before others could take the lock for stale), and when its lock file is removed by a forced unlock, after
 /// which a prune may delete the packs it has stored so far.
 /// </summary>
-[Collection("s3")]
+[Collection(FaultsCollection.Name)]
 public sealed class LockLossTests(S3rverFixture s3)
 {
     [Fact]
