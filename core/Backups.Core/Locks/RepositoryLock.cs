@@ -152,7 +152,9 @@ public sealed class RepositoryLock : IAsyncDisposable
     private RepositoryException Vanished() => Lose(ErrorKind.Locked,
         $"lock {_current.Short} was removed by another process (a forced unlock?); what this process stored may already be pruned, so nothing more is written");
 
-    private RepositoryException Lose(ErrorKind kind, string message) => _lost ??= new RepositoryException(kind, message);
+    /// <summary>The first loss is the one reported (a refresh and an existence check may both find one).</summary>
+    private RepositoryException Lose(ErrorKind kind, string message) =>
+        Interlocked.CompareExchange(ref _lost, new RepositoryException(kind, message), null) ?? _lost!;
 
     private async Task RefreshLoopAsync()
     {
