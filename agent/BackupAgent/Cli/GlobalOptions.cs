@@ -1,5 +1,6 @@
 using Backups.Core.Backends;
 using Backups.Core.Compression;
+using Backups.Core.Locks;
 using Backups.Core.Repository;
 
 namespace BackupAgent.Cli;
@@ -41,6 +42,11 @@ public sealed class GlobalOptions(Arguments args, IReadOnlyDictionary<string, st
         var other => throw new UsageException($"--compression must be auto, off or max, not '{other}'"),
     };
 
+    /// <summary>A read-only command's non-exclusive lock, as restic takes it; none with --no-lock (as restic's, for a
+    /// repository this user cannot write to, at the risk of a prune deleting packs under the read).</summary>
+    public async Task<RepositoryLock?> ReadLockAsync(Repository repo, CancellationToken ct) =>
+        args.Has("no-lock") ? null : await RepositoryLock.AcquireAsync(repo, exclusive: false, ct);
+
     public IBackend OpenBackend() => RepositoryLocation.Open(Repository, new BackendOptions(CaCertFile: args.Value("cacert")));
 
     public async Task<Repository> OpenRepositoryAsync(CancellationToken ct)
@@ -64,5 +70,5 @@ public sealed class GlobalOptions(Arguments args, IReadOnlyDictionary<string, st
         ["repo"] = "r", ["password-file"] = "p", ["cacert"] = null, ["compression"] = null,
     };
 
-    public static readonly Dictionary<string, string?> SwitchFlags = new() { ["json"] = null, ["quiet"] = "q", ["help"] = "h" };
+    public static readonly Dictionary<string, string?> SwitchFlags = new() { ["json"] = null, ["quiet"] = "q", ["help"] = "h", ["no-lock"] = null };
 }

@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Text.Json;
 using BackupAgent.Cli;
 using Backups.Core.Checking;
-using Backups.Core.Locks;
 
 namespace BackupAgent.Commands;
 
@@ -27,7 +26,7 @@ public sealed class CheckCommand : Command
         await using var repo = await global.OpenRepositoryAsync(ct);
         CheckReport report;
         // As restic 0.14: others may back up meanwhile, but prune (exclusive) must not remove packs under us.
-        await using (await RepositoryLock.AcquireAsync(repo, exclusive: false, ct))
+        await using (await global.ReadLockAsync(repo, ct))
             report = await Checker.CheckAsync(repo, options, ct);
 
         var errors = report.ErrorCount;

@@ -18,6 +18,8 @@ public sealed class DumpCommand : Command
         var what = Positional(args, 0, "snapshot id");
         var path = Positional(args, 1, "file to dump");
         await using var repo = await global.OpenRepositoryAsync(ct);
+        // As restic: a prune (exclusive) must not delete packs under a running read.
+        await using var held = await global.ReadLockAsync(repo, ct);
         await repo.LoadIndexAsync(ct);
         var snapshot = await FindSnapshotAsync(repo, args, what, output, ct);
         var node = await TreeWalker.FindAsync(repo, snapshot.Tree, path, ct);

@@ -15,6 +15,8 @@ public sealed class LsCommand : Command
     public override async Task<int> RunAsync(Arguments args, GlobalOptions global, Output output, CancellationToken ct)
     {
         await using var repo = await global.OpenRepositoryAsync(ct);
+        // As restic: a prune (exclusive) must not delete packs under a running read.
+        await using var held = await global.ReadLockAsync(repo, ct);
         await repo.LoadIndexAsync(ct);
         var snapshot = await FindSnapshotAsync(repo, args, Positional(args, 0, "snapshot id"), output, ct);
         var dir = args.Positional.Count > 1 ? args.Positional[1].TrimEnd('/') : "";

@@ -15,6 +15,8 @@ public sealed class RestoreCommand : Command
         var what = Positional(args, 0, "snapshot id");
         var target = args.Value("target") ?? throw new UsageException("restore needs --target DIR");
         await using var repo = await global.OpenRepositoryAsync(ct);
+        // As restic: a prune (exclusive) must not delete packs under a running read.
+        await using var held = await global.ReadLockAsync(repo, ct);
         await repo.LoadIndexAsync(ct);
         var snapshot = await FindSnapshotAsync(repo, args, what, output, ct);
         var restorer = new Restorer(repo);

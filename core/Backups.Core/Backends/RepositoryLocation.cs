@@ -10,30 +10,15 @@ namespace Backups.Core.Backends;
 /// <param name="PathStyle">S3 path-style addressing; by default virtual-hosted for AWS hosts, path style elsewhere.</param>
 /// <param name="Credentials">S3 credentials; by default AWSSDK.Core's chain (environment, profile, instance role).</param>
 /// <param name="Retry">Retry and timeout settings; <see cref="RetrySettings.Default"/> when null.</param>
+/// <param name="Deadline">When the caller must be done (a Lambda invocation's end): no retry waits past it, and a
+/// call still failing then ends as unavailable instead of running into the caller's own cut-off.</param>
 public sealed record BackendOptions(
     string? CaCertFile = null,
     string? Region = null,
     bool? PathStyle = null,
     AWSCredentials? Credentials = null,
-    RetrySettings? Retry = null);
-
-/// <summary>
-/// Bounded retries with exponential backoff and jitter: attempt n+1 waits a random time between half and all of
-/// FirstDelay·2^(n-1), at most MaxDelay. ConnectTimeout bounds opening a connection, RequestTimeout each attempt.
-/// </summary>
-public sealed record RetrySettings(int MaxAttempts, TimeSpan FirstDelay, TimeSpan MaxDelay, TimeSpan ConnectTimeout, TimeSpan RequestTimeout)
-{
-    public static readonly RetrySettings Default = new(
-        MaxAttempts: 5, FirstDelay: TimeSpan.FromSeconds(1), MaxDelay: TimeSpan.FromSeconds(30),
-        ConnectTimeout: TimeSpan.FromSeconds(30), RequestTimeout: TimeSpan.FromMinutes(15));
-
-    public TimeSpan DelayAfter(int attempt)
-    {
-        var full = Math.Min(MaxDelay.TotalMilliseconds, FirstDelay.TotalMilliseconds * Math.Pow(2, attempt - 1));
-        // Jitter spreads out clients that failed together, so they do not come back together.
-        return TimeSpan.FromMilliseconds(full / 2 + Random.Shared.NextDouble() * full / 2);
-    }
-}
+    RetrySettings? Retry = null,
+    DateTimeOffset? Deadline = null);
 
 public sealed class RepositoryLocationException(string message) : Exception(message);
 

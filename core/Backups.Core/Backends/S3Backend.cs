@@ -1,8 +1,6 @@
 using System.Net;
 using System.Net.Security;
-using System.Net.Sockets;
 using System.Runtime.CompilerServices;
-using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.RegularExpressions;
 using Amazon.Runtime;
@@ -14,24 +12,26 @@ namespace Backups.Core.Backends;
 
 /// <summary>
 /// A repository in an S3 bucket (AWS or any S3-compatible store), laid out as restic lays it out under a
-/// prefix. Every call is retried on transient failures with exponential backoff; when the store stays out of
+/// prefix. Every call is retried on transient failures (<see cref="RetryLoop"/>); when the store stays out of
 /// reach the call ends in <see cref="BackendUnavailableException"/>.
 /// </summary>
 public sealed partial class S3Backend : IBackend
 {
     private readonly AmazonS3Client _client;
     private readonly X509Certificate2Collection? _trustedRoots;
-    private readonly RetrySettings _retry;
+    private readonly RetryLoop _retries;
     private readonly string _bucket;
     private readonly string _prefix;
 
     public S3Backend(S3RepositoryLocation location, BackendOptions? options = null)
     {
         options ??= new BackendOptions();
-        _retry = options.Retry ?? RetrySettings.Default;
+        var retry = options.Retry ?? RetrySettings.Default;
+        var clock = new ClockSkew();
         _bucket = location.Bucket;
         _prefix = location.Prefix;
         Location = location.ToString();
+        _retries = new RetryLoop(Location, retry, options.Deadline, clock);
 
         var (region, isAws) = Addressing(location.Endpoint, options.Region);
 
@@ -57,7 +57,7 @@ public sealed partial class S3Backend : IBackend
             ResponseChecksumValidation = ResponseChecksumValidation.WHEN_REQUIRED,
             // We retry ourselves (bounded, with our own delays); SDK retries inside ours would multiply.
             MaxErrorRetry = 0,
-            HttpClientFactory = new S3HttpClientFactory(_trustedRoots, _retry.ConnectTimeout),
+            HttpClientFactory = new S3HttpClientFactory(_trustedRoots, retry.ConnectTimeout, clock),
         };
         // Without explicit credentials the client resolves AWSSDK.Core's default chain on first use:
         // environment (AWS_ACCESS_KEY_ID, ...), shared profile, container or instance role.
@@ -97,7 +97,7 @@ public sealed partial class S3Backend : IBackend
         }
         catch (AmazonServiceException e) when (e.StatusCode == HttpStatusCode.NotFound)
         {
-            throw new BackendUnavailableException($"{Location}: save {file} failed: {Reason(e)}", e);
+            throw new BackendUnavailableException($"{Location}: save {file} failed: {RetryLoop.Reason(e)}", e);
         }
         catch (Exception e) when (Answered(e, HttpStatusCode.PreconditionFailed))
         {
@@ -303,64 +303,7 @@ public sealed partial class S3Backend : IBackend
         return ValueTask.CompletedTask;
     }
 
-    /// <summary>
-    /// Runs one store call, again after a backoff when it fails transiently. Answers that callers act on
-    /// (404, 416) pass through; every other failure becomes a one-line <see cref="BackendUnavailableException"/>.
-    /// </summary>
-    private async Task<T> RunAsync<T>(string what, Func<CancellationToken, Task<T>> call, CancellationToken ct)
-    {
-        for (var attempt = 1; ; attempt++)
-        {
-            try
-            {
-                // Per attempt, and over reading the body too (HttpClient's own timeout ends with the headers).
-                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-                timeout.CancelAfter(_retry.RequestTimeout);
-                return await call(timeout.Token);
-            }
-            catch (Exception e) when (!ct.IsCancellationRequested && IsTransient(e))
-            {
-                if (attempt >= _retry.MaxAttempts)
-                    throw new BackendUnavailableException($"{Location} unavailable: {what} failed {attempt} times: {Reason(e)}", e);
-                await Task.Delay(_retry.DelayAfter(attempt), ct);
-            }
-            catch (Exception e) when (!ct.IsCancellationRequested && e is AmazonClientException or HttpRequestException
-                or AmazonServiceException { StatusCode: not (HttpStatusCode.NotFound or HttpStatusCode.RequestedRangeNotSatisfiable) })
-            {
-                throw new BackendUnavailableException($"{Location}: {what} failed: {Reason(e)}", e);
-            }
-        }
-    }
-
-    private static bool IsTransient(Exception e)
-    {
-        for (var x = e; x != null; x = x.InnerException)
-            if (x is AuthenticationException) return false; // a certificate problem does not heal by waiting
-        for (var x = e; x != null; x = x.InnerException)
-        {
-            switch (x)
-            {
-                case AmazonServiceException s when (int)s.StatusCode >= 500 || (int)s.StatusCode == 429
-                    || s.ErrorCode is "SlowDown" or "RequestTimeout" or "Throttling" or "ThrottlingException":
-                // Only reached while the caller's token is not cancelled: an HTTP timeout, not a cancellation.
-                case OperationCanceledException:
-                case HttpRequestException or IOException or SocketException or TimeoutException:
-                    return true;
-            }
-        }
-        return false;
-    }
-
-    private static string Reason(Exception e)
-    {
-        if (e is AmazonServiceException { StatusCode: not 0 } s)
-            return $"{(int)s.StatusCode} {s.ErrorCode}: {OneLine(s.Message)}";
-        var inner = e;
-        while (inner.InnerException != null) inner = inner.InnerException;
-        return OneLine(inner.Message);
-    }
-
-    private static string OneLine(string message) => message.ReplaceLineEndings(" ").Trim();
+    private Task<T> RunAsync<T>(string what, Func<CancellationToken, Task<T>> call, CancellationToken ct) => _retries.RunAsync(what, call, ct);
 
     /// <summary>The signing region, and whether the endpoint is AWS's own.</summary>
     internal static (string Region, bool IsAws) Addressing(Uri endpoint, string? region)
@@ -383,9 +326,10 @@ public sealed partial class S3Backend : IBackend
 
     /// <summary>
     /// Gives the SDK HttpClients that trust a private CA (restic's --cacert) instead of the system roots, and
-    /// give up connecting after a bounded time. Otherwise like the SDK's own: no redirects, no decompression.
+    /// give up connecting after a bounded time, and note the store's clock. Otherwise like the SDK's own: no
+    /// redirects, no decompression.
     /// </summary>
-    private sealed class S3HttpClientFactory(X509Certificate2Collection? trustedRoots, TimeSpan connectTimeout) : HttpClientFactory
+    private sealed class S3HttpClientFactory(X509Certificate2Collection? trustedRoots, TimeSpan connectTimeout, ClockSkew clock) : HttpClientFactory
     {
         public override HttpClient CreateHttpClient(IClientConfig clientConfig)
         {
@@ -397,7 +341,7 @@ public sealed partial class S3Backend : IBackend
             };
             if (trustedRoots != null) handler.SslOptions.RemoteCertificateValidationCallback = Validate;
             // RunAsync times each attempt out; HttpClient's 100 s default would cut off large uploads on slow links.
-            return new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
+            return new HttpClient(clock.Handler(handler)) { Timeout = Timeout.InfiniteTimeSpan };
         }
 
         private bool Validate(object sender, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)

@@ -36,6 +36,11 @@ public sealed class CheckReport
     /// <summary>Selected packs not read because the deadline came first (not an error).</summary>
     [JsonPropertyName("packs_left")] public int PacksLeft { get; set; }
     [JsonPropertyName("bytes_read")] public long BytesRead { get; set; }
+    /// <summary>Packs that failed verification once but read right again: damaged on the way, not in the store.</summary>
+    [JsonPropertyName("packs_damaged_in_transit")] public int PacksDamagedInTransit => Volatile.Read(ref _damagedInTransit);
+    private int _damagedInTransit;
+
+    internal void CountDamagedInTransit() => Interlocked.Increment(ref _damagedInTransit);
 
     internal void Add(ProblemSeverity severity, string? file, Id? blob, string message)
     {

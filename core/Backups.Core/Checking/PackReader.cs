@@ -14,12 +14,37 @@ namespace Backups.Core.Checking;
 /// <summary>
 /// restic's read-data check of one pack: its bytes hash to its name, its header decrypts and lists exactly what
 /// the index says, and every blob authenticates and hashes to its id. The pack is read in windows of whole blobs,
-/// so memory stays at one window whatever the pack's size.
+/// so memory stays at one window whatever the pack's size. A pack that fails is read again (as a blob load is,
+/// <see cref="Repo.Downloads"/> times in all): one that then passes was damaged only on the way, which is a
+/// warning; one that fails every time is damaged in the store.
 /// </summary>
-internal sealed class PackReader(Repo repo, CheckIndex index, CheckReport report, int windowSize)
+internal sealed class PackReader(Repo repo, CheckIndex index, CheckReport target, int windowSize)
 {
     /// <summary>Reads and verifies the pack; returns the bytes read.</summary>
     public async Task<long> ReadAsync(IndexedPack pack, long size, CancellationToken ct)
+    {
+        var name = FileLayout.RelativePath(new FileHandle(FileKind.Pack, pack.Id.ToString()));
+        for (var read = 1; ; read++)
+        {
+            var found = new CheckReport();
+            await ReadOnceAsync(pack, size, found, ct);
+            if (!found.IsDamaged && read == 1) return size * read;
+            if (!found.IsDamaged)
+            {
+                target.CountDamagedInTransit();
+                target.Warning(name, $"{name} was damaged in transit only: read {read} times, it verified the last time");
+                return size * read;
+            }
+            if (read == Repo.Downloads)
+            {
+                foreach (var p in found.Problems)
+                    target.Add(p.Severity, p.File, p.Blob, p.Severity == ProblemSeverity.Error ? $"{p.Message} (in the store: in all {read} reads)" : p.Message);
+                return size * read;
+            }
+        }
+    }
+
+    private async Task ReadOnceAsync(IndexedPack pack, long size, CheckReport report, CancellationToken ct)
     {
         var file = new FileHandle(FileKind.Pack, pack.Id.ToString());
         var name = FileLayout.RelativePath(file);
@@ -29,7 +54,7 @@ internal sealed class PackReader(Repo repo, CheckIndex index, CheckReport report
         var window = BufferPool.Large.Rent((int)Math.Min(size, windowSize));
         try
         {
-            await CheckHeaderAsync(file, name, indexed, size, ct);
+            await CheckHeaderAsync(file, name, indexed, size, report, ct);
             using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
             long position = 0;
             var next = 0;
@@ -54,7 +79,7 @@ internal sealed class PackReader(Repo repo, CheckIndex index, CheckReport report
                 await repo.Backend.LoadIntoAsync(file, position, window.AsMemory(0, length), ct);
                 hash.AppendData(window, 0, length);
                 for (var i = first; i < next; i++)
-                    VerifyBlob(name, blobs[i], window.AsSpan((int)(blobs[i].Offset - position), (int)blobs[i].Length));
+                    VerifyBlob(name, blobs[i], window.AsSpan((int)(blobs[i].Offset - position), (int)blobs[i].Length), report);
                 position = end;
             }
             if (new Id(hash.GetHashAndReset()) != pack.Id)
@@ -68,11 +93,10 @@ internal sealed class PackReader(Repo repo, CheckIndex index, CheckReport report
         {
             BufferPool.Large.Return(window);
         }
-        return size;
     }
 
     /// <summary>The header at the end of the pack must decrypt, parse, and list the same blobs as the index.</summary>
-    private async Task CheckHeaderAsync(FileHandle file, string name, IndexedBlob[] blobs, long size, CancellationToken ct)
+    private async Task CheckHeaderAsync(FileHandle file, string name, IndexedBlob[] blobs, long size, CheckReport report, CancellationToken ct)
     {
         if (size < PackHeader.TrailerSize + CryptoKey.Overhead)
         {
@@ -120,7 +144,7 @@ internal sealed class PackReader(Repo repo, CheckIndex index, CheckReport report
             report.Error(name, null, $"{name} is damaged: its header lists blobs up to byte {blobsEnd}, but the header starts at {headerStart}");
     }
 
-    private void VerifyBlob(string pack, IndexedBlob blob, ReadOnlySpan<byte> stored)
+    private void VerifyBlob(string pack, IndexedBlob blob, ReadOnlySpan<byte> stored, CheckReport report)
     {
         var problem = Verify(blob, stored);
         if (problem != null) report.Error(pack, blob.Id, $"{Kind(blob.Type)} blob {blob.Id} in {pack} is damaged: {problem}");

@@ -11,13 +11,24 @@ namespace Backups.Core.Locks;
 /// restic's lock protocol: a lock file in locks/, refreshed every 5 minutes (new file first, then the old one
 /// removed); others treat a lock as stale after 30 minutes without refresh, or at once when it belongs to a
 /// process that no longer runs on this host. Backups share the repository; prune takes it alone.
+/// A lock is kept honestly (as restic 0.15+): a failed refresh is tried again, and when the lock cannot be
+/// refreshed in time for others not to take it for stale, or its file has disappeared (a forced unlock), it is
+/// lost: <see cref="HeldLocks"/> then refuses every further write of this process.
 /// </summary>
 public sealed class RepositoryLock : IAsyncDisposable
 {
-    public static readonly TimeSpan StaleAfter = TimeSpan.FromMinutes(30);
-    public static readonly TimeSpan RefreshEvery = TimeSpan.FromMinutes(5);
+    /// <summary>Test settings: shorter intervals than restic's, to see a lock lost within seconds.</summary>
+    public const string StaleVariable = "BACKUP_LOCK_STALE_SECONDS", RefreshVariable = "BACKUP_LOCK_REFRESH_SECONDS";
+
+    public static readonly TimeSpan StaleAfter = Durations.FromEnvironment(StaleVariable) ?? TimeSpan.FromMinutes(30);
+    public static readonly TimeSpan RefreshEvery = Durations.FromEnvironment(RefreshVariable) ?? TimeSpan.FromMinutes(5);
     // restic waits a moment after writing its lock and looks again, to catch a lock written at the same time.
     private static readonly TimeSpan SettleDelay = TimeSpan.FromMilliseconds(200);
+    // As restic: a lock not refreshed this long before it turns stale for others is given up, which leaves the
+    // command time to stop writing before anyone may remove what it wrote.
+    private static readonly TimeSpan KeepFor = StaleAfter - RefreshEvery * 1.5 > RefreshEvery ? StaleAfter - RefreshEvery * 1.5 : RefreshEvery;
+    // Removal on the way out must not hang on an unreachable store: a lock left behind turns stale on its own.
+    private static readonly TimeSpan RemovalBound = TimeSpan.FromMinutes(1);
 
     // restic tells whether the holder of a lock on this host still runs by sending it SIGHUP (`restic unlock`
     // does, in every version) and ignores SIGHUP itself once it holds a lock. So must we: by default .NET ends on
@@ -28,16 +39,27 @@ public sealed class RepositoryLock : IAsyncDisposable
     private readonly Repo _repo;
     private readonly LockFile _lock;
     private readonly CancellationTokenSource _stop = new();
+    // Refreshes and existence checks one at a time: a check between a refresh's save and its removal of the
+    // old file would look for a file that is meant to be gone.
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly List<Id> _leftovers = [];
     private readonly Task _refresher;
     private Id _current;
+    private DateTimeOffset _refreshedAt;
+    private volatile RepositoryException? _lost;
 
     private RepositoryLock(Repo repo, LockFile file, Id id)
     {
         _repo = repo;
         _lock = file;
         _current = id;
+        _refreshedAt = file.Time;
+        repo.Locks.Add(this);
         _refresher = RefreshLoopAsync();
     }
+
+    /// <summary>Why the lock was lost, or null while it is held.</summary>
+    public RepositoryException? Lost => _lost;
 
     public static async Task<RepositoryLock> AcquireAsync(Repo repo, bool exclusive, CancellationToken ct = default)
     {
@@ -61,7 +83,7 @@ public sealed class RepositoryLock : IAsyncDisposable
         }
         catch
         {
-            await repo.Backend.RemoveAsync(new FileHandle(FileKind.Lock, id.ToString()), CancellationToken.None);
+            await RemoveQuietlyAsync(repo, id);
             throw;
         }
         return new RepositoryLock(repo, file, id);
@@ -69,6 +91,8 @@ public sealed class RepositoryLock : IAsyncDisposable
 
     private static Task<Id> SaveAsync(Repo repo, LockFile file, CancellationToken ct) =>
         repo.SaveUnpackedAsync(FileKind.Lock, RepositoryJson.Serialize(file, RepositoryJson.Context.LockFile), ct);
+
+    private static FileHandle FileOf(Id id) => new(FileKind.Lock, id.ToString());
 
     private static async Task EnsureNoConflictAsync(Repo repo, bool exclusive, Id? own, CancellationToken ct)
     {
@@ -109,28 +133,131 @@ public sealed class RepositoryLock : IAsyncDisposable
         return l.Hostname == Environment.MachineName && l.Pid > 0 && !Directory.Exists($"/proc/{l.Pid}");
     }
 
+    /// <summary>Throws (and the lock is lost) when the lock file is no longer in the store.</summary>
+    internal async Task EnsureHeldAsync(CancellationToken ct)
+    {
+        if (_lost is { } lost) throw lost;
+        await _gate.WaitAsync(ct);
+        try
+        {
+            if (_lost is { } known) throw known;
+            if (await _repo.Backend.StatAsync(FileOf(_current), ct) == null) throw Vanished();
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private RepositoryException Vanished() => Lose(ErrorKind.Locked,
+        $"lock {_current.Short} was removed by another process (a forced unlock?); what this process stored may already be pruned, so nothing more is written");
+
+    /// <summary>The first loss is the one reported (a refresh and an existence check may both find one).</summary>
+    private RepositoryException Lose(ErrorKind kind, string message) =>
+        Interlocked.CompareExchange(ref _lost, new RepositoryException(kind, message), null) ?? _lost!;
+
     private async Task RefreshLoopAsync()
     {
         try
         {
-            while (true)
+            while (_lost == null)
             {
                 await Task.Delay(RefreshEvery, _stop.Token);
-                _lock.Time = DateTimeOffset.Now;
-                var fresh = await SaveAsync(_repo, _lock, _stop.Token);
-                var old = _current;
-                _current = fresh;
-                await _repo.Backend.RemoveAsync(new FileHandle(FileKind.Lock, old.ToString()), _stop.Token);
+                await RefreshAsync();
             }
         }
-        catch (OperationCanceledException) { }
+        catch (OperationCanceledException) when (_stop.IsCancellationRequested) { }
     }
 
+    /// <summary>Writes a fresh lock file and removes the old one, trying again until the lock would be too
+    /// old to keep; then the lock is lost.</summary>
+    private async Task RefreshAsync()
+    {
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+        var giveUpAt = _refreshedAt + KeepFor;
+        limit.CancelAfter(TimeSpan.FromTicks(Math.Max(0, (giveUpAt - DateTimeOffset.Now).Ticks)));
+        await _gate.WaitAsync(_stop.Token);
+        try
+        {
+            Exception? last = null;
+            while (!limit.IsCancellationRequested)
+            {
+                try
+                {
+                    if (await _repo.Backend.StatAsync(FileOf(_current), limit.Token) == null)
+                    {
+                        Vanished();
+                        return;
+                    }
+                    var time = DateTimeOffset.Now;
+                    _lock.Time = time;
+                    var fresh = await SaveAsync(_repo, _lock, limit.Token);
+                    var old = _current;
+                    (_current, _refreshedAt) = (fresh, time);
+                    await RemoveOldAsync(old, limit.Token);
+                    return;
+                }
+                catch (OperationCanceledException) when (limit.IsCancellationRequested) { }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    last = e;
+                    try
+                    {
+                        await Task.Delay(TimeSpan.FromTicks(Math.Min(TimeSpan.FromSeconds(30).Ticks, RefreshEvery.Ticks / 5)), limit.Token);
+                    }
+                    catch (OperationCanceledException) when (limit.IsCancellationRequested) { }
+                }
+            }
+            _stop.Token.ThrowIfCancellationRequested();
+            Lose(ErrorKind.Unavailable,
+                $"lock {_current.Short} could not be refreshed since {_refreshedAt:u} ({(last == null ? "the store did not answer in time" : last.Message)}); " +
+                "others may soon take it for stale, so nothing more is written");
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>An old lock file that cannot be removed now is removed on the way out (it is fresh enough to
+    /// block an exclusive lock meanwhile, which errs on the safe side).</summary>
+    private async Task RemoveOldAsync(Id old, CancellationToken ct)
+    {
+        try
+        {
+            await _repo.Backend.RemoveAsync(FileOf(old), ct);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !_stop.IsCancellationRequested)
+        {
+            lock (_leftovers) _leftovers.Add(old);
+        }
+    }
+
+    private static async Task RemoveQuietlyAsync(Repo repo, Id id)
+    {
+        using var bound = new CancellationTokenSource(RemovalBound);
+        try
+        {
+            await repo.Backend.RemoveAsync(FileOf(id), bound.Token);
+        }
+        catch (Exception)
+        {
+            // Left behind: it turns stale by age, or at once for this host once this process has exited.
+        }
+    }
+
+    /// <summary>Removes the lock. Never throws: it runs on the way out, over a saved snapshot or another error
+    /// that must not be hidden.</summary>
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync();
         await _refresher;
-        await _repo.Backend.RemoveAsync(new FileHandle(FileKind.Lock, _current.ToString()));
+        _repo.Locks.Remove(this);
+        await _gate.WaitAsync();
+        Id[] files;
+        lock (_leftovers) files = [_current, .. _leftovers];
+        foreach (var id in files) await RemoveQuietlyAsync(_repo, id);
+        _gate.Release();
         _stop.Dispose();
     }
 }

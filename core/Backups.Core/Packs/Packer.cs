@@ -167,6 +167,8 @@ public sealed class Packer : IAsyncDisposable
     {
         try
         {
+            // A process whose lock was lost stores nothing more: a prune may already be deleting around it.
+            _repo.Locks.ThrowIfLost();
             var (id, blobs) = await pack.FinishAsync(_repo.Key);
             foreach (var (entry, offset) in blobs)
                 _repo.Index.Add(new BlobLocation(id, entry.Type, offset, entry.Length, entry.UncompressedLength), entry.Id);

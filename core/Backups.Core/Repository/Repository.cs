@@ -6,6 +6,7 @@ using Backups.Core.Compression;
 using Backups.Core.Crypto;
 using Backups.Core.Indexes;
 using Backups.Core.Json;
+using Backups.Core.Locks;
 using Backups.Core.Snapshots;
 
 namespace Backups.Core.Repository;
@@ -21,6 +22,8 @@ public sealed class Repository : IAsyncDisposable
     public RepositoryConfig Config { get; }
     public Polynomial Polynomial { get; }
     public MasterIndex Index { get; } = new();
+    /// <summary>The locks this process holds here; every write of index and snapshot files checks them.</summary>
+    public HeldLocks Locks { get; } = new();
     public CompressionMode Compression { get; set; } = CompressionMode.Auto;
 
     /// <summary>Version 1 repositories store everything uncompressed.</summary>
@@ -122,18 +125,40 @@ public sealed class Repository : IAsyncDisposable
     /// <summary>Decrypts and verifies a stored file that is not a pack: its name must be the hash of its bytes.</summary>
     public async Task<byte[]> LoadUnpackedAsync(FileHandle file, CancellationToken ct = default)
     {
-        var stored = await Backend.LoadAsync(file, ct: ct);
-        if (file.Kind != FileKind.Config && Id.Hash(stored).ToString() != file.Name)
-            throw new RepositoryException(ErrorKind.Damaged, $"{file} is damaged: its content does not match its name");
-        var plain = Open(stored, file.ToString());
-        // v2 marks compressed files with a leading 2; JSON written by v1 starts with '{' or '['.
-        if (plain.Length > 0 && plain[0] == 2) return Decompress(plain.AsSpan(1), -1, file.ToString());
-        return plain;
+        for (var download = 1; ; download++)
+        {
+            var stored = await Backend.LoadAsync(file, ct: ct);
+            try
+            {
+                if (file.Kind != FileKind.Config && Id.Hash(stored).ToString() != file.Name)
+                    throw new RepositoryException(ErrorKind.Damaged, $"{file} is damaged: its content does not match its name");
+                var plain = Open(stored, file.ToString());
+                // v2 marks compressed files with a leading 2; JSON written by v1 starts with '{' or '['.
+                if (plain.Length > 0 && plain[0] == 2) return Decompress(plain.AsSpan(1), -1, file.ToString());
+                return plain;
+            }
+            catch (RepositoryException e) when (e.Kind == ErrorKind.Damaged)
+            {
+                ThrowUnlessDownloadsLeft(e, download);
+            }
+        }
+    }
+
+    /// <summary>How often a file or blob that fails verification is downloaded before it is called damaged: a bit
+    /// flipped on the way (a flaky link, proxy or NIC) reads right the next time, damage in the store never does.</summary>
+    public const int Downloads = 3;
+
+    /// <summary>Returns when another download is worth it; after the last one the damage is in the store.</summary>
+    private static void ThrowUnlessDownloadsLeft(RepositoryException e, int download)
+    {
+        if (download >= Downloads) throw new RepositoryException(e.Kind, $"{e.Message} (the same in {Downloads} downloads)", e);
     }
 
     /// <summary>Encrypts (and in v2 compresses) a JSON file and stores it under the hash of its bytes.</summary>
     public async Task<Id> SaveUnpackedAsync(FileKind kind, ReadOnlyMemory<byte> json, CancellationToken ct = default)
     {
+        // Right before an index or snapshot names packs: were our locks removed, a prune may have deleted them.
+        if (kind is FileKind.Index or FileKind.Snapshot) await Locks.EnsureHeldAsync(ct);
         // Built in one pooled buffer (an index file is many MiB): in v2 a leading 2 and the compressed JSON,
         // encrypted in place.
         var box = BufferPool.Large.Rent((Compresses ? 1 + Zstd.Bound(json.Length) : json.Length) + CryptoKey.Overhead);
@@ -217,17 +242,26 @@ public sealed class Repository : IAsyncDisposable
     /// <summary>Loads, verifies and (if need be) decompresses the blob stored at <paramref name="loc"/>.</summary>
     public async Task<byte[]> LoadBlobAsync(Id id, BlobLocation loc, CancellationToken ct = default)
     {
-        var what = $"blob {id.Short} in data/{loc.Pack.ToString()[..2]}/{loc.Pack}";
-        byte[] stored;
-        try
+        for (var download = 1; ; download++)
         {
-            stored = await Backend.LoadAsync(new FileHandle(FileKind.Pack, loc.Pack.ToString()), loc.Offset, (int)loc.Length, ct);
+            byte[] stored;
+            try
+            {
+                stored = await Backend.LoadAsync(new FileHandle(FileKind.Pack, loc.Pack.ToString()), loc.Offset, (int)loc.Length, ct);
+            }
+            catch (Exception e) when (e is FileNotFoundInBackendException or EndOfStreamException)
+            {
+                throw new RepositoryException(ErrorKind.Damaged, $"{BlobWhere(id, loc)} cannot be read: {e.Message}", e);
+            }
+            try
+            {
+                return OpenBlob(stored, id, loc);
+            }
+            catch (RepositoryException e) when (e.Kind == ErrorKind.Damaged)
+            {
+                ThrowUnlessDownloadsLeft(e, download);
+            }
         }
-        catch (Exception e) when (e is FileNotFoundInBackendException or EndOfStreamException)
-        {
-            throw new RepositoryException(ErrorKind.Damaged, $"{BlobWhere(id, loc)} cannot be read: {e.Message}", e);
-        }
-        return OpenBlob(stored, id, loc);
     }
 
     /// <summary>Decrypts a stored blob, checks its MAC, decompresses it and checks that it hashes to its id.</summary>

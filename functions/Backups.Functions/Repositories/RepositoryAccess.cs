@@ -34,11 +34,20 @@ public sealed class RepositoryAccess
             throw new ConfigurationException($"set exactly one of {PasswordSsmVariable}, {PasswordFileVariable}, {PasswordVariable}");
     }
 
-    public async Task<Repo> OpenAsync(CancellationToken ct)
+    // The store's retries end this long before the invocation's deadline, so that a store still out of reach is
+    // reported as unavailable rather than as a timed-out function.
+    private static readonly TimeSpan RetryMargin = TimeSpan.FromSeconds(10);
+
+    /// <summary>Opens the repository for one invocation: no store call retries past its deadline, nor longer than
+    /// <paramref name="atMost"/> from now when given (for work that matters less than what comes after it).</summary>
+    public async Task<Repo> OpenAsync(InvocationContext context, TimeSpan? atMost = null)
     {
+        var deadline = context.Deadline - RetryMargin;
+        if (atMost is { } most && context.TimeProvider.GetUtcNow() + most < deadline) deadline = context.TimeProvider.GetUtcNow() + most;
+        var ct = context.CancellationToken;
         // Kept for the execution environment's life (one SSM call per cold start); a failed lookup is tried again.
         var password = _resolvedPassword ??= await _environment.Secrets.ResolveAsync(_password, ct);
-        var backend = RepositoryLocation.Open(_repository, new BackendOptions(CaCertFile: _environment.Optional(CaCertVariable)));
+        var backend = RepositoryLocation.Open(_repository, new BackendOptions(CaCertFile: _environment.Optional(CaCertVariable), Deadline: deadline));
         try
         {
             return await Repo.OpenAsync(backend, password, ct);
@@ -50,9 +59,9 @@ public sealed class RepositoryAccess
         }
     }
 
-    public async Task<SourceHistory> LoadHistoryAsync(CancellationToken ct)
+    public async Task<SourceHistory> LoadHistoryAsync(InvocationContext context, TimeSpan? atMost = null)
     {
-        await using var repo = await OpenAsync(ct);
-        return new SourceHistory(await repo.LoadSnapshotsAsync(ct));
+        await using var repo = await OpenAsync(context, atMost);
+        return new SourceHistory(await repo.LoadSnapshotsAsync(context.CancellationToken));
     }
 }

@@ -116,6 +116,67 @@ public sealed class S3BackendTests(S3rverFixture s3)
         Assert.Contains("AccessDenied", e.Message);
     }
 
+    [Fact]
+    public async Task RetriesABodyCutShort()
+    {
+        await using var server = new ScriptedServer(ScriptedServer.Truncated("hello world"), ScriptedServer.Ok("hello world"));
+        await using var backend = new S3Backend(server.Location, Options(Quick));
+        Assert.Equal("hello world"u8.ToArray(), await backend.LoadAsync(FileHandle.Config));
+        Assert.Equal(2, server.Requests);
+    }
+
+    /// <summary>The budget, not an attempt count, ends the retries by default.</summary>
+    [Fact]
+    public async Task KeepsTryingUntilTheBudgetIsSpent()
+    {
+        await using var server = new ScriptedServer(Enumerable.Repeat(ScriptedServer.SlowDown, 200).ToArray());
+        var budget = Quick with { MaxAttempts = int.MaxValue, Budget = TimeSpan.FromSeconds(3) };
+        await using var backend = new S3Backend(server.Location, Options(budget));
+        var e = await Assert.ThrowsAsync<BackendUnavailableException>(() => backend.StatAsync(FileHandle.Config));
+        Assert.InRange(server.Requests, 4, 199);
+        Assert.Contains("503", e.Message);
+    }
+
+    /// <summary>A caller's deadline (a Lambda's end) wins over a longer budget: no retry starts that would run past it.</summary>
+    [Fact]
+    public async Task StopsRetryingAtTheCallersDeadline()
+    {
+        await using var server = new ScriptedServer(Enumerable.Repeat(ScriptedServer.SlowDown, 10).ToArray());
+        var options = Options(Quick with { MaxAttempts = int.MaxValue, Budget = TimeSpan.FromHours(1) }) with { Deadline = DateTimeOffset.UtcNow };
+        await using var backend = new S3Backend(server.Location, options);
+        await Assert.ThrowsAsync<BackendUnavailableException>(() => backend.StatAsync(FileHandle.Config));
+        Assert.Equal(1, server.Requests);
+    }
+
+    /// <summary>A clock-skew refusal is retried with the store's time (its Date header) in the signature.</summary>
+    [Fact]
+    public async Task RetriesClockSkewWithTheServersTime()
+    {
+        var skew = TimeSpan.FromMinutes(3); // within what s3rver and AWS accept, should another test sign meanwhile
+        var serverNow = DateTimeOffset.UtcNow + skew;
+        await using var server = new ScriptedServer(
+            ScriptedServer.Status(403, "RequestTimeTooSkewed", serverNow), ScriptedServer.Ok("hello"));
+        await using var backend = new S3Backend(server.Location, Options(Quick));
+        try
+        {
+            Assert.Equal("hello"u8.ToArray(), await backend.LoadAsync(FileHandle.Config));
+            Assert.Equal(2, server.Requests);
+            var signedAt = server.Heads.Select(SigningTime).ToArray();
+            Assert.InRange(signedAt[1] - signedAt[0], skew - TimeSpan.FromSeconds(30), skew + TimeSpan.FromSeconds(30));
+        }
+        finally
+        {
+            Amazon.AWSConfigs.ManualClockCorrection = null;
+        }
+    }
+
+    private static DateTimeOffset SigningTime(string head)
+    {
+        var line = head.Split("\r\n").Single(l => l.StartsWith("x-amz-date:", StringComparison.OrdinalIgnoreCase));
+        return DateTimeOffset.ParseExact(line[(line.IndexOf(':') + 1)..].Trim(), "yyyyMMdd'T'HHmmss'Z'",
+            System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal);
+    }
+
     private static BackendOptions Options(RetrySettings retry) =>
         new(Credentials: new BasicAWSCredentials("AKIDEXAMPLE", "not-a-secret"), Region: "us-east-1", Retry: retry);
 
@@ -137,16 +198,20 @@ public sealed class S3BackendTests(S3rverFixture s3)
         public const string Silent = "";
         public static readonly string SlowDown = Status(503, "SlowDown");
 
-        public static string Status(int status, string code = "InternalError") =>
-            Response(status, $"<?xml version=\"1.0\"?><Error><Code>{code}</Code><Message>scripted</Message></Error>");
+        public static string Status(int status, string code = "InternalError", DateTimeOffset? date = null) =>
+            Response(status, $"<?xml version=\"1.0\"?><Error><Code>{code}</Code><Message>scripted</Message></Error>", date);
 
         public static string Ok(string body) => Response(200, body);
 
-        private static string Response(int status, string body) =>
+        /// <summary>Announces the whole body, sends half of it and closes the connection.</summary>
+        public static string Truncated(string body) => Response(200, body)[..^(body.Length / 2)];
+
+        private static string Response(int status, string body, DateTimeOffset? date = null) =>
             $"HTTP/1.1 {status} X\r\nContent-Type: application/xml\r\nContent-Length: {Encoding.UTF8.GetByteCount(body)}\r\n" +
-            $"Connection: close\r\n\r\n{body}";
+            (date is { } d ? $"Date: {d.UtcDateTime:R}\r\n" : "") + $"Connection: close\r\n\r\n{body}";
 
         private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+        private readonly List<string> _heads = [];
         private readonly Task _serving;
         private int _requests;
 
@@ -161,13 +226,20 @@ public sealed class S3BackendTests(S3rverFixture s3)
 
         public int Requests => Volatile.Read(ref _requests);
 
+        /// <summary>Each request's line and headers, in order.</summary>
+        public IReadOnlyList<string> Heads
+        {
+            get { lock (_heads) return [.. _heads]; }
+        }
+
         private async Task ServeAsync(string?[] responses)
         {
             foreach (var response in responses)
             {
                 using var client = await _listener.AcceptTcpClientAsync();
                 var stream = client.GetStream();
-                await ReadHeadAsync(stream);
+                var head = await ReadHeadAsync(stream);
+                lock (_heads) _heads.Add(head);
                 Interlocked.Increment(ref _requests);
                 if (response == Reset) client.Client.LingerState = new LingerOption(true, 0); // RST on close
                 else if (response == Silent) while (await stream.ReadAsync(new byte[1]) > 0) { }
@@ -176,16 +248,17 @@ public sealed class S3BackendTests(S3rverFixture s3)
         }
 
         /// <summary>Requests here have no body (GET, HEAD), so the head is all there is.</summary>
-        private static async Task ReadHeadAsync(NetworkStream stream)
+        private static async Task<string> ReadHeadAsync(NetworkStream stream)
         {
             var seen = new StringBuilder();
             var buffer = new byte[4096];
             while (!seen.ToString().Contains("\r\n\r\n"))
             {
                 var n = await stream.ReadAsync(buffer);
-                if (n == 0) return;
+                if (n == 0) break;
                 seen.Append(Encoding.ASCII.GetString(buffer, 0, n));
             }
+            return seen.ToString();
         }
 
         public async ValueTask DisposeAsync()

@@ -10,7 +10,7 @@ namespace Backups.Tests.Errors;
 /// </summary>
 public static partial class Failure
 {
-    public const int Usage = 2, RepositoryNotFound = 10, WrongPassword = 12, AlreadyExists = 13, NotFound = 14,
+    public const int Usage = 2, RepositoryNotFound = 10, Locked = 11, WrongPassword = 12, AlreadyExists = 13, NotFound = 14,
         Damaged = 15, UnsupportedVersion = 16, Unavailable = 17, SourceFailed = 18, Interrupted = 130;
 
     /// <summary>

@@ -29,7 +29,7 @@ public sealed class FreshnessFunction(FunctionEnvironment environment)
     {
         var maxAgeHours = input.MaxAgeHours ?? _maxAgeHours;
         if (maxAgeHours <= 0) throw new InvalidInputException("invalid input at $.maxAgeHours: must be positive");
-        var history = await _repository.LoadHistoryAsync(context.CancellationToken);
+        var history = await _repository.LoadHistoryAsync(context);
         var now = environment.Time.GetUtcNow();
 
         var sources = (input.ExpectedSources ?? _expected ?? [.. history.Sources]).Distinct().Select(name =>

@@ -52,6 +52,8 @@ public sealed class NotifyFunction
             environment.Optional("AWS_LAMBDA_LOG_GROUP_NAME"));
     }
 
+    private static readonly TimeSpan HistoryWait = TimeSpan.FromMinutes(1);
+
     public async Task<NotifyResult> NotifyAsync(NotifyInput input, InvocationContext context)
     {
         var ct = context.CancellationToken;
@@ -68,7 +70,8 @@ public sealed class NotifyFunction
             string? problem = null;
             try
             {
-                history = await _repository.LoadHistoryAsync(ct);
+                // The email matters more than the history in it: a store out of reach is not waited for long.
+                history = await _repository.LoadHistoryAsync(context, HistoryWait);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
@@ -80,7 +83,7 @@ public sealed class NotifyFunction
         {
             if (input.ExecutionStartTime is not { } start)
                 throw new InvalidInputException("invalid input at $.executionStartTime: required for a success notification");
-            await using var repo = await _repository.OpenAsync(ct);
+            await using var repo = await _repository.OpenAsync(context);
             var history = new SourceHistory(await repo.LoadSnapshotsAsync(ct));
             var warnings = WarningReport.Compose(input, host, _where);
             if (MonthlySummary.NotDueReason(_cadence, history, start) is { } reason)

@@ -26,7 +26,7 @@ public sealed class RetentionFunction(FunctionEnvironment environment)
         if (request.Policy.IsEmpty) throw new InvalidInputException("invalid input at $.policy: an empty policy would keep everything (set at least one keep rule)");
         var dryRun = input.DryRun == true;
 
-        await using var repo = await _repository.OpenAsync(context.CancellationToken);
+        await using var repo = await _repository.OpenAsync(context);
         PruneStats? pruned = null;
         var plan = await Forgetter.ForgetAsync(repo, request, dryRun, async (locked, plan, ct) =>
         {

@@ -32,7 +32,7 @@ public sealed class VerifyFunction(FunctionEnvironment environment)
     {
         var now = environment.Time.GetUtcNow();
         var selection = Selection(input, now);
-        await using var repo = await _repository.OpenAsync(context.CancellationToken);
+        await using var repo = await _repository.OpenAsync(context);
         CheckReport report;
         await using (await RepositoryLock.AcquireAsync(repo, exclusive: false, context.CancellationToken))
         {
