@@ -273,7 +273,7 @@ public sealed partial class S3Backend : IBackend
         catch (Exception e) when (Answered(e, HttpStatusCode.Forbidden))
         {
             var answer = e as AmazonServiceException ?? (AmazonServiceException)e.InnerException!;
-            throw new RemovalRefusedException(file.ToString(), Reason(answer), answer);
+            throw new RemovalRefusedException(file.ToString(), RetryLoop.Reason(answer), answer);
         }
     }
 
