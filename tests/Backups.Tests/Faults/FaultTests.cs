@@ -34,7 +34,7 @@ public sealed class FaultTests(S3rverFixture s3) : IDisposable
     {
         await using var proxy = new FaultProxy(s3, seed: 1212);
         var (repository, agent) = await InitAsync(proxy);
-        var tree = MakeTree(_dir.Combine("tree"), files: 200, seed: 7);
+        var tree = MakeTree(_dir.Combine("tree"), files: 2000, seed: 7);
         proxy.Rates = new FaultRates { ServerError = 0.05, ErrorAfterWork = 0.05, Reset = 0.05, Delay = 0.05, Truncate = 0.03, BitFlip = 0.02 };
 
         const long size = 6 << 20;

@@ -60,6 +60,31 @@ public sealed class LocalWorkflowTests(WorkflowStack stack) : IClassFixture<Work
     }
 
     [Fact]
+    public async Task A_paths_source_that_cannot_read_a_file_succeeds_with_warnings_and_the_email_lists_them()
+    {
+        var files = stack.NewDirectory();
+        File.WriteAllText(Path.Combine(files, "kept.txt"), "kept");
+        // Reading this process's own memory at offset 0 fails with EIO, even for root: a file that cannot be read.
+        var repository = await stack.NewRepositoryAsync(extraSource: $$"""
+            { "name": "files", "kind": "paths", "paths": ["{{files}}", "/proc/self/mem"] }
+            """);
+
+        var report = await stack.ExecuteAsync(Input(BackupWorkflow.ScheduledInput), repository);
+
+        Assert.True((string?)report["status"] == "SUCCEEDED", report.ToJsonString());
+        // The later steps still ran: the warnings do not fail the night.
+        Assert.Equal(["Defaults", "Options", "LaunchBackup", "StartBackup", "Verify", "RetentionWanted", "Retention", "Freshness"], States(report)[..8]);
+        Assert.Equal(["NotifySuccess", "Done"], States(report)[^2..]);
+        var source = report["output"]!["backup"]!["sources"]!.AsArray().Single(s => (string)s!["name"]! == "files")!;
+        Assert.True((bool)source["succeeded"]!);
+        Assert.Contains("/proc/self/mem", source["warnings"]!.ToJsonString());
+        var email = await EmailAsync($"Backups done with warnings: {WorkflowStack.Host}");
+        Assert.Contains("cannot read /proc/self/mem", (string)email["body"]!["text"]!);
+        var snapshots = (await stack.Restic(repository).JsonAsync("snapshots")).EnumerateArray().ToList();
+        Assert.Contains("files", snapshots.Select(s => s.GetProperty("tags")[0].GetString()));
+    }
+
+    [Fact]
     public async Task A_failing_pg_dump_fails_StartBackup_and_the_email_names_the_step_and_the_error()
     {
         var repository = await stack.NewRepositoryAsync(database: "no_such_database");

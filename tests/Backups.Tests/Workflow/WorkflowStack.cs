@@ -28,6 +28,9 @@ public sealed class WorkflowStack : IAsyncLifetime
     /// <summary>Where the document's script finds the agent's config: each test writes the one it needs.</summary>
     public string ConfigPath => _dir.Combine("config.json");
 
+    /// <summary>A new, empty directory for a test's own files.</summary>
+    public string NewDirectory() => Directory.CreateDirectory(_dir.Combine($"files-{Guid.NewGuid():N}")).FullName;
+
     public async Task InitializeAsync()
     {
         await Task.WhenAll(S3.InitializeAsync(), Ses.InitializeAsync());
@@ -48,7 +51,8 @@ public sealed class WorkflowStack : IAsyncLifetime
     }
 
     /// <summary>A new, initialized repository on s3rver, and the agent config that backs up app-db and cache into it.</summary>
-    public async Task<string> NewRepositoryAsync(string database = "app", string drill = "{}")
+    /// <param name="extraSource">One more source's JSON object, appended to the config's sources.</param>
+    public async Task<string> NewRepositoryAsync(string database = "app", string drill = "{}", string? extraSource = null)
     {
         var repository = S3.NewRepository();
         await new Agent(repository, RepositoryPassword, S3.CaCertPath, new Dictionary<string, string>(S3.Env)).RunOkAsync("init");
@@ -59,6 +63,7 @@ public sealed class WorkflowStack : IAsyncLifetime
                 { "name": "app-db", "kind": "postgres", "host": "{{Postgres.Host}}", "port": {{Postgres.Port}}, "user": "{{Postgres.User}}",
                   "database": "{{database}}", "password": { "env": "TEST_PG_PASSWORD" }, "drill": {{drill}} },
                 { "name": "cache", "kind": "redis", "host": "{{Redis.Host}}", "port": {{Redis.Port}}, "password": { "env": "TEST_REDIS_PASSWORD" } }
+                {{(extraSource == null ? "" : "," + extraSource)}}
               ] }
             """);
         return repository;
