@@ -171,7 +171,7 @@ public sealed class Archiver(Repo repo, Packer packer, ContentSaver content, IRe
                 var names = dir.ReadNames();
                 names.Sort(FileName.Compare);
                 foreach (var child in names)
-                    if (await SaveEntryAsync(dir, child, child, BackupTargets.Join(path, child), previous.GetValueOrDefault(child), ct) is { } saved)
+                    if (await SaveEntryAsync(dir, child, child, FileName.Join(path, child), previous.GetValueOrDefault(child), ct) is { } saved)
                         children.Add(saved);
             }
             catch (IOException e)

@@ -48,12 +48,12 @@ internal sealed class BackupTargets
             if (level.Origin == origin) break;
             name = $"{parts[0]}-{i}";
         }
-        var path = Path.GetFullPath(Join(origin, parts[0]));
+        var path = Path.GetFullPath(FileName.Join(origin, parts[0]));
         for (var i = 1; i < parts.Count; i++)
         {
             level.MetadataPath = path;
             level = level.Children.TryGetValue(parts[i], out var child) ? child : level.Children[parts[i]] = new Level();
-            path = Join(path, parts[i]);
+            path = FileName.Join(path, parts[i]);
         }
         level.Target = Path.GetFullPath(target);
     }
@@ -72,7 +72,7 @@ internal sealed class BackupTargets
             using var dir = DirectoryHandle.Open(target);
             var names = dir.ReadNames();
             names.Sort(FileName.Compare);
-            foreach (var name in names) yield return Join(target, name);
+            foreach (var name in names) yield return FileName.Join(target, name);
         }
     }
 
@@ -96,11 +96,4 @@ internal sealed class BackupTargets
         }
         return parts;
     }
-
-    public static string Join(string dir, string name) => dir switch
-    {
-        "." => name,
-        "/" => "/" + name,
-        _ => $"{dir}/{name}",
-    };
 }

@@ -24,7 +24,8 @@ public sealed unsafe class DirectoryHandle : IDisposable
         return new DirectoryHandle(OpenAt(Native.AtFdCwd, path, flags, 0, path), path);
     }
 
-    private string PathOf(string name) => Path == "/" ? "/" + name : $"{Path}/{name}";
+    /// <summary>An entry's path, for messages.</summary>
+    public string PathOf(string name) => FileName.Join(Path, name);
 
     private static int OpenAt(int dirfd, string name, int flags, uint mode, string display)
     {

@@ -68,6 +68,14 @@ public static class FileName
         }
     }
 
+    /// <summary>A name in a directory, as Go's path.Join writes it for a clean directory ("." adds nothing).</summary>
+    public static string Join(string dir, string name) => dir switch
+    {
+        "." => name,
+        "/" => "/" + name,
+        _ => $"{dir}/{name}",
+    };
+
     /// <summary>Byte order of the names' bytes: how Go, and so restic, sorts a tree's nodes.</summary>
     public static int Compare(string a, string b)
     {

@@ -100,7 +100,7 @@ public sealed class Restorer(Repo repo)
             await using (var stream = new FileStream(new SafeFileHandle(file.DangerousGetHandle(), ownsHandle: false), FileAccess.Write, 1 << 20))
                 Bytes += await ContentReader.CopyToAsync(repo, node.Content ?? [], stream, ct);
             var (owner, group) = Ownership(node);
-            FileMetadata.Set(file, $"{dir.Path}/{node.Name}", owner, group, (uint)node.Permissions, Times(node));
+            FileMetadata.Set(file, dir.PathOf(node.Name), owner, group, (uint)node.Permissions, Times(node));
         }
         catch
         {
