@@ -13,7 +13,7 @@ public sealed class BackupCommand : Command
 {
     public override string Name => "backup";
     public override string Usage =>
-        "backup [--tag T] [--host H] [--exclude P] [--parent ID | --force] [--ignore-ctime] [--ignore-inode] PATH... | --stdin --stdin-filename NAME | --stdin-from-command --stdin-filename NAME -- CMD ARGS...: back up files and directories, standard input or a command's output";
+        "backup [--tag T] [--host H] [--exclude P] [--parent ID | --force] [--ignore-ctime] [--ignore-inode] PATH... | --stdin --stdin-filename NAME | --stdin-from-command --stdin-filename NAME -- CMD ARGS... [--pg-dump-segments]: back up files and directories, standard input or a command's output";
     public override IReadOnlyDictionary<string, string?> ValueFlags { get; } = new Dictionary<string, string?>
     {
         ["stdin-filename"] = null, ["tag"] = null, ["host"] = "H", ["exclude"] = "e", ["time"] = null, ["parent"] = null,
@@ -21,6 +21,7 @@ public sealed class BackupCommand : Command
     public override IReadOnlyDictionary<string, string?> SwitchFlags { get; } = new Dictionary<string, string?>
     {
         ["stdin"] = null, ["stdin-from-command"] = null, ["force"] = "f", ["ignore-ctime"] = null, ["ignore-inode"] = null,
+        ["pg-dump-segments"] = null,
     };
 
     public override async Task<int> RunAsync(Arguments args, GlobalOptions global, Output output, CancellationToken ct)
@@ -33,6 +34,7 @@ public sealed class BackupCommand : Command
             Time = args.Value("time") is { } t ? ParseTime(t) : null,
             Parent = args.Value("parent"),
             Force = args.Has("force"),
+            PgDumpSegments = args.Has("pg-dump-segments"),
             Changes = new ChangeDetection(IgnoreCtime: args.Has("ignore-ctime"), IgnoreInode: args.Has("ignore-inode")),
         };
         if (options.Force && options.Parent != null) throw new UsageException("--parent and --force exclude each other");

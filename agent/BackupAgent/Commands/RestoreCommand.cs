@@ -1,4 +1,5 @@
 using BackupAgent.Cli;
+using Backups.Core.Filtering;
 using Backups.Core.Restoring;
 using Backups.Core.Snapshots;
 
@@ -7,21 +8,45 @@ namespace BackupAgent.Commands;
 public sealed class RestoreCommand : Command
 {
     public override string Name => "restore";
-    public override string Usage => "restore SNAPSHOT --target DIR: restore a snapshot into a directory";
-    public override IReadOnlyDictionary<string, string?> ValueFlags { get; } = new Dictionary<string, string?>(SnapshotFilterFlags) { ["target"] = "t" };
+    public override string Usage =>
+        "restore SNAPSHOT --target DIR [--include PATTERN | --exclude PATTERN]... [--verify]: restore a snapshot into a directory";
+    public override IReadOnlyDictionary<string, string?> ValueFlags { get; } =
+        new Dictionary<string, string?>(SnapshotFilterFlags) { ["target"] = "t", ["include"] = "i", ["exclude"] = "e" };
+    public override IReadOnlyDictionary<string, string?> SwitchFlags { get; } = new Dictionary<string, string?> { ["verify"] = null };
 
     public override async Task<int> RunAsync(Arguments args, GlobalOptions global, Output output, CancellationToken ct)
     {
         var what = Positional(args, 0, "snapshot id");
         var target = args.Value("target") ?? throw new UsageException("restore needs --target DIR");
+        // As restic 0.14: one restore either picks what it wants or what it leaves out.
+        if (args.Values("include").Count > 0 && args.Values("exclude").Count > 0)
+            throw new UsageException("--include and --exclude cannot be used together");
+        var options = new RestoreOptions
+        {
+            Include = Patterns(args.Values("include"), "include"),
+            Exclude = Patterns(args.Values("exclude"), "exclude"),
+            Verify = args.Has("verify"),
+        };
         await using var repo = await global.OpenRepositoryAsync(ct);
         // As restic: a prune (exclusive) must not delete packs under a running read.
         await using var held = await global.ReadLockAsync(repo, ct);
         await repo.LoadIndexAsync(ct);
         var snapshot = await FindSnapshotAsync(repo, args, what, output, ct);
-        var restorer = new Restorer(repo);
+        var restorer = new Restorer(repo, options);
         await restorer.RestoreAsync(snapshot.Tree, target, ct);
         if (!output.Json) output.Line($"restored snapshot {snapshot.Id.Short} to {Path.GetFullPath(target)}: {restorer.Files} files, {Size.Format(restorer.Bytes)}");
         return ExitCodes.Ok;
+    }
+
+    private static List<PathPattern> Patterns(IReadOnlyList<string> values, string flag)
+    {
+        try
+        {
+            return [.. values.Select(v => new PathPattern(v))];
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException($"--{flag}: {e.Message}");
+        }
     }
 }

@@ -1,8 +1,10 @@
+using Backups.Core.Chunking;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using BackupAgent.Drills;
 using Backups.Core;
 using Backups.Core.Archiving;
+using Backups.Core.Filtering;
 using Backups.Core.Repository;
 using Backups.Core.Trees;
 
@@ -97,7 +99,7 @@ public sealed class NightlyRun(RunConfig config, Secrets secrets, RunLog log)
             if (source.Kind == SourceKind.Paths)
             {
                 var paths = Backup.AbsolutePaths(source.Paths!);
-                var excludes = (source.Exclude ?? []).Select(e => new ExcludePattern(e)).ToList();
+                var excludes = (source.Exclude ?? []).Select(e => new PathPattern(e)).ToList();
                 using var stopCounting = CancellationTokenSource.CreateLinkedTokenSource(ct);
                 var counting = Task.Run(() => stats.BytesTotal = SizeEstimate.Of(paths, excludes, stopCounting.Token), stopCounting.Token);
                 var parent = await session.FindParentAsync(paths, config.Host, [source.Name!], ct);
@@ -116,7 +118,9 @@ public sealed class NightlyRun(RunConfig config, Secrets secrets, RunLog log)
                 using var process = SourceProcess.Start([.. Command(source), .. facts?.DumpArguments ?? []], SecretEnvironment(source, password), secrets.Redactor);
                 using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(source.TimeoutSeconds));
                 using var kill = timeout.Token.Register(process.Kill);
-                List<Node> files = [await session.SaveFileAsync(process.Output, source.SnapshotFilename, time, stats, ct)];
+                // A dump is cut where a pg_dump archive's tables begin (other output passes through as restic chunks it).
+                var output = source.Kind is SourceKind.Postgres or SourceKind.Command ? await PgDumpSegments.OpenAsync(process.Output, ct) : process.Output;
+                List<Node> files = [await session.SaveFileAsync(output, source.SnapshotFilename, time, stats, ct)];
                 await process.EnsureSucceededAsync(timeout.IsCancellationRequested, source.TimeoutSeconds);
                 // Beside the dump, not inside it: the dump stays byte for byte what the program wrote.
                 if (facts != null)

@@ -1,6 +1,6 @@
 using Backups.Core.FileSystem;
+using Backups.Core.Filtering;
 using Backups.Core.Json;
-using Backups.Core.Packs;
 using Backups.Core.Repository;
 using Backups.Core.Trees;
 using Repo = Backups.Core.Repository.Repository;
@@ -16,7 +16,7 @@ namespace Backups.Core.Archiving;
 /// With a parent snapshot, a file that <see cref="ChangeDetection"/> finds unchanged takes the parent's content
 /// list and is not opened at all.
 /// </summary>
-public sealed class Archiver(Repo repo, Packer packer, ContentSaver content, IReadOnlyList<ExcludePattern> excludes,
+public sealed class Archiver(Repo repo, ContentSaver content, IReadOnlyList<PathPattern> excludes,
     ChangeDetection changes, SourceStats stats)
 {
     /// <summary>Saves the targets (absolute or relative paths) and returns the root tree's id.</summary>
@@ -53,20 +53,7 @@ public sealed class Archiver(Repo repo, Packer packer, ContentSaver content, IRe
     {
         var tree = new Tree { Nodes = [.. await Task.WhenAll(children)] };
         tree.Sort();
-        return await SaveTreeAsync(packer, tree, stats, ct);
-    }
-
-    /// <summary>Stores a tree blob (unless known) and counts it for its source.</summary>
-    public static async Task<Id> SaveTreeAsync(Packer packer, Tree tree, SourceStats stats, CancellationToken ct)
-    {
-        var json = TreeJson.Serialize(tree);
-        var id = Id.Hash(json);
-        if (packer.TrySeal(BlobType.Tree, id, json) is { } blob)
-        {
-            stats.Added(blob, json.Length);
-            await packer.AddAsync(blob, ct);
-        }
-        return id;
+        return await stats.SaveTreeAsync(repo, tree, ct);
     }
 
     private static readonly Dictionary<string, Node> Nothing = [];

@@ -1,4 +1,5 @@
 using Backups.Core.Snapshots;
+using Backups.Core.Filtering;
 using Repo = Backups.Core.Repository.Repository;
 
 namespace Backups.Core.Archiving;
@@ -16,6 +17,9 @@ public sealed record BackupOptions
     public ChangeDetection Changes { get; init; } = new();
     public int Workers { get; init; } = Math.Max(2, Environment.ProcessorCount);
     public int Uploads { get; init; } = 2;
+    /// <summary>Cuts a pg_dump custom archive read from stdin where its tables begin, so that unchanged tables
+    /// deduplicate from night to night; other input is chunked exactly as restic chunks it either way.</summary>
+    public bool PgDumpSegments { get; init; }
     /// <summary>Runs after all data is stored and before the snapshot is written; throwing prevents the
     /// snapshot (a source command's exit status is checked here).</summary>
     public Func<Task>? BeforeSnapshot { get; init; }
@@ -30,13 +34,16 @@ public static class Backup
     {
         var name = BackupSession.CheckFilename(filename);
         return RunAsync(repo, options, ["/" + name], async (session, time, stats, token) =>
-            (await session.SaveStreamAsync(input, name, time, stats, token), (Id?)null), ct);
+        {
+            var content = options.PgDumpSegments ? await Chunking.PgDumpSegments.OpenAsync(input, token) : input;
+            return (await session.SaveStreamAsync(content, name, time, stats, token), (Id?)null);
+        }, ct);
     }
 
     public static async Task<BackupResult> PathsAsync(Repo repo, IReadOnlyList<string> paths, BackupOptions options, CancellationToken ct = default)
     {
         var absolute = AbsolutePaths(paths);
-        var excludes = options.Excludes.Select(e => new ExcludePattern(e)).ToList();
+        var excludes = options.Excludes.Select(e => new PathPattern(e)).ToList();
         return await RunAsync(repo, options, absolute, async (session, _, stats, token) =>
         {
             var parent = options.Force ? null

@@ -1,6 +1,7 @@
+using Backups.Core.FileSystem;
 using Backups.Core.Chunking;
+using Backups.Core.Filtering;
 using Backups.Core.Locks;
-using Backups.Core.Packs;
 using Backups.Core.Snapshots;
 using Backups.Core.Trees;
 using Backups.Core.Json;
@@ -19,15 +20,13 @@ public sealed class BackupSession : IAsyncDisposable
 {
     private readonly Repo _repo;
     private readonly RepositoryLock _lock;
-    private readonly Packer _packer;
     private readonly ContentSaver _content;
     private bool _finished;
 
-    private BackupSession(Repo repo, RepositoryLock repoLock, Packer packer, ContentSaver content)
+    private BackupSession(Repo repo, RepositoryLock repoLock, ContentSaver content)
     {
         _repo = repo;
         _lock = repoLock;
-        _packer = packer;
         _content = content;
     }
 
@@ -37,8 +36,8 @@ public sealed class BackupSession : IAsyncDisposable
         try
         {
             await repo.LoadIndexAsync(ct);
-            var packer = new Packer(repo, uploads);
-            return new BackupSession(repo, repoLock, packer, new ContentSaver(repo, packer, workers, ct));
+            repo.PackUploads = uploads;
+            return new BackupSession(repo, repoLock, new ContentSaver(repo, workers, ct));
         }
         catch
         {
@@ -54,7 +53,7 @@ public sealed class BackupSession : IAsyncDisposable
     /// <summary>Saves a stream as a file node of this user, for a tree made with <see cref="SaveTreeAsync"/>.</summary>
     public async Task<Node> SaveFileAsync(Stream input, string filename, DateTimeOffset time, SourceStats stats, CancellationToken ct)
     {
-        var (contentTask, size) = await _content.QueueAsync(await PgDumpSegments.OpenAsync(input, ct), stats, ct);
+        var (contentTask, size) = await _content.QueueAsync(input, stats, ct);
         var now = Timestamp.FromDateTimeOffset(time);
         var node = new Node
         {
@@ -71,14 +70,14 @@ public sealed class BackupSession : IAsyncDisposable
     {
         var tree = new Tree { Nodes = [.. nodes] };
         tree.Sort();
-        return Archiver.SaveTreeAsync(_packer, tree, stats, ct);
+        return stats.SaveTreeAsync(_repo, tree, ct);
     }
 
     /// <summary>Saves files and directories (absolute or relative paths); returns the root tree. Files unchanged
     /// since <paramref name="parent"/> (by <paramref name="changes"/>) keep its content without being read.</summary>
-    public Task<Id> SavePathsAsync(IReadOnlyList<string> targets, IReadOnlyList<ExcludePattern> excludes, Snapshot? parent,
+    public Task<Id> SavePathsAsync(IReadOnlyList<string> targets, IReadOnlyList<PathPattern> excludes, Snapshot? parent,
         ChangeDetection changes, SourceStats stats, CancellationToken ct) =>
-        new Archiver(_repo, _packer, _content, excludes, changes, stats).SaveAsync(targets, parent?.Tree, ct);
+        new Archiver(_repo, _content, excludes, changes, stats).SaveAsync(targets, parent?.Tree, ct);
 
     /// <summary>The snapshot a paths backup compares with, as restic picks it: the newest one of the same host that
     /// holds all these paths (and, given, these tags); none when there is none.</summary>
@@ -98,7 +97,7 @@ public sealed class BackupSession : IAsyncDisposable
     public async Task FinishAsync(CancellationToken ct)
     {
         await _content.CompleteAsync();
-        await _packer.FlushAsync(ct);
+        await _repo.FlushAsync(ct);
         _finished = true;
     }
 
@@ -129,7 +128,7 @@ public sealed class BackupSession : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _content.DisposeAsync();
-        await _packer.DisposeAsync();
+        await _repo.DiscardBlobsAsync();
         await _lock.DisposeAsync();
     }
 

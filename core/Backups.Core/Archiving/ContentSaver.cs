@@ -1,25 +1,22 @@
 using System.Threading.Channels;
 using Backups.Core.Chunking;
-using Backups.Core.Packs;
 using Repo = Backups.Core.Repository.Repository;
 
 namespace Backups.Core.Archiving;
 
 /// <summary>
-/// source -> chunker -> hash workers -> packer. Chunking a stream is sequential; hashing, deduplication,
+/// source -> chunker -> hash workers -> the repository's packing. Chunking a stream is sequential; hashing, deduplication,
 /// compression and encryption run on several workers behind a bounded channel, so memory stays bounded by
 /// the chunks in flight whatever the size of the input.
 /// </summary>
 public sealed class ContentSaver : IAsyncDisposable
 {
-    private readonly Polynomial _polynomial;
-    private readonly Packer _packer;
+    private readonly Repo _repo;
     private readonly Channel<(Chunk Chunk, SourceStats Stats, TaskCompletionSource<Id> Result)> _queue;
     private readonly Task[] _workers;
-    public ContentSaver(Repo repo, Packer packer, int workers, CancellationToken ct)
+    public ContentSaver(Repo repo, int workers, CancellationToken ct)
     {
-        _polynomial = repo.Polynomial;
-        _packer = packer;
+        _repo = repo;
         _queue = Channel.CreateBounded<(Chunk, SourceStats, TaskCompletionSource<Id>)>(new BoundedChannelOptions(workers)
         {
             SingleWriter = false, SingleReader = false,
@@ -33,15 +30,8 @@ public sealed class ContentSaver : IAsyncDisposable
         {
             try
             {
-                Id id;
-                SealedBlob? blob;
-                using (chunk)
-                {
-                    id = Id.Hash(chunk.Data.Span);
-                    blob = _packer.TrySeal(BlobType.Data, id, chunk.Data.Span);
-                    if (blob is { } sealedBlob) stats.Added(sealedBlob, chunk.Length);
-                }
-                if (blob is { } b) await _packer.AddAsync(b, ct);
+                var (id, length) = (Id.Hash(chunk.Data.Span), chunk.Length);
+                if (await _repo.SaveBlobAsync(BlobType.Data, id, chunk.Data, chunk, ct) is { } stored) stats.Added(stored, length);
                 result.SetResult(id);
             }
             catch (Exception e)
@@ -57,7 +47,7 @@ public sealed class ContentSaver : IAsyncDisposable
     {
         var results = new List<Task<Id>>();
         long size = 0;
-        using (var chunker = new Chunker(_polynomial, source))
+        using (var chunker = new Chunker(_repo.Polynomial, source))
         {
             while (await chunker.NextAsync(ct) is { } chunk)
             {

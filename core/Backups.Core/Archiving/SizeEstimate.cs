@@ -1,3 +1,4 @@
+using Backups.Core.Filtering;
 namespace Backups.Core.Archiving;
 
 /// <summary>
@@ -6,7 +7,7 @@ namespace Backups.Core.Archiving;
 /// </summary>
 public static class SizeEstimate
 {
-    public static long Of(IReadOnlyList<string> absolutePaths, IReadOnlyList<ExcludePattern> excludes, CancellationToken ct)
+    public static long Of(IReadOnlyList<string> absolutePaths, IReadOnlyList<PathPattern> excludes, CancellationToken ct)
     {
         long total = 0;
         var pending = new Stack<string>(absolutePaths);

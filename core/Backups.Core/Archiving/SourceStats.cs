@@ -1,4 +1,5 @@
-using Backups.Core.Packs;
+using Backups.Core.Trees;
+using Repo = Backups.Core.Repository.Repository;
 
 namespace Backups.Core.Archiving;
 
@@ -36,11 +37,19 @@ public sealed class SourceStats
     /// <summary>Files whose content came from the parent snapshot without reading them.</summary>
     public long FilesUnchanged => Interlocked.Read(ref _filesUnchanged);
 
-    internal void Added(SealedBlob blob, int plaintextLength)
+    /// <summary>Stores a tree blob (unless known), counted for this source.</summary>
+    internal async Task<Id> SaveTreeAsync(Repo repo, Tree tree, CancellationToken ct)
+    {
+        var (id, length, stored) = await TreeJson.SaveAsync(repo, tree, ct);
+        if (stored is { } n) Added(n, length);
+        return id;
+    }
+
+    internal void Added(int storedLength, int plaintextLength)
     {
         Interlocked.Increment(ref _blobsAdded);
         Interlocked.Add(ref _bytesAdded, plaintextLength);
-        Interlocked.Add(ref _bytesStored, blob.Entry.Length);
+        Interlocked.Add(ref _bytesStored, storedLength);
     }
 
     internal void Error(string message)

@@ -68,7 +68,7 @@ public sealed class Checker
             var file = new FileHandle(FileKind.Index, name);
             try
             {
-                var content = RepositoryJson.Deserialize(await _repo.LoadUnpackedAsync(file, token), RepositoryJson.Context.IndexFile, file.ToString());
+                var content = await _repo.LoadFileAsync(RepositoryFiles.Index, name, token);
                 lock (_index)
                     foreach (var type in _index.Add(content, name).Distinct())
                         _report.Error(file.ToString(), null, $"{file} is damaged: unknown blob type '{type}'");
@@ -127,9 +127,9 @@ public sealed class Checker
         foreach (var b in blobs.ToArray().OrderBy(b => b.Offset))
         {
             if (b.End > blobsEnd)
-                _report.Error(name, b.Id, $"{PackReader.Kind(b.Type)} blob {b.Id}: {indexFile} places it at {b.Offset}+{b.Length}, past the end of the blobs in {name} ({blobsEnd})");
+                _report.Error(name, b.Id, $"{PackCheck.Kind(b.Type)} blob {b.Id}: {indexFile} places it at {b.Offset}+{b.Length}, past the end of the blobs in {name} ({blobsEnd})");
             else if (b.Offset != position)
-                _report.Error(name, b.Id, $"{PackReader.Kind(b.Type)} blob {b.Id}: {indexFile} places it at {b.Offset} in {name}, where the previous blob ends at {position}");
+                _report.Error(name, b.Id, $"{PackCheck.Kind(b.Type)} blob {b.Id}: {indexFile} places it at {b.Offset} in {name}, where the previous blob ends at {position}");
             else position = b.End;
         }
     }
@@ -221,7 +221,7 @@ public sealed class Checker
         var selected = _options.ReadData.Select(present);
         _report.ReadSelection = _options.ReadData.Description;
         _report.PacksSelected = selected.Count;
-        var reader = new PackReader(_repo, _index, _report, _options.ReadWindow);
+        var reader = new PackCheck(_repo, _index, _report, _options.ReadWindow);
         int read = 0, left = 0;
         long bytes = 0;
         await Parallel.ForEachAsync(selected, Bounded(ct), async (id, token) =>

@@ -117,11 +117,11 @@ public sealed unsafe class DirectoryHandle : IDisposable
     }
 
     /// <summary>A new, empty regular file in place of whatever had the name; never a write through a symlink or
-    /// into a file that other names (hard links) share.</summary>
+    /// into a file that other names (hard links) share. Open for reading too: a restore may verify what it wrote.</summary>
     public SafeFileHandle CreateFile(string name)
     {
         Remove(name);
-        return new(OpenAt(_fd, name, Native.OWrOnly | Native.OCreat | Native.OExcl | Native.ONoFollow | Native.OCloExec,
+        return new(OpenAt(_fd, name, Native.ORdWr | Native.OCreat | Native.OExcl | Native.ONoFollow | Native.OCloExec,
             0b110_000_000, PathOf(name)), ownsHandle: true);
     }
 

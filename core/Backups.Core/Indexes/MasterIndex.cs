@@ -5,15 +5,20 @@ namespace Backups.Core.Indexes;
 /// <summary>
 /// Every blob the repository holds, from all index files plus the packs this process has stored. Data and
 /// tree blobs are kept apart because restic keys blobs by (id, type). Thread-safe: backup workers look up
-/// and add concurrently.
+/// and add concurrently. Compact on purpose (a Raspberry Pi or a small Lambda opens big repositories): a blob's
+/// pack is a number into one list of pack ids, so an entry is its 32-byte id and 16 bytes of place.
 /// </summary>
 public sealed class MasterIndex
 {
-    private readonly Dictionary<Id, BlobLocation> _data = [];
-    private readonly Dictionary<Id, BlobLocation> _trees = [];
+    private readonly record struct Place(int Pack, uint Offset, uint Length, uint UncompressedLength);
+
+    private readonly Dictionary<Id, Place> _data = [];
+    private readonly Dictionary<Id, Place> _trees = [];
+    private readonly List<Id> _packs = [];
+    private readonly Dictionary<Id, int> _packNumbers = [];
     private readonly Lock _lock = new();
 
-    private Dictionary<Id, BlobLocation> Of(BlobType type) => type == BlobType.Data ? _data : _trees;
+    private Dictionary<Id, Place> Of(BlobType type) => type == BlobType.Data ? _data : _trees;
 
     public int Count { get { lock (_lock) return _data.Count + _trees.Count; } }
 
@@ -24,12 +29,28 @@ public sealed class MasterIndex
 
     public bool TryGet(BlobType type, Id id, out BlobLocation location)
     {
-        lock (_lock) return Of(type).TryGetValue(id, out location);
+        lock (_lock)
+        {
+            if (!Of(type).TryGetValue(id, out var p))
+            {
+                location = default;
+                return false;
+            }
+            location = new BlobLocation(_packs[p.Pack], type, p.Offset, p.Length, p.UncompressedLength);
+            return true;
+        }
     }
 
     public void Add(BlobLocation location, Id id)
     {
-        lock (_lock) Of(location.Type).TryAdd(id, location);
+        lock (_lock) Of(location.Type).TryAdd(id, new Place(PackNumber(location.Pack), location.Offset, location.Length, location.UncompressedLength));
+    }
+
+    private int PackNumber(Id pack)
+    {
+        if (_packNumbers.TryGetValue(pack, out var n)) return n;
+        _packs.Add(pack);
+        return _packNumbers[pack] = _packs.Count - 1;
     }
 
     public void AddFile(IndexFile file, string name)
@@ -37,6 +58,8 @@ public sealed class MasterIndex
         lock (_lock)
         {
             foreach (var pack in file.Packs)
+            {
+                var number = PackNumber(pack.Id);
                 foreach (var b in pack.Blobs)
                 {
                     var type = b.Type switch
@@ -45,8 +68,9 @@ public sealed class MasterIndex
                         "tree" => BlobType.Tree,
                         _ => throw new RepositoryException(ErrorKind.Damaged, $"index/{name} is damaged: unknown blob type '{b.Type}'"),
                     };
-                    Of(type).TryAdd(b.Id, new BlobLocation(pack.Id, type, b.Offset, b.Length, b.UncompressedLength));
+                    Of(type).TryAdd(b.Id, new Place(number, b.Offset, b.Length, b.UncompressedLength));
                 }
+            }
         }
     }
 

@@ -1,5 +1,5 @@
+using Backups.Core.FileSystem;
 using System.Runtime.InteropServices;
-using Backups.Core.Archiving;
 using Backups.Core.Backends;
 using Backups.Core.Json;
 using Backups.Core.Repository;
@@ -90,9 +90,9 @@ public sealed class RepositoryLock : IAsyncDisposable
     }
 
     private static Task<Id> SaveAsync(Repo repo, LockFile file, CancellationToken ct) =>
-        repo.SaveUnpackedAsync(FileKind.Lock, RepositoryJson.Serialize(file, RepositoryJson.Context.LockFile), ct);
+        repo.SaveFileAsync(RepositoryFiles.Lock, file, ct);
 
-    private static FileHandle FileOf(Id id) => new(FileKind.Lock, id.ToString());
+    private static FileHandle FileOf(Id id) => RepositoryFiles.Lock.Named(id);
 
     private static async Task EnsureNoConflictAsync(Repo repo, bool exclusive, Id? own, CancellationToken ct)
     {
@@ -116,8 +116,7 @@ public sealed class RepositoryLock : IAsyncDisposable
             LockFile file;
             try
             {
-                var json = await repo.LoadUnpackedAsync(new FileHandle(FileKind.Lock, name), ct);
-                file = RepositoryJson.Deserialize(json, RepositoryJson.Context.LockFile, $"locks/{name}");
+                file = await repo.LoadFileAsync(RepositoryFiles.Lock, name, ct);
             }
             catch (Exception e) when (e is FileNotFoundInBackendException or RepositoryException)
             {

@@ -7,21 +7,23 @@ using Backups.Core.Compression;
 using Backups.Core.Crypto;
 using Backups.Core.Indexes;
 using Backups.Core.Json;
+using Backups.Core.Repository;
 using Repo = Backups.Core.Repository.Repository;
 
 namespace Backups.Core.Packs;
 
 /// <summary>A blob compressed and encrypted into a pooled buffer, on its way into a pack.</summary>
-public readonly record struct SealedBlob(PackEntry Entry, byte[] Segment);
+internal readonly record struct SealedBlob(PackEntry Entry, byte[] Segment);
 
 /// <summary>
 /// Turns new blobs into packs. Savers on many threads compress and encrypt their blob into a buffer of its
 /// own; one packing task appends the sealed blobs, in arrival order, to a pending pack file per blob type
 /// (hashing as it goes) and frees each buffer at once, so a local repository holds no pack in memory. A full
 /// pack is finished (header, sync or upload) in the background, a bounded number at a time. Index files are
-/// written only after the packs they name are stored.
+/// written only after the packs they name are stored. Only the repository uses it: callers save blobs through
+/// <see cref="Repo.SaveBlobAsync(BlobType, Id, ReadOnlyMemory{byte}, IDisposable?, CancellationToken)"/>.
 /// </summary>
-public sealed class Packer : IAsyncDisposable
+internal sealed class Packer : IAsyncDisposable
 {
     public const int PackSize = 16 * 1024 * 1024;
     // restic starts a new index file every ~50,000 blobs; writing them as we go keeps a crashed backup's
@@ -49,21 +51,21 @@ public sealed class Packer : IAsyncDisposable
         _packing = Task.Run(PackAsync);
     }
 
-    /// <summary>Accepts a blob unless the repository (or this packer) already has it.</summary>
-    /// <returns>Whether the blob was new.</returns>
-    public async ValueTask<bool> SaveAsync(BlobType type, Id id, ReadOnlyMemory<byte> plaintext, CancellationToken ct = default)
+    /// <summary>Accepts a blob unless the repository (or this packer) already has it; the plaintext's owner is let
+    /// go as soon as the blob is sealed, before any wait for the packing stage, so a waiting saver holds one buffer,
+    /// not two.</summary>
+    /// <returns>The blob's stored length when it was new, else null.</returns>
+    public async ValueTask<int?> SaveAsync(BlobType type, Id id, ReadOnlyMemory<byte> plaintext, IDisposable? owner, CancellationToken ct)
     {
-        if (TrySeal(type, id, plaintext.Span) is not { } blob) return false;
-        await AddAsync(blob, ct);
-        return true;
+        SealedBlob? blob;
+        using (owner) blob = TrySeal(type, id, plaintext.Span);
+        if (blob is not { } b) return null;
+        await AddAsync(b, ct);
+        return (int)b.Entry.Length;
     }
 
-    /// <summary>
-    /// The first half of saving: compresses and encrypts a new blob into a buffer of its own, or returns null
-    /// when the blob is known. Its caller may free the plaintext before handing the result to
-    /// <see cref="AddAsync"/>, which may wait: that way a waiting saver holds one buffer, not two.
-    /// </summary>
-    public SealedBlob? TrySeal(BlobType type, Id id, ReadOnlySpan<byte> plaintext)
+    /// <summary>Compresses and encrypts a new blob into a buffer of its own, or returns null when it is known.</summary>
+    private SealedBlob? TrySeal(BlobType type, Id id, ReadOnlySpan<byte> plaintext)
     {
         ThrowIfFailed();
         if (_repo.Index.Has(type, id)) return null;
@@ -72,8 +74,23 @@ public sealed class Packer : IAsyncDisposable
         return Seal(type, id, plaintext);
     }
 
+    /// <summary>
+    /// Puts a verified blob from an old pack into a new one, whatever the index says (prune's repack: the index still
+    /// lists it in the pack being replaced). Its verified stored form is kept when given and final; restic compresses
+    /// trees that a v2 repository holds uncompressed, so such a tree is sealed anew.
+    /// </summary>
+    public ValueTask CopyAsync(PackEntry entry, ReadOnlySpan<byte> stored, ReadOnlySpan<byte> plaintext, CancellationToken ct)
+    {
+        ThrowIfFailed();
+        if (stored.IsEmpty || (_repo.Compresses && entry.Type == BlobType.Tree && entry.UncompressedLength == 0))
+            return AddAsync(Seal(entry.Type, entry.Id, plaintext), ct);
+        var segment = BufferPool.Large.Rent(stored.Length);
+        stored.CopyTo(segment);
+        return AddAsync(new SealedBlob(entry, segment), ct);
+    }
+
     /// <summary>Hands a sealed blob to the packing stage (and its buffer with it).</summary>
-    public async ValueTask AddAsync(SealedBlob blob, CancellationToken ct = default)
+    private async ValueTask AddAsync(SealedBlob blob, CancellationToken ct)
     {
         try
         {
@@ -92,9 +109,8 @@ public sealed class Packer : IAsyncDisposable
         if (_failure != null) throw new IOException("storing a pack failed", _failure);
     }
 
-    /// <summary>Compresses (when it pays) and encrypts a blob into a pooled buffer of its own, whatever the index
-    /// holds: repacking copies blobs that the index still lists in their old pack.</summary>
-    public SealedBlob Seal(BlobType type, Id id, ReadOnlySpan<byte> plaintext)
+    /// <summary>Compresses (when it pays) and encrypts a blob into a pooled buffer of its own.</summary>
+    private SealedBlob Seal(BlobType type, Id id, ReadOnlySpan<byte> plaintext)
     {
         var compress = _repo.Compresses && (type == BlobType.Tree || _repo.Compression != CompressionMode.Off);
         var segment = BufferPool.Large.Rent((compress ? Zstd.Bound(plaintext.Length) : plaintext.Length) + CryptoKey.Overhead);
@@ -204,8 +220,7 @@ public sealed class Packer : IAsyncDisposable
                 _unindexed.Clear();
             }
             if (packs.Count == 0) return;
-            var json = RepositoryJson.Serialize(MasterIndex.Describe(packs), RepositoryJson.Context.IndexFile);
-            await _repo.SaveUnpackedAsync(FileKind.Index, json);
+            await _repo.SaveFileAsync(RepositoryFiles.Index, MasterIndex.Describe(packs));
         }
         finally
         {

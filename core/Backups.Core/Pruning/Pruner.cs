@@ -144,36 +144,22 @@ public static class Pruner
         var stats = plan.Stats;
         var packs = Enumerable.Range(0, contents.IndexedPacks).Where(p => plan.Actions[p] == PackAction.Repack).ToList();
         var packsBefore = await PackSizesAsync(repo, ct);
-        await using (var packer = new Packer(repo))
+        try
         {
             await Parallel.ForEachAsync(packs, new ParallelOptions { MaxDegreeOfParallelism = PackReads, CancellationToken = ct }, async (pack, token) =>
             {
                 List<PackedBlob> wanted;
-                lock (copy) wanted = [.. contents.BlobsOf(pack).ToArray().Where(b => copy.Remove(b.Key))];
+                lock (copy) wanted = [.. contents.BlobsOf(pack).ToArray().Where(b => copy.Remove(b.Key)).OrderBy(b => b.Offset)];
                 var file = new FileHandle(FileKind.Pack, contents.Packs[pack].ToString());
-                for (var first = 0; first < wanted.Count;)
-                {
-                    // Neighbouring blobs are read together into one pooled window, not a fresh array per pack:
-                    // arrays of many MiB each pile up faster than the GC returns them.
-                    var start = wanted[first].Offset;
-                    var end = first + 1;
-                    while (end < wanted.Count && wanted[end].Offset + wanted[end].Length - start <= Window) end++;
-                    var length = (int)(wanted[end - 1].Offset + wanted[end - 1].Length - start);
-                    var window = BufferPool.Large.Rent(length);
-                    try
-                    {
-                        await repo.Backend.LoadIntoAsync(file, start, window.AsMemory(0, length), token);
-                        for (var i = first; i < end; i++)
-                            await CopyBlobAsync(repo, packer, wanted[i], window.AsMemory((int)(wanted[i].Offset - start), (int)wanted[i].Length), contents.Packs[pack], stats, token);
-                    }
-                    finally
-                    {
-                        BufferPool.Large.Return(window);
-                    }
-                    first = end;
-                }
+                await PackStream.ReadAsync(repo.Backend, file, [.. wanted.Select(b => new PackSpan(b.Offset, b.Length))], Window,
+                    (i, stored) => CopyBlobAsync(repo, wanted[i], stored, contents.Packs[pack], stats, token), token);
             });
-            await packer.FlushAsync(ct);
+            await repo.FlushAsync(ct);
+        }
+        finally
+        {
+            // Unless flushed, the copies are dropped: the old packs stay, nothing refers to the new ones.
+            await repo.DiscardBlobsAsync();
         }
         if (copy.Count > 0)
             throw new RepositoryException(ErrorKind.Damaged, $"{copy.Count} used blob(s) were not found in the packs being repacked; old packs were kept");
@@ -185,25 +171,25 @@ public static class Pruner
             }
     }
 
-    private static async Task CopyBlobAsync(Repo repo, Packer packer, PackedBlob b, ReadOnlyMemory<byte> stored, Id pack, PruneStats stats, CancellationToken ct)
+    private static async ValueTask CopyBlobAsync(Repo repo, PackedBlob b, ReadOnlyMemory<byte> stored, Id pack, PruneStats stats, CancellationToken ct)
     {
-        var plaintext = repo.OpenBlob(stored.Span, b.Id, b.Location(pack));
-        await packer.AddAsync(Reseal(repo, packer, b, stored.Span, plaintext), ct);
+        byte[] plaintext;
+        try
+        {
+            plaintext = repo.OpenBlob(stored.Span, b.Id, b.Location(pack));
+        }
+        catch (RepositoryException e) when (e.Kind == ErrorKind.Damaged)
+        {
+            // Perhaps damaged on the way only: loaded again on its own, and then sealed anew from what verified.
+            plaintext = await repo.LoadBlobAsync(b.Id, b.Location(pack), ct);
+            stored = ReadOnlyMemory<byte>.Empty;
+        }
+        await repo.CopyBlobAsync(b.Entry, stored.Span, plaintext, ct);
         lock (stats)
         {
             stats.BlobsRepacked++;
             stats.BytesRepacked += b.Length;
         }
-    }
-
-    /// <summary>A verified blob ready for a new pack: its stored form when that is final, else sealed anew
-    /// (restic compresses trees that a v2 repository holds uncompressed).</summary>
-    private static SealedBlob Reseal(Repo repo, Packer packer, PackedBlob b, ReadOnlySpan<byte> stored, byte[] plaintext)
-    {
-        if (repo.Compresses && b.Type == BlobType.Tree && !b.IsCompressed) return packer.Seal(b.Type, b.Id, plaintext);
-        var segment = BufferPool.Large.Rent(stored.Length);
-        stored.CopyTo(segment);
-        return new SealedBlob(b.Entry, segment);
     }
 
     private static async Task<Dictionary<string, long>> PackSizesAsync(Repo repo, CancellationToken ct)

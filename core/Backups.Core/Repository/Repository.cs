@@ -7,6 +7,7 @@ using Backups.Core.Crypto;
 using Backups.Core.Indexes;
 using Backups.Core.Json;
 using Backups.Core.Locks;
+using Backups.Core.Packs;
 using Backups.Core.Snapshots;
 
 namespace Backups.Core.Repository;
@@ -25,6 +26,11 @@ public sealed class Repository : IAsyncDisposable
     /// <summary>The locks this process holds here; every write of index and snapshot files checks them.</summary>
     public HeldLocks Locks { get; } = new();
     public CompressionMode Compression { get; set; } = CompressionMode.Auto;
+    /// <summary>How many finished packs may be stored at once (more helps a remote store).</summary>
+    public int PackUploads { get; set; } = 2;
+
+    private Packer? _packer;
+    private readonly Lock _packerGate = new();
 
     /// <summary>Version 1 repositories store everything uncompressed.</summary>
     public bool Compresses => Config.Version >= 2;
@@ -154,6 +160,17 @@ public sealed class Repository : IAsyncDisposable
         if (download >= Downloads) throw new RepositoryException(e.Kind, $"{e.Message} (the same in {Downloads} downloads)", e);
     }
 
+    /// <summary>Loads, verifies and parses a typed file; one that does not parse is damaged, and the error says which.</summary>
+    public async Task<T> LoadFileAsync<T>(RepositoryFile<T> type, string name, CancellationToken ct = default)
+    {
+        var file = type.Named(name);
+        return RepositoryJson.Deserialize(await LoadUnpackedAsync(file, ct), type.Json, file.ToString());
+    }
+
+    /// <summary>Stores a typed file under the hash of its encrypted bytes; returns that id.</summary>
+    public Task<Id> SaveFileAsync<T>(RepositoryFile<T> type, T value, CancellationToken ct = default) =>
+        SaveUnpackedAsync(type.Kind, RepositoryJson.Serialize(value, type.Json), ct);
+
     /// <summary>Encrypts (and in v2 compresses) a JSON file and stores it under the hash of its bytes.</summary>
     public async Task<Id> SaveUnpackedAsync(FileKind kind, ReadOnlyMemory<byte> json, CancellationToken ct = default)
     {
@@ -225,9 +242,7 @@ public sealed class Repository : IAsyncDisposable
         await foreach (var (name, _) in Backend.ListAsync(FileKind.Index, ct)) names.Add(name);
         await Parallel.ForEachAsync(names, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct }, async (name, token) =>
         {
-            var file = new FileHandle(FileKind.Index, name);
-            var json = await LoadUnpackedAsync(file, token);
-            Index.AddFile(RepositoryJson.Deserialize(json, RepositoryJson.Context.IndexFile, file.ToString()), name);
+            Index.AddFile(await LoadFileAsync(RepositoryFiles.Index, name, token), name);
         });
     }
 
@@ -264,6 +279,61 @@ public sealed class Repository : IAsyncDisposable
         }
     }
 
+    private Packer Packer
+    {
+        get
+        {
+            lock (_packerGate) return _packer ??= new Packer(this, PackUploads);
+        }
+    }
+
+    /// <summary>
+    /// Saves a blob into a pack unless the repository, or a pack on its way, already holds it. The blob is stored
+    /// and indexed by <see cref="FlushAsync"/>; nothing may refer to it before. <paramref name="owner"/> (of the
+    /// plaintext) is let go as soon as the blob is sealed, before any wait for packing: a saver held back by a slow
+    /// store then holds one buffer, not two.
+    /// </summary>
+    /// <returns>The blob's stored length when it was new, else null.</returns>
+    public ValueTask<int?> SaveBlobAsync(BlobType type, Id id, ReadOnlyMemory<byte> plaintext, IDisposable? owner = null, CancellationToken ct = default) =>
+        Packer.SaveAsync(type, id, plaintext, owner, ct);
+
+    /// <summary>Puts a verified blob read from a pack into a new pack, whatever the index says (prune's repack);
+    /// without its stored form (empty), it is sealed anew from the plaintext.</summary>
+    internal ValueTask CopyBlobAsync(PackEntry entry, ReadOnlySpan<byte> stored, ReadOnlySpan<byte> plaintext, CancellationToken ct) =>
+        Packer.CopyAsync(entry, stored, plaintext, ct);
+
+    /// <summary>Stores every pack of the blobs saved so far, then the index naming them. Only after this returns may
+    /// a snapshot refer to those blobs.</summary>
+    public async Task FlushAsync(CancellationToken ct = default)
+    {
+        Packer? packer;
+        lock (_packerGate) (packer, _packer) = (_packer, null);
+        if (packer == null) return;
+        await using (packer) await packer.FlushAsync(ct);
+    }
+
+    /// <summary>Drops the blobs saved and not flushed: nothing refers to them (a backup that failed).</summary>
+    public async ValueTask DiscardBlobsAsync()
+    {
+        Packer? packer;
+        lock (_packerGate) (packer, _packer) = (_packer, null);
+        if (packer != null) await packer.DisposeAsync();
+    }
+
+    /// <summary>Opens a blob read as part of a pack; one that fails verification is downloaded again on its own (it
+    /// may have been damaged on the way only), <see cref="Downloads"/> times, before it is called damaged.</summary>
+    public async ValueTask<byte[]> OpenPackedBlobAsync(ReadOnlyMemory<byte> stored, Id id, BlobLocation loc, CancellationToken ct)
+    {
+        try
+        {
+            return OpenBlob(stored.Span, id, loc);
+        }
+        catch (RepositoryException e) when (e.Kind == ErrorKind.Damaged)
+        {
+            return await LoadBlobAsync(id, loc, ct);
+        }
+    }
+
     /// <summary>Decrypts a stored blob, checks its MAC, decompresses it and checks that it hashes to its id.</summary>
     public byte[] OpenBlob(ReadOnlySpan<byte> stored, Id id, BlobLocation loc)
     {
@@ -278,8 +348,7 @@ public sealed class Repository : IAsyncDisposable
 
     public async Task<Snapshot> LoadSnapshotAsync(Id id, CancellationToken ct = default)
     {
-        var file = new FileHandle(FileKind.Snapshot, id.ToString());
-        var snapshot = RepositoryJson.Deserialize(await LoadUnpackedAsync(file, ct), RepositoryJson.Context.Snapshot, file.ToString());
+        var snapshot = await LoadFileAsync(RepositoryFiles.Snapshot, id.ToString(), ct);
         snapshot.Id = id;
         return snapshot;
     }
@@ -315,7 +384,11 @@ public sealed class Repository : IAsyncDisposable
     }
 
     public Task<Id> SaveSnapshotAsync(Snapshot snapshot, CancellationToken ct = default) =>
-        SaveUnpackedAsync(FileKind.Snapshot, RepositoryJson.Serialize(snapshot, RepositoryJson.Context.Snapshot), ct);
+        SaveFileAsync(RepositoryFiles.Snapshot, snapshot, ct);
 
-    public ValueTask DisposeAsync() => Backend.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        await DiscardBlobsAsync();
+        await Backend.DisposeAsync();
+    }
 }

@@ -1,8 +1,6 @@
-using Backups.Core.Archiving;
 using Backups.Core.FileSystem;
 using Backups.Core.Repository;
 using Backups.Core.Trees;
-using Microsoft.Win32.SafeHandles;
 using Repo = Backups.Core.Repository.Repository;
 
 namespace Backups.Core.Restoring;
@@ -11,15 +9,20 @@ namespace Backups.Core.Restoring;
 /// Restores a tree into a directory: contents, symlinks, FIFOs, devices (as root), hard links, modes, owners (as
 /// root) and nanosecond times. Every entry is made relative to its opened parent directory and never through a
 /// symlink, and whatever already has an entry's name is replaced rather than written through, so neither the
-/// snapshot nor the target's previous contents can direct a write outside the target. Directory metadata is
-/// applied last, after their contents stop changing them.
+/// snapshot nor the target's previous contents can direct a write outside the target. The walk makes entries;
+/// file contents follow in rounds built around packs (<see cref="ContentRound"/>). A file's metadata is set once
+/// its content is written, a directory's once its entries are made (writing into a file changes no directory).
 /// </summary>
-public sealed class Restorer(Repo repo)
+public sealed class Restorer(Repo repo, RestoreOptions? options = null)
 {
     // Hard-link groups whose first file stays open until its other names are made; past this many, further
     // groups are restored as copies rather than holding ever more descriptors.
     private const int MaxOpenLinkGroups = 1000;
+    private readonly RestoreOptions _options = options ?? new RestoreOptions();
     private readonly Dictionary<(ulong Inode, ulong Device), LinkGroup> _links = [];
+    private ContentRound? _round;
+    // The round being fetched while the walk makes the next one's files.
+    private Task _fetching = Task.CompletedTask;
 
     public long Files { get; private set; }
     public long Bytes { get; private set; }
@@ -30,34 +33,46 @@ public sealed class Restorer(Repo repo)
         if (File.Exists(full))
             throw new RepositoryException(ErrorKind.InvalidArgument, $"cannot restore into {target}: it is a file, not a directory");
         Directory.CreateDirectory(full);
-        using var root = DirectoryHandle.Open(full);
+        using var root = new LazyDirectory(() => DirectoryHandle.Open(full));
+        _round = new ContentRound(repo, _options);
         try
         {
-            await RestoreTreeAsync(tree, root, ct);
+            await RestoreTreeAsync(tree, root, "", ct);
+            await FetchRoundAsync(ct);
+            await _fetching;
         }
         finally
         {
+            // Nothing may touch the files after the restore returned, even when it failed.
+            try { await _fetching; } catch { /* the first failure is the one reported */ }
             foreach (var group in _links.Values) group.File.Dispose();
             _links.Clear();
         }
     }
 
-    private async Task RestoreTreeAsync(Id treeId, DirectoryHandle dir, CancellationToken ct)
+    /// <param name="parent">Made on first use: a directory that is only looked into (an include may match below it)
+    /// exists afterwards only if something inside it was restored, as in restic.</param>
+    private async Task RestoreTreeAsync(Id treeId, LazyDirectory parent, string path, CancellationToken ct)
     {
         var tree = await TreeJson.LoadAsync(repo, treeId, ct);
         foreach (var node in tree.Nodes)
         {
             ct.ThrowIfCancellationRequested();
+            var nodePath = $"{path}/{node.Name}";
+            var (selected, descend) = _options.Select(nodePath, node.Type == Node.Dir);
+            if (!selected && !descend) continue;
             var (owner, group) = Ownership(node);
+            if (node.Type == Node.Dir)
+            {
+                using var sub = new LazyDirectory(() => parent.Handle.CreateDirectory(node.Name));
+                if (selected) _ = sub.Handle;
+                if (descend && node.Subtree is { } subtree) await RestoreTreeAsync(subtree, sub, nodePath, ct);
+                if (selected) sub.Handle.SetMetadata(owner, group, (uint)node.Permissions, Times(node));
+                continue;
+            }
+            var dir = parent.Handle;
             switch (node.Type)
             {
-                case Node.Dir:
-                    using (var sub = dir.CreateDirectory(node.Name))
-                    {
-                        if (node.Subtree is { } subtree) await RestoreTreeAsync(subtree, sub, ct);
-                        sub.SetMetadata(owner, group, (uint)node.Permissions, Times(node));
-                    }
-                    break;
                 case Node.File:
                     await RestoreFileAsync(dir, node, ct);
                     Files++;
@@ -85,7 +100,7 @@ public sealed class Restorer(Repo repo)
         var linked = node.Links > 1;
         if (linked && _links.TryGetValue((node.Inode, node.DeviceId), out var first))
         {
-            dir.Link(first.File, node.Name);
+            dir.Link(first.File.Handle, node.Name);
             if (--first.Remaining == 0)
             {
                 first.File.Dispose();
@@ -93,27 +108,48 @@ public sealed class Restorer(Repo repo)
             }
             return;
         }
-        var file = dir.CreateFile(node.Name);
-        try
+        var display = dir.PathOf(node.Name);
+        var content = node.Content ?? [];
+        var (locations, length) = ContentRound.Locate(repo, content, display);
+        var file = new RestoringFile(dir.CreateFile(node.Name), node, display, length);
+        if (linked && _links.Count < MaxOpenLinkGroups)
         {
-            // The stream borrows the descriptor: it stays open for the metadata and for hard links to it.
-            await using (var stream = new FileStream(new SafeFileHandle(file.DangerousGetHandle(), ownsHandle: false), FileAccess.Write, 1 << 20))
-                Bytes += await ContentReader.CopyToAsync(repo, node.Content ?? [], stream, ct);
-            var (owner, group) = Ownership(node);
-            FileMetadata.Set(file, dir.PathOf(node.Name), owner, group, (uint)node.Permissions, Times(node));
+            file.Hold();
+            _links[(node.Inode, node.DeviceId)] = new LinkGroup(file, node.Links - 1);
         }
-        catch
-        {
-            file.Dispose();
-            throw;
-        }
-        if (linked && _links.Count < MaxOpenLinkGroups) _links[(node.Inode, node.DeviceId)] = new LinkGroup(file, node.Links - 1);
-        else file.Dispose();
+        _round!.Add(file, content, locations);
+        if (_round.IsFull) await FetchRoundAsync(ct);
     }
 
-    private sealed class LinkGroup(SafeFileHandle file, ulong remaining)
+    /// <summary>Starts fetching the current round once the previous one is written: one round is fetched while the
+    /// walk makes the files of the next.</summary>
+    private async Task FetchRoundAsync(CancellationToken ct)
     {
-        public SafeFileHandle File { get; } = file;
+        var round = _round!;
+        _round = new ContentRound(repo, _options);
+        await _fetching;
+        _fetching = FetchAsync(round, ct);
+    }
+
+    private async Task FetchAsync(ContentRound round, CancellationToken ct) =>
+        Bytes += await round.FetchAsync(file =>
+        {
+            var (owner, group) = Ownership(file.Node);
+            file.Finish(owner, group, Times(file.Node));
+        }, ct);
+
+    private sealed class LazyDirectory(Func<DirectoryHandle> open) : IDisposable
+    {
+        private DirectoryHandle? _handle;
+
+        public DirectoryHandle Handle => _handle ??= open();
+
+        public void Dispose() => _handle?.Dispose();
+    }
+
+    private sealed class LinkGroup(RestoringFile file, ulong remaining)
+    {
+        public RestoringFile File { get; } = file;
         public ulong Remaining { get; set; } = remaining;
     }
 

@@ -32,6 +32,15 @@ public static class TreeJson
         return tree;
     }
 
+    /// <summary>Stores a tree blob unless the repository holds it already.</summary>
+    /// <returns>Its id, its JSON length, and its stored length when it was new.</returns>
+    public static async Task<(Id Id, int Length, int? Stored)> SaveAsync(Repository.Repository repo, Tree tree, CancellationToken ct = default)
+    {
+        var json = Serialize(tree);
+        var id = Id.Hash(json);
+        return (id, json.Length, await repo.SaveBlobAsync(BlobType.Tree, id, json, ct: ct));
+    }
+
     public static async Task<Tree> LoadAsync(Repository.Repository repo, Id id, CancellationToken ct = default) =>
         Parse(await repo.LoadBlobAsync(BlobType.Tree, id, ct), id);
 }

@@ -81,36 +81,22 @@ public sealed class ReleaseBuildTests(ReleaseBuildFixture build, ITestOutputHelp
         Assert.True(glibc <= new Version(2, 34), $"{rid} needs glibc {glibc}");
     }
 
+    /// <summary>The x64 binary runs. How fast it starts is the bench's business (tests/bench), not a test's.</summary>
     [Fact]
-    public async Task X64VersionStartsInUnder20Milliseconds()
+    public async Task X64VersionRuns()
     {
-        var best = TimeSpan.MaxValue;
-        for (var i = 0; i < 10; i++)
-        {
-            var psi = new ProcessStartInfo(build.Binary("linux-x64"), "--version") { RedirectStandardOutput = true, UseShellExecute = false };
-            var watch = Stopwatch.StartNew();
-            using var p = Process.Start(psi)!;
-            var stdout = await p.StandardOutput.ReadToEndAsync();
-            await p.WaitForExitAsync();
-            watch.Stop();
-            Assert.Equal(0, p.ExitCode);
-            Assert.Matches(VersionLine, stdout);
-            if (watch.Elapsed < best) best = watch.Elapsed;
-        }
+        var result = await Processes.RunAsync(build.Binary("linux-x64"), ["--version"], timeout: TimeSpan.FromMinutes(1));
+        result.EnsureSuccess("backup-agent --version");
+        Assert.Matches(VersionLine, result.StdoutText);
         log.WriteLine($"agent/build.sh took {build.Duration.TotalSeconds:F0} s:\n{build.Output}");
-        log.WriteLine($"backup-agent --version: best of 10 {best.TotalMilliseconds:F1} ms");
-        Assert.True(best < TimeSpan.FromMilliseconds(20), $"best start {best.TotalMilliseconds:F1} ms");
     }
 
     [Fact]
-    public async Task Arm64VersionRunsUnderQemuWhenAvailable()
+    public async Task Arm64VersionRunsUnderQemu()
     {
-        var qemu = OnPath("qemu-aarch64") ?? OnPath("qemu-aarch64-static");
-        if (qemu == null)
-        {
-            log.WriteLine("no qemu-aarch64 (Debian package qemu-user): the arm64 binary was only checked by its header");
-            return;
-        }
+        // tests/run.sh installs qemu-user: without it this test fails rather than passing on a header check alone.
+        var qemu = OnPath("qemu-aarch64") ?? OnPath("qemu-aarch64-static")
+            ?? throw new Xunit.Sdk.XunitException("no qemu-aarch64 on PATH (Debian package qemu-user, which tests/run.sh installs)");
         // -L: the aarch64 loader and libc that libc6-dev-arm64-cross (installed by build.sh) brings.
         var result = await Processes.RunAsync(qemu, ["-L", "/usr/aarch64-linux-gnu", build.Binary("linux-arm64"), "--version"],
             timeout: TimeSpan.FromMinutes(1));

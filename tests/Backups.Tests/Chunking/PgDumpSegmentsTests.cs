@@ -172,14 +172,10 @@ public sealed class PgDumpSegmentsTests(ShopDumps dumps) : IClassFixture<ShopDum
     [Fact]
     public async Task A_night_that_appends_rows_to_one_table_stores_well_under_half_of_what_restic_stores()
     {
-        var ours = new Agent(Path.Combine(_dir.Path, "ours"), Repositories.Password);
-        var restic = new Restic(Path.Combine(_dir.Path, "restic"), Repositories.Password,
-            env: new Dictionary<string, string> { ["RESTIC_FROM_PASSWORD"] = Repositories.Password });
         // One known chunker polynomial for both, so that without the cuts both would store the very same chunks, and
         // so that the comparison is not a matter of where a random one happens to cut: over 65 random polynomials
         // these dumps gave ratios from 0.04 to 0.62.
-        await (await Repository.InitAsync(new LocalBackend(ours.Repository), Repositories.Password, polynomial: TestPol)).DisposeAsync();
-        (await restic.RunAsync(["init", "--from-repo", ours.Repository, "--copy-chunker-params"])).EnsureSuccess("restic init --copy-chunker-params");
+        var (ours, restic) = await TwinRepositoriesAsync("");
 
         async Task<long> NightAsync(Func<Stream, Task> backup, string repository, byte[] dump)
         {
@@ -187,7 +183,7 @@ public sealed class PgDumpSegmentsTests(ShopDumps dumps) : IClassFixture<ShopDum
             await backup(new MemoryStream(dump));
             return Repositories.DataBytes(repository) - before;
         }
-        Task OursAsync(Stream dump) => ours.RunAsync(["backup", "--stdin", "--stdin-filename", "shop.dump"], dump).ContinueWith(t => t.Result.EnsureSuccess("backup"));
+        Task OursAsync(Stream dump) => ours.RunAsync(["backup", "--stdin", "--stdin-filename", "shop.dump", "--pg-dump-segments"], dump).ContinueWith(t => t.Result.EnsureSuccess("backup"));
         Task ResticAsync(Stream dump) => restic.RunAsync(["backup", "--stdin", "--stdin-filename", "shop.dump"], dump).ContinueWith(t => t.Result.EnsureSuccess("restic backup"));
         await NightAsync(OursAsync, ours.Repository, dumps.Custom);
         await NightAsync(ResticAsync, restic.Repository, dumps.Custom);
@@ -206,6 +202,36 @@ public sealed class PgDumpSegmentsTests(ShopDumps dumps) : IClassFixture<ShopDum
         (await Processes.RunAsync(PostgresServer.Tool("pg_restore"), ["--no-owner", "--exit-on-error", "--dbname=shop_restored", restored], dumps.Postgres.ClientEnvironment))
             .EnsureSuccess("pg_restore");
         Assert.Equal(await dumps.Postgres.RowCountsAsync(ShopDumps.Database), await dumps.Postgres.RowCountsAsync("shop_restored"));
+    }
+
+    /// <summary>Two empty repositories, ours and restic's, that chunk with the same known polynomial.</summary>
+    private async Task<(Agent Ours, Restic Restic)> TwinRepositoriesAsync(string prefix)
+    {
+        var ours = new Agent(Path.Combine(_dir.Path, prefix + "ours"), Repositories.Password);
+        var restic = new Restic(Path.Combine(_dir.Path, prefix + "restic"), Repositories.Password,
+            env: new Dictionary<string, string> { ["RESTIC_FROM_PASSWORD"] = Repositories.Password });
+        await (await Repository.InitAsync(new LocalBackend(ours.Repository), Repositories.Password, polynomial: TestPol)).DisposeAsync();
+        (await restic.RunAsync(["init", "--from-repo", ours.Repository, "--copy-chunker-params"])).EnsureSuccess("restic init --copy-chunker-params");
+        return (ours, restic);
+    }
+
+    /// <summary>Without --pg-dump-segments, `backup --stdin` of the same archive is cut exactly where restic cuts it:
+    /// with one chunker polynomial both repositories hold the very same data blobs.</summary>
+    [Fact]
+    public async Task Stdin_without_the_flag_chunks_a_dump_as_restic_does()
+    {
+        var (ours, restic) = await TwinRepositoriesAsync("plain-");
+        (await ours.RunAsync(["backup", "--stdin", "--stdin-filename", "shop.dump"], new MemoryStream(dumps.Custom))).EnsureSuccess("backup");
+        (await restic.RunAsync(["backup", "--stdin", "--stdin-filename", "shop.dump"], new MemoryStream(dumps.Custom))).EnsureSuccess("restic backup");
+
+        async Task<List<string>> DataBlobsAsync(string repository)
+        {
+            var r = (await new Restic(repository, Repositories.Password).RunAsync(["list", "blobs"])).EnsureSuccess("restic list blobs");
+            return r.StdoutText.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => l.StartsWith("data ")).Order().ToList();
+        }
+        var theirs = await DataBlobsAsync(restic.Repository);
+        Assert.NotEmpty(theirs);
+        Assert.Equal(theirs, await DataBlobsAsync(ours.Repository));
     }
 
     /// <summary>The stream offsets at which segments end, reading with the given read sizes.</summary>

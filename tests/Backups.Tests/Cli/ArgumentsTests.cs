@@ -1,7 +1,7 @@
 using BackupAgent.Cli;
 using Xunit;
 
-namespace Backups.Tests.Units;
+namespace Backups.Tests.Cli;
 
 public sealed class ArgumentsTests
 {

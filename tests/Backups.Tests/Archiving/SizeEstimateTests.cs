@@ -1,8 +1,9 @@
 using Backups.Core.Archiving;
+using Backups.Core.Filtering;
 using Backups.Tests.Support;
 using Xunit;
 
-namespace Backups.Tests.Units;
+namespace Backups.Tests.Archiving;
 
 public sealed class SizeEstimateTests
 {
@@ -17,7 +18,7 @@ public sealed class SizeEstimateTests
         File.CreateSymbolicLink(dir.Combine("a", "link"), dir.Combine("a", "one"));
         File.WriteAllBytes(dir.Combine("single"), new byte[7]);
 
-        var total = SizeEstimate.Of([dir.Combine("a"), dir.Combine("single")], [new ExcludePattern("*.tmp")], CancellationToken.None);
+        var total = SizeEstimate.Of([dir.Combine("a"), dir.Combine("single")], [new PathPattern("*.tmp")], CancellationToken.None);
 
         Assert.Equal(1000 + 234 + 7, total);
     }

@@ -1,34 +1,54 @@
-namespace Backups.Core.Archiving;
+namespace Backups.Core.Filtering;
 
 /// <summary>
-/// restic's --exclude patterns: glob components ('*', '?', '[...]', and '**' for any number of directories).
-/// A pattern starting with '/' is anchored at the root; any other pattern may match at any depth.
+/// restic's path patterns (its filter package), as backup's --exclude and restore's --include/--exclude take them:
+/// glob components ('*', '?', '[...]', and '**' for any number of directories). A pattern starting with '/' is
+/// anchored at the root; any other pattern may match at any depth. A pattern that matches a directory matches
+/// everything below it.
 /// </summary>
-public sealed class ExcludePattern
+public sealed class PathPattern
 {
     private readonly string[] _parts;
     private readonly bool _anchored;
 
     public string Text { get; }
 
-    public ExcludePattern(string pattern)
+    public PathPattern(string pattern)
     {
         Text = pattern;
         var p = pattern.TrimEnd('/');
         _anchored = p.StartsWith('/');
         _parts = p.Split('/', StringSplitOptions.RemoveEmptyEntries);
-        if (_parts.Length == 0) throw new ArgumentException($"exclude pattern '{pattern}' is empty");
+        if (_parts.Length == 0) throw new ArgumentException($"pattern '{pattern}' is empty");
     }
 
-    /// <summary>Whether an absolute path is excluded.</summary>
+    /// <summary>Whether an absolute path (or a directory above it) matches.</summary>
     public bool Matches(string absolutePath)
     {
-        var path = absolutePath.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        var path = Components(absolutePath);
         if (_anchored) return MatchFrom(path, 0, 0, prefix: true);
         for (var start = 0; start < path.Length; start++)
             if (MatchFrom(path, start, 0, prefix: true)) return true;
         return false;
     }
+
+    /// <summary>
+    /// Whether something below the directory at <paramref name="absolutePath"/> may match (restore descends only
+    /// into such directories): always for a pattern that may match at any depth; for an anchored one, when the
+    /// directory's path agrees with the pattern's leading components (up to a '**').
+    /// </summary>
+    public bool ChildMayMatch(string absolutePath)
+    {
+        if (!_anchored) return true;
+        var path = Components(absolutePath);
+        var wildcard = Array.IndexOf(_parts, "**");
+        var n = Math.Min(wildcard < 0 ? path.Length : Math.Min(path.Length, wildcard), _parts.Length);
+        for (var i = 0; i < n; i++)
+            if (!Glob(_parts[i], path[i])) return false;
+        return true;
+    }
+
+    private static string[] Components(string absolutePath) => absolutePath.Split('/', StringSplitOptions.RemoveEmptyEntries);
 
     // prefix: the pattern may match a leading part of the path (excluding a directory excludes its contents).
     private bool MatchFrom(string[] path, int i, int j, bool prefix)

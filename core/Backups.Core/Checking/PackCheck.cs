@@ -13,12 +13,12 @@ namespace Backups.Core.Checking;
 
 /// <summary>
 /// restic's read-data check of one pack: its bytes hash to its name, its header decrypts and lists exactly what
-/// the index says, and every blob authenticates and hashes to its id. The pack is read in windows of whole blobs,
-/// so memory stays at one window whatever the pack's size. A pack that fails is read again (as a blob load is,
+/// the index says, and every blob authenticates and hashes to its id. The pack is read through <see cref="PackStream"/>
+/// in windows of whole blobs, so memory stays at one window whatever the pack's size. A pack that fails is read again (as a blob load is,
 /// <see cref="Repo.Downloads"/> times in all): one that then passes was damaged only on the way, which is a
 /// warning; one that fails every time is damaged in the store.
 /// </summary>
-internal sealed class PackReader(Repo repo, CheckIndex index, CheckReport target, int windowSize)
+internal sealed class PackCheck(Repo repo, CheckIndex index, CheckReport target, int windowSize)
 {
     /// <summary>Reads and verifies the pack; returns the bytes read.</summary>
     public async Task<long> ReadAsync(IndexedPack pack, long size, CancellationToken ct)
@@ -50,38 +50,17 @@ internal sealed class PackReader(Repo repo, CheckIndex index, CheckReport target
         var name = FileLayout.RelativePath(file);
         // Entries past the end (or empty) are reported by the structure check; the rest are read in offset order.
         var indexed = index.BlobsOf(pack).ToArray();
-        var blobs = indexed.Where(b => b.Length > 0 && b.End <= size).OrderBy(b => b.Offset).ToArray();
-        var window = BufferPool.Large.Rent((int)Math.Min(size, windowSize));
+        var blobs = indexed.OrderBy(b => b.Offset).ToArray();
         try
         {
             await CheckHeaderAsync(file, name, indexed, size, report, ct);
             using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-            long position = 0;
-            var next = 0;
-            while (position < size)
-            {
-                // Skip blobs overlapping the previous window: the structure check reports overlaps.
-                while (next < blobs.Length && blobs[next].Offset < position) next++;
-                var first = next;
-                var end = Math.Min(size, position + windowSize);
-                var covered = position;
-                for (; next < blobs.Length && blobs[next].End <= end; next++) covered = Math.Max(covered, blobs[next].End);
-                if (next == first && next < blobs.Length && blobs[next].Offset == position)
-                    end = blobs[next++].End; // a blob bigger than a window gets a window of its own
-                else if (next < blobs.Length && blobs[next].Offset > position && blobs[next].Offset < end)
-                    end = Math.Max(covered, blobs[next].Offset); // the next window starts with the first blob that did not fit
-                var length = checked((int)(end - position));
-                if (window.Length < length)
+            await PackStream.ReadAsync(repo.Backend, file, [.. blobs.Select(b => new PackSpan(b.Offset, b.Length))], windowSize,
+                (i, stored) =>
                 {
-                    BufferPool.Large.Return(window);
-                    window = BufferPool.Large.Rent(length);
-                }
-                await repo.Backend.LoadIntoAsync(file, position, window.AsMemory(0, length), ct);
-                hash.AppendData(window, 0, length);
-                for (var i = first; i < next; i++)
-                    VerifyBlob(name, blobs[i], window.AsSpan((int)(blobs[i].Offset - position), (int)blobs[i].Length), report);
-                position = end;
-            }
+                    VerifyBlob(name, blobs[i], stored.Span, report);
+                    return ValueTask.CompletedTask;
+                }, ct, wholeSize: size, onWindow: bytes => hash.AppendData(bytes.Span));
             if (new Id(hash.GetHashAndReset()) != pack.Id)
                 report.Error(name, null, $"{name} is damaged: its content does not hash to its name");
         }
@@ -89,9 +68,9 @@ internal sealed class PackReader(Repo repo, CheckIndex index, CheckReport target
         {
             report.Error(name, null, $"{name} cannot be read: {e.Message}");
         }
-        finally
+        catch (RepositoryException e) when (e.Kind == ErrorKind.Damaged)
         {
-            BufferPool.Large.Return(window);
+            report.Error(name, null, e.Message);
         }
     }
 

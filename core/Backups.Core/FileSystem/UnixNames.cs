@@ -1,5 +1,4 @@
-
-namespace Backups.Core.Archiving;
+namespace Backups.Core.FileSystem;
 
 /// <summary>User and group names for ids, read from /etc/passwd and /etc/group as restic records them.</summary>
 internal static class UnixNames

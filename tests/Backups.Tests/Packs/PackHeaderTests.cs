@@ -3,7 +3,7 @@ using Backups.Core.Packs;
 using Backups.Core.Repository;
 using Xunit;
 
-namespace Backups.Tests.Units;
+namespace Backups.Tests.Packs;
 
 public sealed class PackHeaderTests
 {

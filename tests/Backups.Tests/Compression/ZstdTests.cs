@@ -1,7 +1,7 @@
 using Backups.Core.Compression;
 using Xunit;
 
-namespace Backups.Tests.Units;
+namespace Backups.Tests.Compression;
 
 /// <summary>When a data blob is compressed: auto mode skips big blobs whose start does not compress.</summary>
 public sealed class ZstdTests

@@ -1,7 +1,7 @@
 using Backups.Core.Json;
 using Xunit;
 
-namespace Backups.Tests.Units;
+namespace Backups.Tests.Json;
 
 public sealed class TimestampTests
 {

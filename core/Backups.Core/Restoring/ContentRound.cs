@@ -1,0 +1,117 @@
+using Backups.Core.Backends;
+using Backups.Core.Buffers;
+using Backups.Core.Packs;
+using Backups.Core.Repository;
+using Repo = Backups.Core.Repository.Repository;
+
+namespace Backups.Core.Restoring;
+
+/// <summary>
+/// The contents of a round of open files, fetched pack by pack: every pack that holds one of their blobs is read
+/// once (through <see cref="PackStream"/>, several packs at a time), each blob is decrypted and verified once and
+/// written to every file and offset that uses it. An all-zero blob is not written: the pre-sized file already
+/// reads zeros there, and stays sparse. Rounds bound the open descriptors and the bookkeeping, whatever the size
+/// of the snapshot; a pack that holds blobs of two rounds is read in both, each time only the ranges needed.
+/// </summary>
+internal sealed class ContentRound(Repo repo, RestoreOptions options)
+{
+    private const int Window = 8 << 20;
+    // Offsets to write are held per blob; past this many the round is fetched early, files or not.
+    private const int MaxTargets = 200_000;
+
+    private readonly List<(RestoringFile File, IReadOnlyList<Id> Content, BlobLocation[] Locations)> _files = [];
+    private readonly Dictionary<Id, (BlobLocation Location, List<(RestoringFile File, long Offset)> Targets)> _blobs = [];
+    private int _targets;
+
+    public bool IsFull => _files.Count >= options.FilesPerRound || _targets >= MaxTargets;
+
+    /// <summary>Where each blob of a file's content is, and the file's length; a blob missing from the index is
+    /// damage found before anything of the file is written.</summary>
+    public static (BlobLocation[] Locations, long Length) Locate(Repo repo, IReadOnlyList<Id> content, string display)
+    {
+        var locations = new BlobLocation[content.Count];
+        long length = 0;
+        for (var i = 0; i < content.Count; i++)
+        {
+            if (!repo.Index.TryGet(BlobType.Data, content[i], out locations[i]))
+                throw new RepositoryException(ErrorKind.Damaged, $"data blob {content[i]} of {display} is not in the index");
+            length += locations[i].PlaintextLength;
+        }
+        return (locations, length);
+    }
+
+    public void Add(RestoringFile file, IReadOnlyList<Id> content, BlobLocation[] locations)
+    {
+        _files.Add((file, content, locations));
+        long offset = 0;
+        for (var i = 0; i < content.Count; i++)
+        {
+            if (!_blobs.TryGetValue(content[i], out var blob)) _blobs[content[i]] = blob = (locations[i], []);
+            blob.Targets.Add((file, offset));
+            offset += locations[i].PlaintextLength;
+            _targets++;
+        }
+    }
+
+    /// <summary>Writes every file's content, checks it when asked, then hands each file to <paramref name="finish"/>
+    /// (its metadata) and lets go of it. Returns the bytes of content restored.</summary>
+    public async Task<long> FetchAsync(Action<RestoringFile> finish, CancellationToken ct)
+    {
+        try
+        {
+            var packs = _blobs.GroupBy(b => b.Value.Location.Pack).ToList();
+            await Parallel.ForEachAsync(packs, new ParallelOptions { MaxDegreeOfParallelism = options.Packs, CancellationToken = ct },
+                (pack, token) => new ValueTask(ReadPackAsync(pack.Key, [.. pack.OrderBy(b => b.Value.Location.Offset)], token)));
+            if (options.Verify) await Parallel.ForEachAsync(_files, ct, (f, token) => VerifyAsync(f.File, f.Content, f.Locations, token));
+            long bytes = 0;
+            foreach (var (file, _, _) in _files)
+            {
+                finish(file);
+                bytes += file.Length;
+            }
+            return bytes;
+        }
+        finally
+        {
+            foreach (var (file, _, _) in _files) file.Dispose();
+            _files.Clear();
+            _blobs.Clear();
+            _targets = 0;
+        }
+    }
+
+    private async Task ReadPackAsync(Id pack, KeyValuePair<Id, (BlobLocation Location, List<(RestoringFile File, long Offset)> Targets)>[] blobs,
+        CancellationToken ct)
+    {
+        var spans = blobs.Select(b => new PackSpan(b.Value.Location.Offset, b.Value.Location.Length)).ToArray();
+        await PackStream.ReadAsync(repo.Backend, new FileHandle(FileKind.Pack, pack.ToString()), spans, Window, async (i, stored) =>
+        {
+            var (id, (location, targets)) = blobs[i];
+            var plain = await repo.OpenPackedBlobAsync(stored, id, location, ct);
+            if (!plain.AsSpan().ContainsAnyExcept((byte)0)) return;
+            foreach (var (target, offset) in targets) target.Write(plain, offset);
+        }, ct);
+    }
+
+    /// <summary>Reads the file back blob by blob; each piece must hash to the blob the snapshot names there.</summary>
+    private static async ValueTask VerifyAsync(RestoringFile file, IReadOnlyList<Id> content, BlobLocation[] locations, CancellationToken ct)
+    {
+        var buffer = BufferPool.Large.Rent(locations.Length == 0 ? 0 : locations.Max(l => l.PlaintextLength));
+        try
+        {
+            long offset = 0;
+            for (var i = 0; i < content.Count; i++)
+            {
+                var piece = buffer.AsMemory(0, locations[i].PlaintextLength);
+                var read = await RandomAccess.ReadAsync(file.Handle, piece, offset, ct);
+                if (read != piece.Length || Id.Hash(piece.Span) != content[i])
+                    throw new IOException($"verifying {file.Display} failed: the {piece.Length} bytes at offset {offset} differ from the snapshot");
+                offset += piece.Length;
+            }
+        }
+        finally
+        {
+            BufferPool.Large.Return(buffer);
+        }
+    }
+}
