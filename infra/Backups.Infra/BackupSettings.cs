@@ -35,6 +35,10 @@ public sealed partial record BackupSettings
     /// <summary>Object Lock's default governance retention on the backup bucket, in days: how long every object
     /// version (a pack, a snapshot, a pruned pack's old version) is kept at least, whoever deletes it.</summary>
     public required int LockDays { get; init; }
+    /// <summary>The most of the night's verification share one Verify invocation is planned to read, in GiB.</summary>
+    public required long VerifySliceGiB { get; init; }
+    /// <summary>Verify invocations that read slices at once (the Map state's concurrency).</summary>
+    public required int VerifyMaxConcurrency { get; init; }
 
     public static BackupSettings FromContext(Node node)
     {
@@ -64,6 +68,12 @@ public sealed partial record BackupSettings
         if (notifyTo.Count == 0) throw new SettingsException("context value 'notifyTo' is required: comma-separated email addresses");
         var retention = Required("logRetentionDays");
         var lockDays = Required("objectLockDays");
+        int Whole(string key, int min, int max)
+        {
+            var value = Required(key);
+            return int.TryParse(value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) && n >= min && n <= max ? n
+                : throw new SettingsException($"context value '{key}' = '{value}' is not a whole number from {min} to {max}");
+        }
 
         return new BackupSettings
         {
@@ -85,6 +95,9 @@ public sealed partial record BackupSettings
                 : throw new SettingsException($"context value 'logRetentionDays' = '{retention}' is not one of CloudWatch's retention periods ({string.Join(", ", RetentionByDays.Keys)})"),
             LockDays = int.TryParse(lockDays, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var period) && period is >= 1 and <= 3650 ? period
                 : throw new SettingsException($"context value 'objectLockDays' = '{lockDays}' is not a number of days from 1 to 3650"),
+            VerifySliceGiB = Whole("verifySliceGiB", 1, 1024),
+            // Lambda's default account concurrency is 1,000; the other functions still need some.
+            VerifyMaxConcurrency = Whole("verifyMaxConcurrency", 1, 100),
         };
     }
 

@@ -8,7 +8,8 @@
 //                   endpoint served here.
 //   Lambda tasks -> the functions' bootstrap, started per invocation against a Lambda Runtime API served here.
 // Usage: node run.mjs --definition FILE --bindings FILE [--input JSON] [--name EXECUTION]
-// Prints one JSON object: {status, output | error+cause, states: [visited state names], tokenParametersLeft}.
+// Prints one JSON object: {status, output | error+cause, states: [visited state names], iterations: {state in a Map:
+// times entered}, peakInFlight: {function handler: most invocations at once}, tokenParametersLeft}.
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import { readFileSync } from 'node:fs';
@@ -118,46 +119,44 @@ function storeParameter(name, value) {
 }
 
 // --- Lambda Runtime API, for the functions -------------------------------------------------------------------
-const invocations = new Map(); // request id -> {event, deadline, arn, resolve, reject, delivered}
-const runtime = await serve(async (req, body) => {
-  const url = req.url ?? '';
-  if (req.method === 'GET' && url === '/2018-06-01/runtime/invocation/next') {
-    const next = [...invocations.entries()].find(([, i]) => !i.delivered);
-    // As in Lambda, a runtime asking for more work waits; here until the process is stopped.
-    if (!next) return new Promise(() => {});
-    const [id, invocation] = next;
-    invocation.delivered = true;
-    return [200, invocation.event, {
-      'Lambda-Runtime-Aws-Request-Id': id,
-      'Lambda-Runtime-Deadline-Ms': String(invocation.deadline),
-      'Lambda-Runtime-Invoked-Function-Arn': invocation.arn,
-      'Lambda-Runtime-Trace-Id': `Root=1-${Date.now().toString(16)}-${randomUUID().replace(/-/g, '').slice(0, 24)};Sampled=0`,
-    }];
-  }
-  const m = url.match(/^\/2018-06-01\/runtime\/(?:invocation\/([^/]+)\/(response|error)|init\/error)$/);
-  if (!m) return [404, { message: `no such endpoint ${url}` }];
-  const error = m[2] !== 'response';
-  const targets = m[1] ? [invocations.get(m[1])] : [...invocations.values()];
-  for (const invocation of targets.filter(Boolean)) {
-    if (!error) invocation.resolve(body.length ? JSON.parse(body) : null);
-    else {
-      const payload = JSON.parse(body || '{}');
-      // Step Functions names a function's error by its errorType and carries the whole payload as the cause.
-      invocation.reject(stepError(payload.errorType ?? 'Lambda.Unknown', JSON.stringify(payload)));
-    }
-  }
-  return [202, { status: 'OK' }];
-});
-
+/**
+ * One invocation of a function: its own Runtime API on its own port (so that parallel invocations, as a Map state
+ * makes, each reach their own process), the bootstrap started against it, and the answer or error it posts.
+ */
+const inFlight = {}; // handler -> invocations running now
+const peakInFlight = {}; // handler -> the most that ran at once
 async function invokeFunction(stateName, payload) {
   const handler = bindings.functions.handlers[stateName];
   if (!handler) throw new Error(`no function is bound to ${stateName}`);
+  inFlight[handler] = (inFlight[handler] ?? 0) + 1;
+  peakInFlight[handler] = Math.max(peakInFlight[handler] ?? 0, inFlight[handler]);
   const id = randomUUID();
   const { promise, resolve, reject } = Promise.withResolvers();
   const timeoutMs = (bindings.functions.timeoutSeconds ?? 120) * 1000;
-  invocations.set(id, {
-    event: payload, deadline: Date.now() + timeoutMs, resolve, reject, delivered: false,
-    arn: `arn:aws:lambda:us-east-1:123456789012:function:${handler}`,
+  const deadline = Date.now() + timeoutMs;
+  let delivered = false;
+  const runtime = await serve(async (req, body) => {
+    const url = req.url ?? '';
+    if (req.method === 'GET' && url === '/2018-06-01/runtime/invocation/next') {
+      // As in Lambda, a runtime asking for more work waits; here until the process is stopped.
+      if (delivered) return new Promise(() => {});
+      delivered = true;
+      return [200, payload, {
+        'Lambda-Runtime-Aws-Request-Id': id,
+        'Lambda-Runtime-Deadline-Ms': String(deadline),
+        'Lambda-Runtime-Invoked-Function-Arn': `arn:aws:lambda:us-east-1:123456789012:function:${handler}`,
+        'Lambda-Runtime-Trace-Id': `Root=1-${Date.now().toString(16)}-${randomUUID().replace(/-/g, '').slice(0, 24)};Sampled=0`,
+      }];
+    }
+    const m = url.match(/^\/2018-06-01\/runtime\/(?:invocation\/([^/]+)\/(response|error)|init\/error)$/);
+    if (!m || m[1] && m[1] !== id) return [404, { message: `no such endpoint ${url}` }];
+    if (m[2] === 'response') resolve(body.length ? JSON.parse(body) : null);
+    else {
+      const error = JSON.parse(body || '{}');
+      // Step Functions names a function's error by its errorType and carries the whole payload as the cause.
+      reject(stepError(error.errorType ?? 'Lambda.Unknown', JSON.stringify(error)));
+    }
+    return [202, { status: 'OK' }];
   });
   const [program, ...rest] = bindings.functions.command;
   const child = spawn(program, rest, {
@@ -172,15 +171,21 @@ async function invokeFunction(stateName, payload) {
   try {
     return await promise;
   } finally {
+    inFlight[handler]--;
     clearTimeout(timer);
-    invocations.delete(id);
     child.kill('SIGKILL');
+    runtime.close();
   }
 }
 
 // --- the execution ---------------------------------------------------------------------------------------
+// Every state by name, those inside Map states included (the library looks overrides up by state name).
+function allStates(states) {
+  return Object.entries(states).flatMap(([name, state]) =>
+    [[name, state], ...allStates((state.ItemProcessor ?? state.Iterator)?.States ?? {})]);
+}
 const handlers = {};
-for (const [stateName, state] of Object.entries(definition.States))
+for (const [stateName, state] of allStates(definition.States))
   if (state.Type === 'Task')
     handlers[stateName] = state.Resource.includes(':ssm:sendCommand') ? (parameters) => launch(parameters)
       : state.Resource.includes(':ssm:putParameter') ? (parameters) => awaitAgent(parameters, parameters.Value)
@@ -191,7 +196,7 @@ const machine = new StateMachine(definition, { validationOptions: { checkArn: fa
 const execution = machine.run(input, {
   overrides: {
     taskResourceLocalHandlers: handlers,
-    retryIntervalOverrides: Object.fromEntries(Object.keys(definition.States).map(s => [s, 0])),
+    retryIntervalOverrides: Object.fromEntries(allStates(definition.States).map(([s]) => [s, 0])),
   },
   context: {
     Execution: { Id: `arn:aws:states:us-east-1:123456789012:execution:backup:${name}`, Name: name, Input: input, StartTime: startTime },
@@ -200,9 +205,12 @@ const execution = machine.run(input, {
   },
 });
 const visited = [];
+const iterations = {}; // state inside a Map -> how many times it was entered
 const events = (async () => {
   for await (const event of execution.eventLogs)
-    if (event.type === 'StateEntered') visited.push(event.state.name);
+    if (event.type !== 'StateEntered') continue;
+    else if (event.index === undefined) visited.push(event.state.name);
+    else iterations[event.state.name] = (iterations[event.state.name] ?? 0) + 1;
 })();
 let report;
 try {
@@ -212,12 +220,13 @@ try {
 }
 await events;
 report.states = visited;
+report.iterations = iterations;
+report.peakInFlight = peakInFlight;
 // The agent deletes each token parameter once read: none may be left.
 report.tokenParametersLeft = parameterStore.size;
 process.stdout.write(JSON.stringify(report) + '\n');
 sfn.close();
 ssm.close();
-runtime.close();
 
 /** A JSON-over-HTTP server on a free loopback port; handle returns [status, body, headers]. */
 async function serve(handle, contentType = 'application/json') {

@@ -19,16 +19,20 @@ public static class Measure
     /// largest peak among the program and the children it waited for (not their sum).
     /// </summary>
     public static async Task<Timed> RunAsync(IReadOnlyList<string> command, string? stdinFile = null,
-        IReadOnlyDictionary<string, string>? env = null)
+        IReadOnlyDictionary<string, string>? env = null, string? stdoutFile = null)
     {
         var timeFile = Path.GetTempFileName();
         var psi = new ProcessStartInfo("/bin/sh") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         psi.ArgumentList.Add("-c");
-        psi.ArgumentList.Add("exec /usr/bin/time -f '%e %M' -o \"$TIME_FILE\" \"$@\" < \"$INPUT_FILE\"");
+        // A large output (dump) goes to a file, never through this process's memory.
+        psi.ArgumentList.Add(stdoutFile == null
+            ? "exec /usr/bin/time -f '%e %M' -o \"$TIME_FILE\" \"$@\" < \"$INPUT_FILE\""
+            : "exec /usr/bin/time -f '%e %M' -o \"$TIME_FILE\" \"$@\" < \"$INPUT_FILE\" > \"$OUTPUT_FILE\"");
         psi.ArgumentList.Add("sh");
         foreach (var a in command) psi.ArgumentList.Add(a);
         psi.Environment["TIME_FILE"] = timeFile;
         psi.Environment["INPUT_FILE"] = stdinFile ?? "/dev/null";
+        if (stdoutFile != null) psi.Environment["OUTPUT_FILE"] = stdoutFile;
         if (env != null) foreach (var (k, v) in env) psi.Environment[k] = v;
         using var p = Process.Start(psi)!;
         var stdout = p.StandardOutput.ReadToEndAsync();
@@ -45,12 +49,47 @@ public static class Measure
 
     /// <summary>backup-agent or restic with a local repository given through the environment, as the stdin case runs them.</summary>
     public static Task<Timed> RepoCommandAsync(string program, string repo, string[] args, string? stdinFile = null) =>
-        RunAsync([program, IsRestic(program) ? "--no-cache" : "--quiet", .. args], stdinFile, RepoEnvironment(repo));
+        RunAsync([program, Quiet(program), .. args], stdinFile, RepoEnvironment(repo));
+
+    /// <summary>The flag every run gets: restic keeps no local cache (ours has none), ours prints no progress.</summary>
+    public static string Quiet(string program) => IsRestic(program) ? "--no-cache" : "--quiet";
 
     public static Dictionary<string, string> RepoEnvironment(string repo) =>
         new() { ["RESTIC_REPOSITORY"] = repo, ["RESTIC_PASSWORD"] = Password };
 
     public static bool IsRestic(string program) => program == "restic";
+
+    /// <summary>
+    /// Empties the page cache (root only, and only where the kernel lets this container write
+    /// /proc/sys/vm/drop_caches), so that the next run reads from the disk; false where that is not possible.
+    /// </summary>
+    public static async Task<bool> DropCachesAsync()
+    {
+        using (var sync = Process.Start("sync")!) await sync.WaitForExitAsync();
+        try
+        {
+            await File.WriteAllTextAsync("/proc/sys/vm/drop_caches", "3");
+            return true;
+        }
+        catch (Exception e) when (e is UnauthorizedAccessException or IOException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>A repository copied with everything about its files (cp -a), so two programs get the same one.</summary>
+    public static async Task CopyDirectoryAsync(string from, string to)
+    {
+        using var cp = Process.Start("cp", ["-a", from, to])!;
+        await cp.WaitForExitAsync();
+        if (cp.ExitCode != 0) throw new InvalidOperationException($"cp -a {from} {to} failed");
+    }
+
+    public static async Task<string> Sha256Async(string file)
+    {
+        await using var stream = File.OpenRead(file);
+        return Convert.ToHexStringLower(await System.Security.Cryptography.SHA256.HashDataAsync(stream));
+    }
 
     public static Task InitAsync(string program, string repo) => RepoCommandAsync(program, repo, ["init"]);
 

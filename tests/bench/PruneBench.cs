@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using static Bench.Measure;
 
 namespace Bench;
@@ -43,8 +42,8 @@ public static class PruneBench
 
         var theirs = Path.Combine(work, "prune-restic");
         var ours = Path.Combine(work, "prune-ours");
-        await CopyAsync(repo, theirs);
-        await CopyAsync(repo, ours);
+        await CopyDirectoryAsync(repo, theirs);
+        await CopyDirectoryAsync(repo, ours);
         var before = DataMiB(repo);
         Directory.Delete(repo, recursive: true);
 
@@ -57,12 +56,5 @@ public static class PruneBench
         Row("prune: peak RSS MiB", o.RssMiB, r.RssMiB, higherIsBetter: false);
         Directory.Delete(theirs, recursive: true);
         Directory.Delete(ours, recursive: true);
-    }
-
-    private static async Task CopyAsync(string from, string to)
-    {
-        using var cp = Process.Start("cp", ["-a", from, to])!;
-        await cp.WaitForExitAsync();
-        if (cp.ExitCode != 0) throw new InvalidOperationException($"cp -a {from} {to} failed");
     }
 }

@@ -13,6 +13,10 @@ public sealed record CheckOptions
     /// <summary>Packs (and trees) in flight at once; each pack in flight holds at most one read window.</summary>
     public int Parallelism { get; init; } = Math.Max(2, Environment.ProcessorCount);
 
+    /// <summary>False leaves the snapshots and the trees they reach to another check: the Verify workflow checks
+    /// them once while planning, and its slices only read data.</summary>
+    public bool Snapshots { get; init; } = true;
+
     public TimeProvider Clock { get; init; } = TimeProvider.System;
 
     /// <summary>The most of a pack read at once (more only for a bigger blob): our packs and restic's default

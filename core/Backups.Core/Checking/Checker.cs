@@ -39,7 +39,7 @@ public sealed class Checker
         await CheckLocksAsync(ct);
         await LoadIndexAsync(ct);
         await CheckPacksAsync(ct);
-        await CheckSnapshotsAsync(ct);
+        if (_options.Snapshots) await CheckSnapshotsAsync(ct);
         await ReadPacksAsync(ct);
     }
 

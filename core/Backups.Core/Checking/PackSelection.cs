@@ -42,6 +42,14 @@ public abstract class PackSelection
     /// <summary>The selected packs among <paramref name="packs"/> (sorted by id), in that order.</summary>
     public abstract IReadOnlyList<Id> Select(IReadOnlyList<Id> packs);
 
+    /// <summary>
+    /// This selection as <paramref name="parts"/> slices of the id space (each named by its number and the count of
+    /// equal ranges it is one of, as <see cref="Slice"/> takes them) that together select exactly its packs: the
+    /// Verify workflow reads one per branch of a Map state. All packs and slices split so; other selections do not.
+    /// </summary>
+    public virtual IReadOnlyList<(int Slice, int Slices)> Split(int parts) =>
+        throw new NotSupportedException($"{Description} cannot be split into slices");
+
     /// <summary>For people: "all packs", "slice 2 of 7", ...</summary>
     public abstract string Description { get; }
 
@@ -65,6 +73,12 @@ public abstract class PackSelection
     {
         public override IReadOnlyList<Id> Select(IReadOnlyList<Id> packs) => packs;
         public override string Description => "all packs";
+
+        public override IReadOnlyList<(int Slice, int Slices)> Split(int parts)
+        {
+            CheckPart(1, parts, int.MaxValue);
+            return [.. Enumerable.Range(1, parts).Select(i => (i, parts))];
+        }
     }
 
     private sealed class RandomPacks(double percent, int? seed) : PackSelection
@@ -102,5 +116,12 @@ public abstract class PackSelection
         }
 
         public override string Description => why == null ? $"slice {n} of {total}" : $"slice {n} of {total} ({why})";
+
+        // Slice n of t is slices (n-1)p+1 .. np of tp: the bounds k/t and kp/tp are the same point of the id space.
+        public override IReadOnlyList<(int Slice, int Slices)> Split(int parts)
+        {
+            CheckPart(1, parts, int.MaxValue / total);
+            return [.. Enumerable.Range(1, parts).Select(i => ((n - 1) * parts + i, total * parts))];
+        }
     }
 }

@@ -24,7 +24,9 @@ public static class FunctionCatalog
     public static readonly IReadOnlyDictionary<string, Entry> Entries = new Dictionary<string, Entry>(StringComparer.Ordinal)
     {
         ["freshness"] = Of<FreshnessInput, FreshnessResult>(env => new FreshnessFunction(env).CheckAsync, FunctionJson.Default.FreshnessInput, FunctionJson.Default.FreshnessResult),
+        ["verifyPlan"] = Of<VerifyPlanInput, VerifyPlan>(env => new VerifyPlanFunction(env).PlanAsync, FunctionJson.Default.VerifyPlanInput, FunctionJson.Default.VerifyPlan),
         ["verify"] = Of<VerifyInput, VerifyResult>(env => new VerifyFunction(env).VerifyAsync, FunctionJson.Default.VerifyInput, FunctionJson.Default.VerifyResult),
+        ["verifyMerge"] = Of<VerifyMergeInput, VerifyResult>(_ => VerifyMergeFunction.MergeAsync, FunctionJson.Default.VerifyMergeInput, FunctionJson.Default.VerifyResult),
         ["retention"] = Of<RetentionInput, RetentionResult>(env => new RetentionFunction(env).ApplyAsync, FunctionJson.Default.RetentionInput, FunctionJson.Default.RetentionResult),
         ["notify"] = Of<NotifyInput, NotifyResult>(env => new NotifyFunction(env).NotifyAsync, FunctionJson.Default.NotifyInput, FunctionJson.Default.NotifyResult),
     };

@@ -12,19 +12,21 @@ namespace Backups.Infra.Maintenance;
 
 /// <summary>
 /// The Lambda functions that look after the repository once the agent has backed up: one AOT binary
-/// (functions/build.sh) deployed four times, each picking its handler by name. Each gets only the access its
+/// (functions/build.sh) deployed six times, each picking its handler by name. Each gets only the access its
 /// handler uses.
 /// </summary>
 public sealed class MaintenanceFunctions : Construct
 {
+    public Function VerifyPlan { get; }
     public Function Verify { get; }
+    public Function VerifyMerge { get; }
     public Function Retention { get; }
     public Function Freshness { get; }
     public Function Notify { get; }
 
     public IReadOnlyDictionary<string, Function> ByHandler => new Dictionary<string, Function>
     {
-        ["verify"] = Verify, ["retention"] = Retention, ["freshness"] = Freshness, ["notify"] = Notify,
+        ["verifyPlan"] = VerifyPlan, ["verify"] = Verify, ["verifyMerge"] = VerifyMerge, ["retention"] = Retention, ["freshness"] = Freshness, ["notify"] = Notify,
     };
 
     public MaintenanceFunctions(Construct scope, string id, BackupSettings settings, IBucket backups, EmailIdentity sender, string agentLogGroup)
@@ -39,7 +41,7 @@ public sealed class MaintenanceFunctions : Construct
             ["RESTIC_PASSWORD_SSM_PARAMETER"] = settings.PasswordParameter,
             ["BACKUP_HOST"] = settings.HostName,
         };
-        Function Create(string handler, int memoryMb, Duration timeout, Dictionary<string, string>? extra = null)
+        Function Create(string handler, int memoryMb, Duration timeout, Dictionary<string, string>? extra = null, bool readsRepository = true)
         {
             var name = char.ToUpperInvariant(handler[0]) + handler[1..];
             var logs = new LogGroup(this, name + "Logs", new LogGroupProps
@@ -59,15 +61,28 @@ public sealed class MaintenanceFunctions : Construct
                 Environment = new Dictionary<string, string>(environment.Concat(extra ?? [])),
                 Description = $"backups: {handler}",
             });
+            if (!readsRepository) return function;
             repository.GrantList(function);
             Parameters.GrantRead(this, function, [settings.PasswordParameter]);
             return function;
         }
 
-        // Reading every pack of a big repository takes long: Verify sizes its read to its remaining time.
+        // Verify fans out: VerifyPlan checks the structure and splits the night's packs into slices of
+        // verifySliceGiB, a Map state runs Verify on each (verifyMaxConcurrency at a time), VerifyMerge adds up.
+        // Each slice still sizes its read to its remaining time.
+        var verifyEnvironment = new Dictionary<string, string>
+        {
+            ["VERIFY_SLICE_BYTES"] = (settings.VerifySliceGiB << 30).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["VERIFY_MAX_CONCURRENCY"] = settings.VerifyMaxConcurrency.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        };
+        VerifyPlan = Create("verifyPlan", 1024, Duration.Minutes(15), verifyEnvironment);
         Verify = Create("verify", 1024, Duration.Minutes(15));
-        repository.Grant(Verify, ["s3:GetObject"], "*");
-        repository.Grant(Verify, ["s3:PutObject", "s3:DeleteObject"], "locks/*");
+        foreach (var reader in new[] { VerifyPlan, Verify })
+        {
+            repository.Grant(reader, ["s3:GetObject"], "*");
+            repository.Grant(reader, ["s3:PutObject", "s3:DeleteObject"], "locks/*");
+        }
+        VerifyMerge = Create("verifyMerge", 256, Duration.Minutes(1), readsRepository: false);
 
         // The only role that deletes repository files, and only in the four folders prune and forget change
         // (the bucket policy holds it to that too); config and keys/ are the operator's.

@@ -36,6 +36,25 @@ public sealed class PackSelectionTests(CheckedRepositories repositories) : IClas
         Assert.Contains("2026-11-20", PackSelection.Rotation(start, 7).Description);
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    [InlineData(16)]
+    public void A_split_selects_exactly_what_it_splits_each_pack_once(int parts)
+    {
+        var day = new DateOnly(2026, 12, 2);
+        foreach (var whole in new[] { PackSelection.All, PackSelection.Rotation(day, 7), PackSelection.Slice(7, 7) })
+        {
+            var split = whole.Split(parts);
+            Assert.Equal(parts, split.Count);
+            var selected = split.Select(p => PackSelection.Slice(p.Slice, p.Slices).Select(Packs)).ToList();
+            Assert.Equal(whole.Select(Packs), selected.SelectMany(p => p).Order());
+            Assert.Equal(whole.Select(Packs).Count, selected.Sum(p => p.Count));
+        }
+        Assert.Throws<NotSupportedException>(() => PackSelection.Bucket(1, 5).Split(2));
+        Assert.Throws<ArgumentOutOfRangeException>(() => PackSelection.Slice(1, 3).Split(int.MaxValue / 2));
+    }
+
     [Fact]
     public void Subset_n_of_t_is_restics_first_byte_bucket()
     {

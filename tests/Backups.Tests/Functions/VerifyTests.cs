@@ -96,6 +96,62 @@ public sealed class VerifyTests(VerifyRepository repository) : IClassFixture<Ver
         Assert.Equal(0, (await VerifyAsync(repo, new VerifyInput { Slice = 1, Slices = 1 }, deadline: DateTimeOffset.UtcNow.AddSeconds(30))).PacksRead);
     }
 
+    private static Task<VerifyPlan> PlanAsync(string repo, VerifyPlanInput input, long sliceBytes, TimeProvider? clock = null)
+    {
+        var variables = new Dictionary<string, string>
+        {
+            ["RESTIC_REPOSITORY"] = repo, ["RESTIC_PASSWORD"] = Repositories.Password,
+            [VerifySettings.SliceBytesVariable] = sliceBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            [VerifySettings.MaxConcurrencyVariable] = "3",
+        };
+        return new VerifyPlanFunction(new FunctionEnvironment(variables, clock)).PlanAsync(input, SnapshotHistory.Invocation());
+    }
+
+    private static long DataBytes(string repo) =>
+        Directory.GetFiles(Path.Combine(repo, "data"), "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length);
+
+    [Fact]
+    public async Task A_plan_splits_the_share_by_bytes_and_its_slices_merge_into_one_result_that_read_every_pack()
+    {
+        var repo = repository.History.Repository;
+        var bytes = DataBytes(repo);
+
+        var plan = await PlanAsync(repo, new VerifyPlanInput { Deep = true }, sliceBytes: bytes / 3 + 1);
+
+        Assert.Equal(3, plan.Parts.Count);
+        Assert.Equal((bytes, DataPacks(repo), 3, 3), (plan.BytesSelected, plan.PacksSelected, plan.Snapshots, plan.MaxConcurrency));
+        var results = new List<VerifyResult>();
+        foreach (var part in plan.Parts)
+            results.Add(await VerifyAsync(repo, new VerifyInput { Slice = part.Slice, Slices = part.Slices, DataOnly = true }));
+        // A slice reads data only: the plan checked the snapshots and trees.
+        Assert.All(results, r => Assert.Equal(0, r.Snapshots));
+
+        var merged = await VerifyMergeFunction.MergeAsync(new VerifyMergeInput { Plan = plan with { Results = results } }, SnapshotHistory.Invocation());
+        Assert.Equal((DataPacks(repo), DataPacks(repo), 0, bytes, 3), (merged.PacksSelected, merged.PacksRead, merged.PacksLeft, merged.BytesRead, merged.Snapshots));
+        Assert.Equal(["slice 1 of 3", "slice 2 of 3", "slice 3 of 3"], merged.Slices!.Select(s => s.Selection));
+        Assert.Equal(results.Select(r => r.PacksRead), merged.Slices!.Select(s => s.PacksRead));
+        await Assert.ThrowsAsync<InvalidInputException>(() =>
+            VerifyMergeFunction.MergeAsync(new VerifyMergeInput { Plan = plan with { Results = results[..2] } }, SnapshotHistory.Invocation()));
+    }
+
+    [Fact]
+    public async Task A_small_repository_is_one_slice_and_a_nights_rotation_is_split_within_its_day()
+    {
+        var repo = repository.History.Repository;
+        var day = new DateTimeOffset(2026, 11, 3, 3, 0, 0, TimeSpan.Zero);
+        var rotation = Backups.Core.Checking.PackSelection.Rotation(DateOnly.FromDateTime(day.UtcDateTime), 4);
+
+        var small = await PlanAsync(repo, new VerifyPlanInput { CycleDays = 4 }, sliceBytes: DataBytes(repo), new FixedClock(day));
+        Assert.Equal([new VerifyPart(rotation.Split(1)[0].Slice, 4)], small.Parts);
+        Assert.Equal(rotation.Description, small.Selection);
+
+        var split = await PlanAsync(repo, new VerifyPlanInput { CycleDays = 4 }, sliceBytes: 1, new FixedClock(day));
+        // One byte per slice would be millions of branches: the plan stops at the most a Map state's results can carry,
+        // or, for a share of fewer bytes, one slice per byte.
+        Assert.Equal(Math.Clamp(split.BytesSelected, 1, VerifyPlanFunction.MaxSlices), split.Parts.Count);
+        Assert.All(split.Parts, p => Assert.Equal(4 * split.Parts.Count, p.Slices));
+    }
+
     [Theory]
     [InlineData(0, 3)]
     [InlineData(4, 3)]

@@ -212,7 +212,7 @@ public sealed class StackTests(SynthesizedStack stack) : IClassFixture<Synthesiz
     public void Functions_run_on_provided_al2023_arm64_with_their_own_handler_and_log_group()
     {
         var functions = stack.Resources("AWS::Lambda::Function").ToList();
-        Assert.Equal(["freshness", "notify", "retention", "verify"], functions.Select(f => (string)f.Properties["Handler"]!).Order());
+        Assert.Equal(["freshness", "notify", "retention", "verify", "verifyMerge", "verifyPlan"], functions.Select(f => (string)f.Properties["Handler"]!).Order(StringComparer.Ordinal));
         foreach (var (id, f) in functions)
         {
             Assert.Equal("provided.al2023", (string?)f["Runtime"]);
@@ -233,6 +233,30 @@ public sealed class StackTests(SynthesizedStack stack) : IClassFixture<Synthesiz
         Assert.Equal("/backups/postgres-password,/backups/redis-password", (string?)notifyVariables["NOTIFY_REDACT_SSM_PARAMETERS"]);
         var ses = Statements().Single(x => Actions(x.Statement).Contains("ses:SendEmail"));
         Assert.StartsWith("FunctionsNotify", ses.Owner);
+    }
+
+    [Fact]
+    public void Verify_fans_out_as_configured_and_only_its_readers_touch_the_repository()
+    {
+        var functions = stack.Resources("AWS::Lambda::Function").ToDictionary(f => (string)f.Properties["Handler"]!, f => f);
+        var plan = functions["verifyPlan"].Properties["Environment"]!["Variables"]!;
+        Assert.Equal((32L << 30).ToString(System.Globalization.CultureInfo.InvariantCulture), (string?)plan["VERIFY_SLICE_BYTES"]);
+        Assert.Equal("5", (string?)plan["VERIFY_MAX_CONCURRENCY"]);
+        foreach (var reader in new[] { "verifyPlan", "verify" })
+        {
+            var role = (string)functions[reader].Properties["Role"]!["Fn::GetAtt"]![0]!;
+            var grants = stack.Resources("AWS::IAM::Policy").Where(p => p.Properties["Roles"]!.AsArray().Any(r => (string?)r!["Ref"] == role))
+                .SelectMany(p => p.Properties["PolicyDocument"]!["Statement"]!.AsArray()).SelectMany(st => Actions(st!.AsObject())).ToHashSet();
+            Assert.Superset(new HashSet<string> { "s3:GetObject", "s3:ListBucket", "s3:PutObject", "s3:DeleteObject", "ssm:GetParameter" }, grants);
+        }
+        // Adding up the slices' results needs no access to anything.
+        var mergeRole = (string)functions["verifyMerge"].Properties["Role"]!["Fn::GetAtt"]![0]!;
+        Assert.DoesNotContain(stack.Resources("AWS::IAM::Policy"), p => p.Properties["Roles"]!.AsArray().Any(r => (string?)r!["Ref"] == mergeRole));
+        // The workflow may invoke all three.
+        var invoked = Statements().Where(x => x.Owner.StartsWith("WorkflowStateMachine") && Actions(x.Statement).Contains("lambda:InvokeFunction"))
+            .SelectMany(x => Resources(x.Statement)).ToList();
+        foreach (var id in new[] { "verifyPlan", "verify", "verifyMerge" }.Select(h => functions[h].Id))
+            Assert.Contains(invoked, r => r.Contains($"\"{id}\""));
     }
 
     [Fact]

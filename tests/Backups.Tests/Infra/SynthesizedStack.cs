@@ -27,6 +27,8 @@ public sealed class SynthesizedStack
         ["functionsPath"] = FunctionsStub(),
         ["logRetentionDays"] = "90",
         ["objectLockDays"] = "14",
+        ["verifySliceGiB"] = "32",
+        ["verifyMaxConcurrency"] = "5",
     };
 
     public BackupStack Stack { get; }

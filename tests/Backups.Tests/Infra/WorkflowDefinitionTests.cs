@@ -17,6 +17,18 @@ public sealed partial class WorkflowDefinitionTests(SynthesizedStack stack) : IC
     private static IEnumerable<(string Name, JsonObject State)> States() =>
         Definition["States"]!.AsObject().Select(s => (s.Key, s.Value!.AsObject()));
 
+    /// <summary>Every state, those a Map state runs for each item included.</summary>
+    private static IEnumerable<(string Name, JsonObject State)> AllStates(JsonObject? states = null) =>
+        (states ?? Definition["States"]!.AsObject()).SelectMany(s => new[] { (s.Key, s.Value!.AsObject()) }
+            .Concat(s.Value!["ItemProcessor"]?["States"] is JsonObject inner ? AllStates(inner) : []));
+
+    /// <summary>The handler a "${NameFunctionArn}" resource names: "name" with its first letter in lower case.</summary>
+    private static string Handler(string resource)
+    {
+        var name = Placeholder().Match(resource).Groups[1].Value.Replace("FunctionArn", "");
+        return char.ToLowerInvariant(name[0]) + name[1..];
+    }
+
     [Fact]
     public async Task Asl_validator_accepts_the_definition()
     {
@@ -30,7 +42,7 @@ public sealed partial class WorkflowDefinitionTests(SynthesizedStack stack) : IC
 
             // The validator is not a rubber stamp: a Task without a Resource is refused.
             var broken = JsonNode.Parse(BackupWorkflow.Definition())!;
-            broken["States"]!["Verify"]!.AsObject().Remove("Resource");
+            broken["States"]!["VerifyPlan"]!.AsObject().Remove("Resource");
             await File.WriteAllTextAsync(file, broken.ToJsonString());
             Assert.NotEqual(0, (await Processes.RunAsync("node", [TestStack.Script("asl-validator", "dist", "bin", "asl-validator.js"), "--json-path", file])).ExitCode);
         }
@@ -56,8 +68,8 @@ public sealed partial class WorkflowDefinitionTests(SynthesizedStack stack) : IC
         var substitutions = machine["DefinitionSubstitutions"]!.AsObject();
         var functions = stack.Resources("AWS::Lambda::Function").ToDictionary(f => f.Id, f => (string)f.Properties["Handler"]!);
         var document = Assert.Single(stack.Resources("AWS::SSM::Document")).Id;
-        var tasks = States().Where(s => (string?)s.State["Type"] == "Task").ToList();
-        Assert.Equal(new[] { "Freshness", "LaunchBackup", "LaunchDrill", "NotifyFailure", "NotifySuccess", "Retention", "StartBackup", "StartDrill", "Verify" },
+        var tasks = AllStates().Where(s => (string?)s.State["Type"] == "Task").ToList();
+        Assert.Equal(new[] { "Freshness", "LaunchBackup", "LaunchDrill", "NotifyFailure", "NotifySuccess", "Retention", "StartBackup", "StartDrill", "VerifyMerge", "VerifyPlan", "VerifySlice" },
             tasks.Select(t => t.Name).Order());
 
         foreach (var (name, state) in tasks)
@@ -93,7 +105,7 @@ public sealed partial class WorkflowDefinitionTests(SynthesizedStack stack) : IC
             var target = Substitute(substitutions, resource);
             var function = (string)target["Fn::GetAtt"]![0]!;
             Assert.True(functions.ContainsKey(function), $"{name} calls {function}, which the stack does not define");
-            Assert.Equal(name.StartsWith("Notify") ? "notify" : name.ToLowerInvariant(), functions[function]);
+            Assert.Equal(Handler(resource), functions[function]);
         }
     }
 
@@ -101,22 +113,24 @@ public sealed partial class WorkflowDefinitionTests(SynthesizedStack stack) : IC
     public void Every_step_keeps_its_result_under_its_own_key_and_every_failure_reaches_the_failure_email()
     {
         var results = new HashSet<string>();
-        foreach (var (name, state) in States().Where(s => (string?)s.State["Type"] == "Task"))
+        foreach (var (name, state) in States().Where(s => (string?)s.State["Type"] is "Task" or "Map"))
         {
             var path = (string)state["ResultPath"]!;
             Assert.StartsWith("$.", path);
-            Assert.True(results.Add(path) || name.StartsWith("Notify"), $"{name} writes {path}, which another step also writes");
+            // Verify's plan, slices and merge are one step: they build its one result together.
+            var step = name.StartsWith("Verify") ? "Verify" : name.Replace("Launch", "Start");
+            Assert.True(results.Add(path) || name.StartsWith("Notify") || step == "Verify", $"{name} writes {path}, which another step also writes");
 
             var @catch = Assert.Single(state["Catch"]!.AsArray())!;
             Assert.Equal(["States.ALL"], @catch["ErrorEquals"]!.AsArray().Select(e => (string)e!));
             if (name.StartsWith("Notify")) continue;
             var next = Definition["States"]![(string)@catch["Next"]!]!;
             // Launching the agent is part of its step: the email names StartBackup or StartDrill.
-            Assert.Equal(name.Replace("Launch", "Start"), (string?)next["Result"]);
+            Assert.Equal(step, (string?)next["Result"]);
             Assert.Equal("NotifyFailure", (string?)next["Next"]);
-            if (!name.StartsWith("Start") && !name.StartsWith("Launch"))
-                Assert.Contains("Lambda.TooManyRequestsException", state["Retry"]![0]!["ErrorEquals"]!.AsArray().Select(e => (string)e!));
         }
+        foreach (var (name, state) in AllStates().Where(s => ((string?)s.State["Resource"])?.EndsWith("FunctionArn}") == true))
+            Assert.True(state["Retry"]![0]!["ErrorEquals"]!.AsArray().Any(e => (string?)e == "Lambda.TooManyRequestsException"), $"{name} does not retry throttling");
         Assert.Equal("Failed", (string?)Definition["States"]!["NotifyFailure"]!["Next"]);
         Assert.Equal("Fail", (string?)Definition["States"]!["Failed"]!["Type"]);
     }
@@ -124,11 +138,12 @@ public sealed partial class WorkflowDefinitionTests(SynthesizedStack stack) : IC
     [Fact]
     public void Every_lambda_step_passes_what_its_handler_reads_and_reads_back_what_it_returns()
     {
-        var lambdaSteps = States().Where(s => (string?)s.State["Type"] == "Task" && ((string)s.State["Resource"]!).EndsWith("FunctionArn}")).ToList();
+        var lambdaSteps = AllStates().Where(s => (string?)s.State["Type"] == "Task" && ((string)s.State["Resource"]!).EndsWith("FunctionArn}")).ToList();
         Assert.NotEmpty(lambdaSteps);
+        var order = States().Select(s => s.Name).ToList();
         foreach (var (name, state) in lambdaSteps)
         {
-            var handler = Placeholder().Match((string)state["Resource"]!).Groups[1].Value.Replace("FunctionArn", "").ToLowerInvariant();
+            var handler = Handler((string)state["Resource"]!);
             Assert.True(FunctionCatalog.Entries.TryGetValue(handler, out var contract), $"{name} calls '{handler}', which the functions do not host");
             var input = Members(contract.Input);
             var passed = state["Parameters"]!.AsObject().Select(p => p.Key.Replace(".$", "")).ToList();
@@ -136,11 +151,16 @@ public sealed partial class WorkflowDefinitionTests(SynthesizedStack stack) : IC
             foreach (var required in contract.Input.Properties.Where(p => p.IsRequired))
                 Assert.Contains(required.Name, passed);
 
-            // Whatever a later state reads of this step's result is a member of the handler's output.
-            var key = ((string)state["ResultPath"]!)["$.".Length..];
+            // Whatever the states after this one read of its result (until another step writes the same key) is a
+            // member of the handler's output. A step inside a Map state has its result collected by the Map.
+            if (state["ResultPath"] is not { } resultPath) continue;
+            var key = ((string)resultPath!)["$.".Length..];
             var output = Members(contract.Output);
-            foreach (Match m in Regex.Matches(BackupWorkflow.Definition(), $@"\$\.{key}\.(\w+)"))
-                Assert.True(output.Contains(m.Groups[1].Value), $"the workflow reads $.{key}.{m.Groups[1].Value}, which {handler} does not return");
+            var readers = order.Skip(order.IndexOf(name) + 1).Select(n => Definition["States"]![n]!.AsObject())
+                .TakeWhile(s => (string?)s["ResultPath"] != (string)resultPath!);
+            foreach (var reader in readers)
+                foreach (Match m in Regex.Matches(reader.ToJsonString(), $@"\$\.{key}\.(\w+)"))
+                    Assert.True(output.Contains(m.Groups[1].Value), $"the workflow reads $.{key}.{m.Groups[1].Value}, which {handler} does not return");
         }
     }
 

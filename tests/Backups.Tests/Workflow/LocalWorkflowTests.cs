@@ -37,7 +37,7 @@ public sealed class LocalWorkflowTests(WorkflowStack stack) : IClassFixture<Work
         var report = await stack.ExecuteAsync(input, repository);
 
         Assert.True((string?)report["status"] == "SUCCEEDED", report.ToJsonString());
-        Assert.Equal(["Defaults", "Options", "LaunchBackup", "StartBackup", "Verify", "RetentionWanted", "Retention", "Freshness", "DrillWanted", "LaunchDrill", "StartDrill", "NotifySuccess", "Done"], States(report));
+        Assert.Equal(["Defaults", "Options", "LaunchBackup", "StartBackup", "VerifyPlan", "VerifySlices", "VerifyMerge", "RetentionWanted", "Retention", "Freshness", "DrillWanted", "LaunchDrill", "StartDrill", "NotifySuccess", "Done"], States(report));
         var output = report["output"]!;
         Assert.True((bool)output["backup"]!["succeeded"]!);
         Assert.Equal(2, (int)output["verify"]!["snapshots"]!);
@@ -73,7 +73,7 @@ public sealed class LocalWorkflowTests(WorkflowStack stack) : IClassFixture<Work
 
         Assert.True((string?)report["status"] == "SUCCEEDED", report.ToJsonString());
         // The later steps still ran: the warnings do not fail the night.
-        Assert.Equal(["Defaults", "Options", "LaunchBackup", "StartBackup", "Verify", "RetentionWanted", "Retention", "Freshness"], States(report)[..8]);
+        Assert.Equal(["Defaults", "Options", "LaunchBackup", "StartBackup", "VerifyPlan", "VerifySlices", "VerifyMerge", "RetentionWanted", "Retention", "Freshness"], States(report)[..10]);
         Assert.Equal(["NotifySuccess", "Done"], States(report)[^2..]);
         var source = report["output"]!["backup"]!["sources"]!.AsArray().Single(s => (string)s!["name"]! == "files")!;
         Assert.True((bool)source["succeeded"]!);
@@ -106,29 +106,93 @@ public sealed class LocalWorkflowTests(WorkflowStack stack) : IClassFixture<Work
         Assert.Equal(["cache"], snapshots.Select(s => s.GetProperty("tags")[0].GetString()));
     }
 
-    [Fact]
-    public async Task A_damaged_repository_fails_Verify_and_the_email_names_the_damaged_pack()
+    /// <summary>
+    /// Last night's backup and six more small ones (each ends with a data pack and a tree pack of its own) in a new
+    /// repository, so that Verify has packs to spread over slices; returns the repository and its packs.
+    /// </summary>
+    private async Task<(string Repository, List<(string Name, long Size)> Packs)> RepositoryOfManyPacksAsync()
     {
         var repository = await stack.NewRepositoryAsync();
-        // Last night's backup, then a bit flipped in its largest pack (database data) in the store.
         var agent = new Agent(repository, WorkflowStack.RepositoryPassword, stack.S3.CaCertPath, stack.AgentEnvironment);
         await agent.RunOkAsync("run", "--config", stack.ConfigPath);
+        for (var i = 0; i < 6; i++)
+        {
+            using var data = new TestData(TestData.Kind.Random, 200_000, seed: i);
+            (await agent.RunAsync(["backup", "--stdin", "--stdin-filename", $"part-{i}.bin"], stdin: data)).EnsureSuccess("backup --stdin");
+        }
+        return (repository, await PacksAsync(repository));
+    }
+
+    private async Task<List<(string Name, long Size)>> PacksAsync(string repository)
+    {
         await using var backend = RepositoryLocation.Open(repository, stack.S3.Options());
         var packs = new List<(string Name, long Size)>();
         await foreach (var pack in backend.ListAsync(FileKind.Pack)) packs.Add(pack);
-        var (name, _) = packs.MaxBy(p => p.Size);
-        var bytes = await backend.LoadAsync(new FileHandle(FileKind.Pack, name));
-        bytes[bytes.Length / 2] ^= 0x01;
-        await backend.SaveAsync(new FileHandle(FileKind.Pack, name), bytes);
+        return packs;
+    }
 
-        var report = await stack.ExecuteAsync(Input(new { sources = new[] { "cache" }, deepVerify = true, drill = "skip" }), repository);
+    /// <summary>A slice budget that splits <paramref name="bytes"/> into about <paramref name="slices"/> slices.</summary>
+    private static Dictionary<string, string> SlicesOf(long bytes, int slices) =>
+        new() { ["VERIFY_SLICE_BYTES"] = (bytes / slices + 1).ToString(System.Globalization.CultureInfo.InvariantCulture), ["VERIFY_MAX_CONCURRENCY"] = "2" };
+
+    [Fact]
+    public async Task A_repository_larger_than_one_slice_is_verified_by_several_invocations_whose_results_are_merged()
+    {
+        var (repository, before) = await RepositoryOfManyPacksAsync();
+
+        var report = await stack.ExecuteAsync(Input(new { sources = new[] { "cache" }, deepVerify = true, skipRetention = true, drill = "skip" }),
+            repository, SlicesOf(before.Sum(p => p.Size), 4));
+
+        Assert.True((string?)report["status"] == "SUCCEEDED", report.ToJsonString());
+        Assert.Equal(["Defaults", "Options", "LaunchBackup", "StartBackup", "VerifyPlan", "VerifySlices", "VerifyMerge", "RetentionWanted", "Freshness", "DrillWanted", "NotifySuccess", "Done"], States(report));
+        var packs = await PacksAsync(repository);
+        var verify = report["output"]!["verify"]!;
+        var slices = verify["slices"]!.AsArray();
+        // The night's own backup added a little: four slices of the budget, or five.
+        Assert.InRange(slices.Count, 4, 5);
+        Assert.Equal(slices.Count, (int)report["iterations"]!["VerifySlice"]!);
+        // Never more slices at once than VERIFY_MAX_CONCURRENCY allows.
+        Assert.Equal(2, (int)report["peakInFlight"]!["verify"]!);
+        Assert.Equal(Enumerable.Range(1, slices.Count).Select(n => $"slice {n} of {slices.Count}"), slices.Select(s => (string)s!["selection"]!));
+        // Together the slices read every pack once, and the totals are their sums.
+        Assert.Equal(packs.Count, (int)verify["packs"]!);
+        Assert.Equal(packs.Count, (int)verify["packsRead"]!);
+        Assert.Equal(packs.Count, slices.Sum(s => (int)s!["packsRead"]!));
+        Assert.Equal(packs.Sum(p => p.Size), (long)verify["bytesRead"]!);
+        Assert.Equal(packs.Sum(p => p.Size), slices.Sum(s => (long)s!["bytesRead"]!));
+        Assert.Equal(0, (int)verify["packsLeft"]!);
+        Assert.Equal(9, (int)verify["snapshots"]!);
+        Assert.Equal("all packs", (string?)verify["selection"]);
+        // The plan's working data does not stay in the execution's output: one key holds the merged result.
+        Assert.Null(verify["parts"]);
+        Assert.Null(verify["results"]);
+    }
+
+    [Fact]
+    public async Task A_damaged_pack_in_one_slice_fails_Verify_and_the_email_names_the_pack()
+    {
+        var (repository, packs) = await RepositoryOfManyPacksAsync();
+        // A bit flipped in the largest pack (database data) in the store: only reading its slice finds it.
+        await using (var backend = RepositoryLocation.Open(repository, stack.S3.Options()))
+        {
+            var (name, _) = packs.MaxBy(p => p.Size);
+            var bytes = await backend.LoadAsync(new FileHandle(FileKind.Pack, name));
+            bytes[bytes.Length / 2] ^= 0x01;
+            await backend.SaveAsync(new FileHandle(FileKind.Pack, name), bytes);
+        }
+
+        var report = await stack.ExecuteAsync(Input(new { sources = new[] { "cache" }, deepVerify = true, drill = "skip" }),
+            repository, SlicesOf(packs.Sum(p => p.Size), 4));
 
         Assert.Equal("FAILED", (string?)report["status"]);
         Assert.Equal("Backups.RepositoryDamaged", (string?)report["error"]);
-        Assert.Equal(["Defaults", "Options", "LaunchBackup", "StartBackup", "Verify", "VerifyFailed", "NotifyFailure", "Failed"], States(report));
+        Assert.Equal(["Defaults", "Options", "LaunchBackup", "StartBackup", "VerifyPlan", "VerifySlices", "VerifyFailed", "NotifyFailure", "Failed"], States(report));
+        Assert.True((int)report["iterations"]!["VerifySlice"]! >= 2, report.ToJsonString());
+        var damaged = packs.MaxBy(p => p.Size).Name;
+        Assert.Contains(damaged, (string?)report["cause"]);
         var body = (string)(await EmailAsync($"Verify on {WorkflowStack.Host}"))["body"]!["text"]!;
         Assert.Contains("Error: Backups.RepositoryDamaged", body);
-        Assert.Contains(name, body);
+        Assert.Contains(damaged, body);
     }
 
     [Fact]
@@ -142,7 +206,7 @@ public sealed class LocalWorkflowTests(WorkflowStack stack) : IClassFixture<Work
 
         Assert.Equal("FAILED", (string?)report["status"]);
         Assert.Equal("BackupAgent.DrillFailed", (string?)report["error"]);
-        Assert.Equal(["Defaults", "Options", "LaunchBackup", "StartBackup", "Verify", "RetentionWanted", "Freshness", "DrillWanted", "LaunchDrill", "StartDrill", "DrillFailed", "NotifyFailure", "Failed"], States(report));
+        Assert.Equal(["Defaults", "Options", "LaunchBackup", "StartBackup", "VerifyPlan", "VerifySlices", "VerifyMerge", "RetentionWanted", "Freshness", "DrillWanted", "LaunchDrill", "StartDrill", "DrillFailed", "NotifyFailure", "Failed"], States(report));
         var body = (string)(await EmailAsync($"StartDrill on {WorkflowStack.Host}"))["body"]!["text"]!;
         Assert.Contains("Error: BackupAgent.DrillFailed", body);
         Assert.Contains("Sources affected: app-db", body);
@@ -157,7 +221,7 @@ public sealed class LocalWorkflowTests(WorkflowStack stack) : IClassFixture<Work
         var report = await stack.ExecuteAsync(Input(new { trigger = "manual", tags = new[] { "pre-deploy" }, skipRetention = true, drill = "skip" }), repository);
 
         Assert.True((string?)report["status"] == "SUCCEEDED", report.ToJsonString());
-        Assert.Equal(["Defaults", "Options", "LaunchBackup", "StartBackup", "Verify", "RetentionWanted", "Freshness", "DrillWanted", "NotifySuccess", "Done"], States(report));
+        Assert.Equal(["Defaults", "Options", "LaunchBackup", "StartBackup", "VerifyPlan", "VerifySlices", "VerifyMerge", "RetentionWanted", "Freshness", "DrillWanted", "NotifySuccess", "Done"], States(report));
         Assert.Null(report["output"]!["retention"]);
         var tagged = (await stack.Restic(repository).JsonAsync("snapshots", "--tag", "pre-deploy")).EnumerateArray().ToList();
         Assert.Equal(["app-db", "cache"], tagged.Select(s => s.GetProperty("tags")[0].GetString()).Order());

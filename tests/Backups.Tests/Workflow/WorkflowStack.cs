@@ -77,7 +77,8 @@ public sealed class WorkflowStack : IAsyncLifetime
     };
 
     /// <summary>Runs the real definition (statemachine/local/run.mjs) and returns its report.</summary>
-    public async Task<JsonObject> ExecuteAsync(JsonObject input, string repository)
+    /// <param name="functionEnvironment">Further variables of the functions (e.g. VERIFY_SLICE_BYTES).</param>
+    public async Task<JsonObject> ExecuteAsync(JsonObject input, string repository, IReadOnlyDictionary<string, string>? functionEnvironment = null)
     {
         var root = Path.GetFullPath(Path.Combine(TestStack.Directory, "..", ".."));
         var aws = new JsonObject
@@ -97,7 +98,8 @@ public sealed class WorkflowStack : IAsyncLifetime
                 ["command"] = new JsonArray(Path.Combine(AppContext.BaseDirectory, "bootstrap")),
                 ["handlers"] = new JsonObject
                 {
-                    ["Verify"] = "verify", ["Retention"] = "retention", ["Freshness"] = "freshness",
+                    ["VerifyPlan"] = "verifyPlan", ["VerifySlice"] = "verify", ["VerifyMerge"] = "verifyMerge",
+                    ["Retention"] = "retention", ["Freshness"] = "freshness",
                     ["NotifySuccess"] = "notify", ["NotifyFailure"] = "notify",
                 },
                 ["env"] = Merge(aws, new JsonObject
@@ -105,7 +107,7 @@ public sealed class WorkflowStack : IAsyncLifetime
                     ["RESTIC_REPOSITORY"] = repository, ["RESTIC_PASSWORD"] = RepositoryPassword, ["RESTIC_CACERT"] = S3.CaCertPath,
                     ["AWS_ENDPOINT_URL_SESV2"] = Ses.Endpoint.ToString(), ["NOTIFY_SENDER"] = Sender, ["NOTIFY_RECIPIENTS"] = Recipient,
                     ["NOTIFY_SUCCESS_SUMMARY"] = "always", ["BACKUP_HOST"] = Host, ["BACKUP_LOG_GROUP"] = $"/backups/{Host}/agent",
-                }),
+                }, new JsonObject([.. (functionEnvironment ?? new Dictionary<string, string>()).Select(e => KeyValuePair.Create(e.Key, (JsonNode?)e.Value))])),
             },
         };
         var file = _dir.Combine($"bindings-{Guid.NewGuid():N}.json");
@@ -119,10 +121,11 @@ public sealed class WorkflowStack : IAsyncLifetime
 
     public Restic Restic(string repository) => new(repository, RepositoryPassword, S3.CaCertPath, new Dictionary<string, string>(S3.Env));
 
-    private static JsonObject Merge(JsonObject a, JsonObject b)
+    private static JsonObject Merge(params JsonObject[] objects)
     {
-        var result = (JsonObject)a.DeepClone();
-        foreach (var (k, v) in b) result[k] = v?.DeepClone();
+        var result = new JsonObject();
+        foreach (var o in objects)
+            foreach (var (k, v) in o) result[k] = v?.DeepClone();
         return result;
     }
 
