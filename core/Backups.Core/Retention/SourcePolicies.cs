@@ -1,3 +1,4 @@
+using Backups.Core.Repository;
 using Backups.Core.Snapshots;
 
 namespace Backups.Core.Retention;
@@ -11,10 +12,14 @@ namespace Backups.Core.Retention;
 /// </summary>
 public sealed record SourcePolicies
 {
+    // Before None, which static initialization builds from it.
+    private static readonly IReadOnlyDictionary<string, RetentionPolicy> NoPolicies = new Dictionary<string, RetentionPolicy>();
+
     public static readonly SourcePolicies None = new();
 
-    public IReadOnlyDictionary<string, RetentionPolicy> Sources { get; init; } = new Dictionary<string, RetentionPolicy>();
-    public IReadOnlyDictionary<string, RetentionPolicy> Tags { get; init; } = new Dictionary<string, RetentionPolicy>();
+    // A member left out of the JSON arrives as null (the source generator sets every init-only property).
+    public IReadOnlyDictionary<string, RetentionPolicy> Sources { get; init => field = value ?? NoPolicies; } = NoPolicies;
+    public IReadOnlyDictionary<string, RetentionPolicy> Tags { get; init => field = value ?? NoPolicies; } = NoPolicies;
 
     public RetentionScope ScopeOf(Snapshot snapshot, RetentionPolicy global)
     {
@@ -24,9 +29,12 @@ public sealed record SourcePolicies
         return new RetentionScope(source, null, source != null && Sources.TryGetValue(source, out var own) ? own : global);
     }
 
+    /// <summary>Each policy valid and not empty: one that keeps everything says so (<see cref="RetentionPolicy.KeepAll"/>).</summary>
     public SourcePolicies Validated()
     {
-        foreach (var policy in Sources.Values.Concat(Tags.Values)) policy.Validated();
+        foreach (var (name, policy) in Sources.Select(s => ($"source {s.Key}", s.Value)).Concat(Tags.Select(t => ($"tag {t.Key}", t.Value))))
+            if (policy.Validated().IsEmpty)
+                throw new RepositoryException(ErrorKind.InvalidArgument, $"the policy of {name} is empty: set a keep rule, or keep all");
         return this;
     }
 }

@@ -80,6 +80,7 @@ public sealed class RetentionTests : IAsyncLifetime
     [InlineData("""{ "policy": { "keepLast": 1 }, "groupBy": "color" }""", "$.groupBy", "color")]
     [InlineData("""{ "policy": { } }""", "$.policy", "empty policy")]
     [InlineData("""{ "policy": { "keepLast": 1 }, "sourcePolicies": { "sources": { "app-db": { "keepDaily": "two" } } } }""", "$.sourcePolicies", "keepDaily")]
+    [InlineData("""{ "policy": { "keepLast": 1 }, "sourcePolicies": { "tags": { "pre-deploy": { } } } }""", "$.sourcePolicies", "the policy of tag pre-deploy is empty")]
     public async Task Bad_input_is_refused_naming_the_field(string json, string field, string reason)
     {
         var function = FunctionCatalog.All["retention"](new FunctionEnvironment(_history.Variables()));
