@@ -1,9 +1,6 @@
-using System.Globalization;
 using System.Text.Json.Nodes;
 using BackupAgent.Cli;
-using Backups.Core.Pruning;
 using Backups.Core.Retention;
-using Backups.Core.Repository;
 using Backups.Core.Snapshots;
 
 namespace BackupAgent.Commands;
@@ -13,20 +10,13 @@ public sealed class ForgetCommand : Command
 {
     public override string Name => "forget";
     public override string Usage =>
-        "forget [ID...] [--keep-last|-hourly|-daily|-weekly|-monthly|-yearly N] [--keep-within[-hourly|-daily|...] 1y2m3d4h] [--keep-tag T] " +
+        "forget [ID...] [--keep-last|-hourly|-daily|-weekly|-monthly|-yearly N|unlimited] [--keep-within[-hourly|-daily|...] 1y2m3d4h] [--keep-tag T] " +
         "[--group-by host,paths,tags] [--host H] [--tag T] [--path P] [--dry-run] [--prune]: remove snapshots by policy";
 
-    private static readonly (string Flag, string? Short)[] Counts =
-        [("keep-last", "l"), ("keep-hourly", "H"), ("keep-daily", "d"), ("keep-weekly", "w"), ("keep-monthly", "m"), ("keep-yearly", "y")];
-
-    private static readonly string[] Durations =
-        ["keep-within", "keep-within-hourly", "keep-within-daily", "keep-within-weekly", "keep-within-monthly", "keep-within-yearly"];
-
     public override IReadOnlyDictionary<string, string?> ValueFlags { get; } = new Dictionary<string, string?>(
-        Counts.Select(c => KeyValuePair.Create(c.Flag, c.Short))
-            .Concat(Durations.Select(d => KeyValuePair.Create(d, (string?)null))))
+        RetentionRule.All.Select(r => KeyValuePair.Create(r.Flag, r.ShortFlag)))
     {
-        ["keep-tag"] = null, ["host"] = null, ["tag"] = null, ["path"] = null, ["group-by"] = "g", ["max-unused"] = null,
+        ["host"] = null, ["tag"] = null, ["path"] = null, ["group-by"] = "g", ["max-unused"] = null,
     };
 
     public override IReadOnlyDictionary<string, string?> SwitchFlags { get; } =
@@ -42,12 +32,6 @@ public sealed class ForgetCommand : Command
         });
         var dryRun = args.Has("dry-run");
         var pruneOptions = args.Has("prune") ? PruneCommand.Options(args, dryRun) : null;
-        PruneStats? pruned = null;
-        Func<Repository, ForgetPlan, CancellationToken, Task>? prune = pruneOptions == null ? null : async (locked, plan, token) =>
-        {
-            // As restic: prune right after forgetting, under the same exclusive lock, and only when something went.
-            if (plan.Removed.Any()) pruned = await Pruner.PruneLockedAsync(locked, pruneOptions, ct: token);
-        };
         await using var repo = await global.OpenRepositoryAsync(ct);
         if (args.Positional.Count > 0)
         {
@@ -56,7 +40,7 @@ public sealed class ForgetCommand : Command
             if (!output.Json) foreach (var s in named) output.Line($"{(dryRun ? "would remove" : "removed")} snapshot {s.Id.Short}");
             return ExitCodes.Ok;
         }
-        var plan = await Forgetter.ForgetAsync(repo, request, dryRun, prune, ct);
+        var (plan, pruned) = await Forgetter.ForgetAsync(repo, request, dryRun, pruneOptions, ct);
 
         if (output.Json)
         {
@@ -81,34 +65,10 @@ public sealed class ForgetCommand : Command
         return ExitCodes.Ok;
     }
 
-    private static RetentionPolicy Policy(Arguments args)
-    {
-        int Count(string flag)
-        {
-            var text = args.Value(flag);
-            if (text == null) return 0;
-            if (!int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var n))
-                throw new UsageException($"--{flag} needs a whole number, not '{text}'");
-            return n >= 0 ? n : throw new UsageException($"--{flag} must be 0 or more, not {n}");
-        }
-        RetentionDuration Duration(string flag) => RetentionDuration.Parse(args.Value(flag) ?? "");
-        return new RetentionPolicy
-        {
-            Last = Count("keep-last"),
-            Hourly = Count("keep-hourly"),
-            Daily = Count("keep-daily"),
-            Weekly = Count("keep-weekly"),
-            Monthly = Count("keep-monthly"),
-            Yearly = Count("keep-yearly"),
-            Within = Duration("keep-within"),
-            WithinHourly = Duration("keep-within-hourly"),
-            WithinDaily = Duration("keep-within-daily"),
-            WithinWeekly = Duration("keep-within-weekly"),
-            WithinMonthly = Duration("keep-within-monthly"),
-            WithinYearly = Duration("keep-within-yearly"),
-            KeepTags = args.Values("keep-tag").Select(TagList.Parse).ToList(),
-        };
-    }
+    /// <summary>Every --keep-* flag, in restic's meaning; a repeated one takes its last value (--keep-tag adds each).</summary>
+    private static RetentionPolicy Policy(Arguments args) =>
+        RetentionRule.All.Aggregate(new RetentionPolicy(), (policy, rule) =>
+            args.Values(rule.Flag).Aggregate(policy, (p, text) => rule.Apply(p, text, $"--{rule.Flag}")));
 
     /// <summary>restic's JSON for a group: tags, host, paths, keep, remove, reasons (empty lists as null, as Go writes them).</summary>
     private static JsonObject GroupJson(GroupPlan g) => new()

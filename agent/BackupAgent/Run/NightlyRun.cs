@@ -6,6 +6,7 @@ using Backups.Core;
 using Backups.Core.Archiving;
 using Backups.Core.Filtering;
 using Backups.Core.Repository;
+using Backups.Core.Snapshots;
 using Backups.Core.Trees;
 
 namespace BackupAgent.Run;
@@ -58,7 +59,7 @@ public sealed class NightlyRun(RunConfig config, Secrets secrets, RunLog log)
                 if (trees[n] is not { } t) continue;
                 var source = sources[n].Source;
                 var snapshot = await session.WriteSnapshotAsync(BackupSession.NewSnapshot(t.Tree, t.Paths, t.Time, config.Host,
-                    [source.Name!, .. source.Tags ?? [], .. options.ExtraTags], source.Exclude ?? [], t.Parent), ct);
+                    SnapshotSource.Tags(source.Name!, [.. source.Tags ?? [], .. options.ExtraTags]), source.Exclude ?? [], t.Parent), ct);
                 results[n].SnapshotId = snapshot.Id.ToString();
                 log.Info("snapshot saved", ("source", source.Name), ("snapshot", snapshot.Id.Short));
             }
@@ -72,6 +73,7 @@ public sealed class NightlyRun(RunConfig config, Secrets secrets, RunLog log)
             DurationSeconds = Math.Round(clock.Elapsed.TotalSeconds, 3),
             Sources = [.. results],
             FailedSources = [.. results.Where(r => !r.Succeeded).Select(r => r.Name)],
+            Retention = config.RetentionPolicies(),
         };
         result.Succeeded = result.FailedSources.Count == 0;
         log.Info("run finished", ("succeeded", result.Succeeded), ("failed", string.Join(',', result.FailedSources)), ("seconds", result.DurationSeconds));

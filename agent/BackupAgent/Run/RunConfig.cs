@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
 using Backups.Aws.Secrets;
+using Backups.Core.Retention;
 
 namespace BackupAgent.Run;
 
@@ -19,6 +20,19 @@ public sealed class RunConfig
     [JsonPropertyName("sources")] public List<SourceConfig> Sources { get; set; } = [];
     /// <summary>When `drill --when-due` drills: daily, weekly (Sundays, UTC), monthly (the 1st, UTC) or never.</summary>
     [JsonPropertyName("drill_cadence")] public string DrillCadence { get; set; } = "weekly";
+    /// <summary>Policies of snapshots with a tag, whatever their source (a manual run before a deploy tags
+    /// pre-deploy): kept by the tag's policy, apart from the nightly ones. <c>{}</c> gives no tag its own.</summary>
+    [JsonPropertyName("tag_retention")] public Dictionary<string, RetentionPolicy> TagRetention { get; set; } = new()
+    {
+        ["pre-deploy"] = new RetentionPolicy { Within = RetentionDuration.Parse("90d") },
+    };
+
+    /// <summary>What the Retention step applies besides the workflow's global policy (the run's result carries it there).</summary>
+    public SourcePolicies RetentionPolicies() => new()
+    {
+        Sources = Sources.Where(s => s.Retention != null).ToDictionary(s => s.Name!, s => s.Retention!),
+        Tags = TagRetention,
+    };
 
     /// <summary>
     /// What `run` does without --config: a local repository under ./.demo backed up from this folder, so a
@@ -70,6 +84,11 @@ public sealed class RunConfig
         if (Sources.Count == 0) throw new ConfigException("$.sources", "at least one source is required");
         if (DrillCadence is not ("daily" or "weekly" or "monthly" or "never"))
             throw new ConfigException("$.drill_cadence", "must be daily, weekly, monthly or never");
+        foreach (var (tag, policy) in TagRetention)
+        {
+            if (string.IsNullOrWhiteSpace(tag) || tag.Contains(',')) throw new ConfigException("$.tag_retention", $"'{tag}' is not a tag");
+            RetentionPolicyField($"$.tag_retention.{tag}", policy);
+        }
         var names = new HashSet<string>();
         for (var i = 0; i < Sources.Count; i++)
         {
@@ -77,6 +96,12 @@ public sealed class RunConfig
             Sources[i].Validate(at);
             if (!names.Add(Sources[i].Name!)) throw new ConfigException($"{at}.name", $"'{Sources[i].Name}' is used twice");
         }
+    }
+
+    /// <summary>A policy that keeps every snapshot must say so (<c>keep: all</c>), not be left empty by mistake.</summary>
+    internal static void RetentionPolicyField(string at, RetentionPolicy policy)
+    {
+        if (policy.IsEmpty) throw new ConfigException(at, "set at least one keep rule (e.g. keep_daily), or keep: all");
     }
 }
 
@@ -90,6 +115,9 @@ public sealed partial class SourceConfig
     [JsonPropertyName("filename")] public string? Filename { get; set; }
     [JsonPropertyName("timeout_seconds")] public int TimeoutSeconds { get; set; } = 6 * 3600;
     [JsonPropertyName("tags")] public List<string>? Tags { get; set; }
+    /// <summary>This source's retention (restic's keep rules, e.g. keep_daily, keep_monthly: "unlimited", or keep: all);
+    /// without one the workflow's global policy applies.</summary>
+    [JsonPropertyName("retention")] public RetentionPolicy? Retention { get; set; }
     /// <summary>How `backup-agent drill` tests this source's restores (postgres, redis and paths sources).</summary>
     [JsonPropertyName("drill")] public Drills.DrillConfig? Drill { get; set; }
 
@@ -133,6 +161,7 @@ public sealed partial class SourceConfig
         if (Port is < 1 or > 65535) throw new ConfigException($"{at}.port", "must be between 1 and 65535");
         if (Password?.Problem is { } problem) throw new ConfigException($"{at}.password", problem);
         Drill?.Validate($"{at}.drill", Kind.Value);
+        if (Retention != null) RunConfig.RetentionPolicyField($"{at}.retention", Retention);
         switch (Kind)
         {
             case SourceKind.Postgres when string.IsNullOrEmpty(Database):

@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using Backups.Core.Json;
+using Backups.Core.Retention;
 
 namespace BackupAgent.Run;
 
@@ -13,6 +14,8 @@ public sealed class RunResult
     [JsonPropertyName("started")] public DateTimeOffset Started { get; set; }
     [JsonPropertyName("duration_seconds")] public double DurationSeconds { get; set; }
     [JsonPropertyName("sources")] public List<SourceResult> Sources { get; set; } = [];
+    /// <summary>The config's per-source and per-tag retention, for the workflow's Retention step (always present).</summary>
+    [JsonPropertyName("retention")] public SourcePolicies Retention { get; set; } = SourcePolicies.None;
 }
 
 public sealed class SourceResult

@@ -1,5 +1,6 @@
 using Backups.Core.Backends;
 using Backups.Core.Locks;
+using Backups.Core.Pruning;
 using Backups.Core.Snapshots;
 using Repo = Backups.Core.Repository.Repository;
 
@@ -12,18 +13,17 @@ namespace Backups.Core.Retention;
 /// </summary>
 public static class Forgetter
 {
-    /// <param name="underLock">Runs after the removal while the exclusive lock is still held, with the plan
-    /// (restic's forget --prune prunes there).</param>
-    public static async Task<ForgetPlan> ForgetAsync(Repo repo, ForgetRequest request, bool dryRun,
-        Func<Repo, ForgetPlan, CancellationToken, Task>? underLock = null, CancellationToken ct = default)
+    /// <param name="prune">restic's forget --prune: prune under the same lock, with these options (their
+    /// dry run is <paramref name="dryRun"/>), when the plan removed a snapshot; nothing forgotten, nothing to prune.</param>
+    public static async Task<ForgetOutcome> ForgetAsync(Repo repo, ForgetRequest request, bool dryRun, PruneOptions? prune = null, CancellationToken ct = default)
     {
-        request.Policy.Validated();
+        request.Validated();
         await using var repositoryLock = await RepositoryLock.AcquireAsync(repo, exclusive: true, ct);
         var snapshots = await repo.LoadSnapshotsAsync(ct);
         var plan = RetentionPlanner.Plan(snapshots, request, DateTimeOffset.Now, TimeZoneInfo.Local);
         if (!dryRun) await RemoveAsync(repo, plan.Removed.Select(s => s.Id), ct);
-        if (underLock != null) await underLock(repo, plan, ct);
-        return plan;
+        var pruned = prune != null && plan.Removed.Any() ? await Pruner.PruneLockedAsync(repo, prune with { DryRun = dryRun }, ct: ct) : null;
+        return new ForgetOutcome(plan, pruned);
     }
 
     /// <summary>

@@ -9,11 +9,23 @@ public static class RetentionPlanner
     /// <param name="local">The zone Go's time.Local would be (TZ); it matters only for --keep-within*.</param>
     public static ForgetPlan Plan(IEnumerable<Snapshot> snapshots, ForgetRequest request, DateTimeOffset now, TimeZoneInfo local)
     {
-        var policy = request.Policy.Validated();
-        if (policy.IsEmpty) return new ForgetPlan([]);
-        var groups = request.Grouping.Group(snapshots.Where(request.Filter.Matches));
-        return new ForgetPlan(groups.Select(g => PlanGroup(g.Key, g.Snapshots, policy, now, local)).ToList());
+        var policy = request.Validated().Policy;
+        var selected = snapshots.Where(request.Filter.Matches);
+        if (request.BySource is not { } bySource) return new ForgetPlan(PlanScope(selected, null, policy, request.Grouping, now, local).ToList());
+        var scopes = selected.Select(s => (Snapshot: s, Scope: bySource.ScopeOf(s, policy)))
+            .GroupBy(s => (s.Scope.Source, s.Scope.Tag))
+            .OrderBy(g => g.Key.Source, StringComparer.Ordinal).ThenBy(g => g.Key.Tag, StringComparer.Ordinal);
+        return new ForgetPlan(scopes.SelectMany(g =>
+        {
+            var scope = g.First().Scope;
+            return PlanScope(g.Select(s => s.Snapshot), scope, scope.Policy, request.Grouping, now, local);
+        }).ToList());
     }
+
+    /// <summary>One policy over its snapshots, group by group; an empty policy keeps them all (no groups).</summary>
+    private static IEnumerable<GroupPlan> PlanScope(IEnumerable<Snapshot> snapshots, RetentionScope? scope, RetentionPolicy policy,
+        SnapshotGrouping grouping, DateTimeOffset now, TimeZoneInfo local) =>
+        policy.IsEmpty ? [] : grouping.Group(snapshots).Select(g => PlanGroup(g.Key, g.Snapshots, policy, now, local) with { Scope = scope });
 
     private sealed class Counter(int count, Func<DateTimeOffset, int, int> bucket, string reason)
     {
@@ -21,11 +33,12 @@ public static class RetentionPlanner
         public int? LastBucket;
         public bool Keeps(DateTimeOffset t, int nr)
         {
-            if (Count <= 0) return false;
+            if (Count == 0) return false;
             var value = bucket(t, nr);
             if (value == LastBucket) return false;
             LastBucket = value;
-            Count--;
+            // Unlimited (-1) never runs out, as in restic 0.16+.
+            if (Count > 0) Count--;
             return true;
         }
         public string Reason => reason;

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Backups.Core.Repository;
 
 namespace Backups.Core.Retention;
@@ -7,10 +8,17 @@ namespace Backups.Core.Retention;
 /// snapshot of each of the newest N hours, days, ISO weeks, months and years; everything newer than a
 /// duration before the group's newest snapshot, or only its hourly/daily/... snapshots within such a duration;
 /// and every snapshot carrying all tags of one of <see cref="KeepTags"/>. A snapshot is kept if any rule
-/// keeps it. An empty policy keeps everything.
+/// keeps it. An empty policy keeps everything. A count of <see cref="Unlimited"/> keeps the newest snapshot of
+/// every hour, day, ... (restic 0.16+'s -1 or "unlimited"). Its JSON form is <see cref="RetentionPolicyJson"/>.
 /// </summary>
+[JsonConverter(typeof(RetentionPolicyJson))]
 public sealed record RetentionPolicy
 {
+    public const int Unlimited = -1;
+
+    /// <summary>Every snapshot: the run config's <c>keep: all</c>, restic's <c>--keep-last unlimited</c>.</summary>
+    public static readonly RetentionPolicy KeepAll = new() { Last = Unlimited };
+
     public int Last { get; init; }
     public int Hourly { get; init; }
     public int Daily { get; init; }
@@ -31,14 +39,14 @@ public sealed record RetentionPolicy
         && WithinYearly.IsZero;
 
     /// <summary>
-    /// Refuses negative counts and durations. restic 0.14 accepts them, treats the rule as absent, yet counts
-    /// the policy as non-empty, so `--keep-last -1` alone would remove every snapshot; 0.14 has no
-    /// "-1 = unlimited".
+    /// Refuses negative counts other than <see cref="Unlimited"/>, and negative durations. restic 0.14 accepts
+    /// them, treats the rule as absent, yet counts the policy as non-empty, so `--keep-last -2` alone would
+    /// remove every snapshot.
     /// </summary>
     public RetentionPolicy Validated()
     {
         foreach (var (name, n) in new[] { ("last", Last), ("hourly", Hourly), ("daily", Daily), ("weekly", Weekly), ("monthly", Monthly), ("yearly", Yearly) })
-            if (n < 0) throw new RepositoryException(ErrorKind.InvalidArgument, $"--keep-{name} must be 0 or more, not {n}");
+            if (n < Unlimited) throw new RepositoryException(ErrorKind.InvalidArgument, $"--keep-{name} must be 0 or more, or unlimited (-1), not {n}");
         foreach (var d in new[] { Within, WithinHourly, WithinDaily, WithinWeekly, WithinMonthly, WithinYearly })
             if (d.Years < 0 || d.Months < 0 || d.Days < 0 || d.Hours < 0)
                 throw new RepositoryException(ErrorKind.InvalidArgument, $"durations must not be negative ({d})");
@@ -49,7 +57,7 @@ public sealed record RetentionPolicy
     public override string ToString()
     {
         var counts = new[] { (Last, "latest"), (Hourly, "hourly"), (Daily, "daily"), (Weekly, "weekly"), (Monthly, "monthly"), (Yearly, "yearly") }
-            .Where(c => c.Item1 > 0).Select(c => $"{c.Item1} {c.Item2}").ToList();
+            .Where(c => c.Item1 != 0).Select(c => c.Item1 == Unlimited ? $"all {c.Item2}" : $"{c.Item1} {c.Item2}").ToList();
         var within = new[] { (WithinHourly, "hourly"), (WithinDaily, "daily"), (WithinWeekly, "weekly"), (WithinMonthly, "monthly"), (WithinYearly, "yearly") }
             .Where(w => !w.Item1.IsZero).Select(w => $"{w.Item2} snapshots within {w.Item1}").ToList();
         var s = counts.Count > 0 ? $"{string.Join(", ", counts)} snapshots" : "";

@@ -1,11 +1,19 @@
+using Backups.Core.Retention;
+
 namespace Backups.Functions.Contracts;
 
-/// <summary>What Retention applies: restic's forget policy, then (by default) a prune.</summary>
+/// <summary>What Retention applies: restic's forget policy per source, then (by default) a prune.</summary>
 public sealed record RetentionInput
 {
-    public required RetentionPolicyInput Policy { get; init; }
+    /// <summary>The global policy: restic's --keep-* rules (<see cref="RetentionPolicyJson"/>: keepLast ... keepYearly
+    /// as counts or "unlimited", keepWithin and keepWithinHourly ... keepWithinYearly as "1y2m3d4h", keepTags).</summary>
+    public required RetentionPolicy Policy { get; init; }
 
-    /// <summary>restic's --group-by (default "host,paths": each of the agent's sources has its own path).</summary>
+    /// <summary>The agent's per-source and per-tag policies (<c>"sourcePolicies.$": "$.backup.retention"</c>: its run
+    /// config's); sources without one take <see cref="Policy"/>.</summary>
+    public SourcePolicies? SourcePolicies { get; init; }
+
+    /// <summary>restic's --group-by within each source (default "host,paths").</summary>
     public string? GroupBy { get; init; }
 
     /// <summary>Prune after forgetting (default true), as restic's forget --prune.</summary>
@@ -18,21 +26,12 @@ public sealed record RetentionInput
     public bool? DryRun { get; init; }
 }
 
-/// <summary>restic's --keep-* flags; <c>keepWithin</c> in restic's duration syntax (e.g. "1y2m3d4h").</summary>
-public sealed record RetentionPolicyInput
-{
-    public int? KeepLast { get; init; }
-    public int? KeepHourly { get; init; }
-    public int? KeepDaily { get; init; }
-    public int? KeepWeekly { get; init; }
-    public int? KeepMonthly { get; init; }
-    public int? KeepYearly { get; init; }
-    public string? KeepWithin { get; init; }
-    /// <summary>Each entry a comma-separated tag list, all of which a snapshot must carry to be kept.</summary>
-    public IReadOnlyList<string>? KeepTags { get; init; }
-}
+/// <summary>One source's snapshots under one policy (<paramref name="Source"/> null: untagged snapshots; <paramref name="Tag"/>:
+/// the tag whose policy it is, e.g. pre-deploy).</summary>
+public sealed record RetentionScopeResult(string Policy, int Kept, int Removed, string? Source = null, string? Tag = null);
 
-/// <param name="Policy">The policy in restic's words ("keep 7 daily, 4 weekly, 3 monthly snapshots").</param>
+/// <param name="Policy">The global policy in restic's words ("keep 7 daily, 4 weekly, 3 monthly snapshots").</param>
+/// <param name="Scopes">Per source (and tag with its own policy): its policy and how many snapshots it kept and removed.</param>
 /// <param name="Kept">Ids of the snapshots kept.</param>
 /// <param name="Removed">Ids of the snapshots forgotten.</param>
 /// <param name="PacksDeleted">Packs deleted (in a dry run: packs that would be deleted).</param>
@@ -49,4 +48,5 @@ public sealed record RetentionResult(
     long BytesFreed,
     int IndexFilesWritten,
     int IndexFilesRemoved,
-    IReadOnlyList<string> PacksRetained);
+    IReadOnlyList<string> PacksRetained,
+    IReadOnlyList<RetentionScopeResult> Scopes);

@@ -2,16 +2,13 @@ using Backups.Core.Snapshots;
 
 namespace Backups.Functions.Repositories;
 
-/// <summary>
-/// A repository's snapshots by source. The nightly run tags every snapshot with its source's name first
-/// (then any extra tags), so a snapshot's source is its first tag; untagged snapshots belong to no source.
-/// </summary>
+/// <summary>A repository's snapshots by source (<see cref="SnapshotSource"/>); untagged snapshots belong to no source.</summary>
 public sealed class SourceHistory(IReadOnlyList<Snapshot> snapshots)
 {
     private readonly ILookup<string, Snapshot> _bySource = snapshots
-        .Where(s => s.Tags is { Count: > 0 })
+        .Where(s => SnapshotSource.Of(s) != null)
         .OrderBy(s => s.Time)
-        .ToLookup(s => s.Tags![0], StringComparer.Ordinal);
+        .ToLookup(s => SnapshotSource.Of(s)!, StringComparer.Ordinal);
 
     public IReadOnlyList<Snapshot> Snapshots { get; } = snapshots;
 

@@ -1,4 +1,8 @@
+using System.Text;
+using System.Text.Json;
+using Backups.Core.Retention;
 using Backups.Functions.Contracts;
+using Backups.Functions.Handlers;
 using Backups.Functions.Handlers.Retention;
 using Backups.Functions.Runtime;
 using Backups.Tests.Support;
@@ -36,7 +40,7 @@ public sealed class RetentionTests : IAsyncLifetime
     [Fact]
     public async Task Forget_and_prune_keep_what_restic_keeps_and_free_the_rest()
     {
-        var policy = new RetentionPolicyInput { KeepLast = 2 };
+        var policy = new RetentionPolicy { Last = 2 };
         var restics = (await _history.Restic.RunOkAsync("forget", "--dry-run", "--json", "--keep-last", "2")).StdoutText;
         var before = Repositories.DataBytes(_history.Repository);
 
@@ -60,7 +64,7 @@ public sealed class RetentionTests : IAsyncLifetime
     {
         var files = Directory.EnumerateFiles(_history.Repository, "*", SearchOption.AllDirectories).Order().ToList();
 
-        var result = await ApplyAsync(new RetentionInput { Policy = new RetentionPolicyInput { KeepLast = 1 }, DryRun = true });
+        var result = await ApplyAsync(new RetentionInput { Policy = new RetentionPolicy { Last = 1 }, DryRun = true });
 
         Assert.True(result.DryRun);
         Assert.Equal(4, result.Removed.Count);
@@ -69,15 +73,43 @@ public sealed class RetentionTests : IAsyncLifetime
     }
 
     [Theory]
-    [InlineData(-1, null, null, "$.policy")]
-    [InlineData(1, "1w", null, "$.policy")]
-    [InlineData(1, null, "color", "$.groupBy")]
-    [InlineData(0, null, null, "$.policy")]
-    public async Task Bad_input_is_refused_naming_the_field(int keepLast, string? within, string? groupBy, string field)
+    [InlineData("""{ "policy": { "keepLast": -2 } }""", "$.policy", "keepLast must be 0 or more")]
+    [InlineData("""{ "policy": { "keepWithin": "1w" } }""", "$.policy", "invalid unit 'w'")]
+    [InlineData("""{ "policy": { "keepWithinMonthly": 3 } }""", "$.policy", "keepWithinMonthly")]
+    [InlineData("""{ "policy": { "keepDayly": 3 } }""", "$.policy", "unknown keep rule 'keepDayly'")]
+    [InlineData("""{ "policy": { "keepLast": 1 }, "groupBy": "color" }""", "$.groupBy", "color")]
+    [InlineData("""{ "policy": { } }""", "$.policy", "empty policy")]
+    [InlineData("""{ "policy": { "keepLast": 1 }, "sourcePolicies": { "sources": { "app-db": { "keepDaily": "two" } } } }""", "$.sourcePolicies", "keepDaily")]
+    [InlineData("""{ "policy": { "keepLast": 1 }, "sourcePolicies": { "tags": { "pre-deploy": { } } } }""", "$.sourcePolicies", "the policy of tag pre-deploy is empty")]
+    public async Task Bad_input_is_refused_naming_the_field(string json, string field, string reason)
     {
-        var input = new RetentionInput { Policy = new RetentionPolicyInput { KeepLast = keepLast, KeepWithin = within }, GroupBy = groupBy };
-        var e = await Assert.ThrowsAsync<InvalidInputException>(() => ApplyAsync(input));
+        var function = FunctionCatalog.All["retention"](new FunctionEnvironment(_history.Variables()));
+        var e = await Assert.ThrowsAsync<InvalidInputException>(() => function.InvokeAsync(Encoding.UTF8.GetBytes(json), SnapshotHistory.Invocation()));
         Assert.StartsWith($"invalid input at {field}", e.Message);
+        Assert.Contains(reason, e.Message);
         Assert.Equal(6, (await _history.Restic.JsonAsync("snapshots")).GetArrayLength());
+    }
+
+    /// <summary>Every keep-within variant through the handler, as the workflow passes it: restic's decision (a dry run).</summary>
+    [Theory]
+    [InlineData("keepWithin", "keep-within")]
+    [InlineData("keepWithinHourly", "keep-within-hourly")]
+    [InlineData("keepWithinDaily", "keep-within-daily")]
+    [InlineData("keepWithinWeekly", "keep-within-weekly")]
+    [InlineData("keepWithinMonthly", "keep-within-monthly")]
+    [InlineData("keepWithinYearly", "keep-within-yearly")]
+    public async Task Every_keep_within_variant_decides_as_restic(string member, string flag)
+    {
+        var function = FunctionCatalog.All["retention"](new FunctionEnvironment(_history.Variables()));
+        var json = $$"""{ "policy": { "{{member}}": "2d" }, "dryRun": true }""";
+
+        var output = await function.InvokeAsync(Encoding.UTF8.GetBytes(json), SnapshotHistory.Invocation());
+
+        var result = JsonSerializer.Deserialize(output, FunctionJson.Default.RetentionResult)!;
+        var restic = JsonDocument.Parse((await _history.Restic.RunOkAsync("forget", "--dry-run", "--json", $"--{flag}", "2d")).StdoutText);
+        var kept = restic.RootElement.EnumerateArray().SelectMany(g => g.GetProperty("keep").EnumerateArray()).Select(s => s.GetProperty("id").GetString());
+        Assert.Equal(kept.Order(), result.Kept.Order());
+        Assert.NotEmpty(result.Removed);
+        Assert.Contains("2d", result.Policy);
     }
 }

@@ -100,7 +100,8 @@ public sealed class ForgetTests(RetentionRepository shared) : IDisposable
     }
 
     [Theory]
-    [InlineData("--keep-last=-1", "--keep-last")]
+    [InlineData("--keep-last=-2", "--keep-last")]
+    [InlineData("--keep-weekly=endless", "--keep-weekly needs a whole number or 'unlimited'")]
     [InlineData("--keep-daily=two", "--keep-daily")]
     [InlineData("--keep-within=1w", "invalid unit 'w'")]
     [InlineData("--keep-within-daily=5", "no unit")]
@@ -115,6 +116,24 @@ public sealed class ForgetTests(RetentionRepository shared) : IDisposable
         Assert.Contains(message, result.Stderr);
         Assert.Single(result.Stderr.TrimEnd('\n').Split('\n'));
         Assert.Equal(before.Order(), SnapshotFiles(shared.Path).Order());
+    }
+
+    /// <summary>restic 0.16+'s -1 and "unlimited": every bucket, so exactly what restic 0.14 keeps with a count above the number of buckets.</summary>
+    [Theory]
+    [InlineData("--keep-monthly", "--group-by=host")]
+    [InlineData("--keep-weekly", "--group-by=host,paths")]
+    public async Task Unlimited_and_minus_one_keep_every_bucket(string flag, string groupBy)
+    {
+        var restic = PlanText.FromJson((await shared.Restic.RunOkAsync("--no-lock", "forget", "--dry-run", "--json", $"{flag}=100000", groupBy)).StdoutText);
+        var keptByRestic = IdsIn(restic, "keep");
+
+        foreach (var unlimited in new[] { "unlimited", "-1" })
+        {
+            var ours = PlanText.FromJson((await shared.Agent.RunOkAsync("forget", "--dry-run", "--json", flag, unlimited, groupBy)).StdoutText);
+            Assert.Equal(keptByRestic.Order(), IdsIn(ours, "keep").Order());
+            Assert.Equal(IdsIn(restic, "remove").Order(), IdsIn(ours, "remove").Order());
+        }
+        Assert.NotEmpty(IdsIn(restic, "remove"));
     }
 
     private static HashSet<string> IdsIn(string planText, string what) =>

@@ -38,7 +38,7 @@ public sealed class RetentionDurationTests
     [Fact]
     public void A_policy_with_a_negative_count_is_refused()
     {
-        var e = Assert.Throws<RepositoryException>(() => RetentionPlanner.Plan([], new ForgetRequest(new RetentionPolicy { Daily = -1 }),
+        var e = Assert.Throws<RepositoryException>(() => RetentionPlanner.Plan([], new ForgetRequest(new RetentionPolicy { Daily = -2 }),
             DateTimeOffset.Now, TimeZoneInfo.Utc));
         Assert.Equal(ErrorKind.InvalidArgument, e.Kind);
     }

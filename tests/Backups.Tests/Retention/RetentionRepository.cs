@@ -151,15 +151,7 @@ public sealed class RetentionRepository : IAsyncLifetime
     /// <summary>A copy of the repository to change (forget for real, lock) without touching the shared one.</summary>
     public RepositoryPair Copy(TempDir into)
     {
-        var target = into.Combine("repo");
-        foreach (var file in Directory.EnumerateFiles(Path, "*", SearchOption.AllDirectories))
-        {
-            var dest = System.IO.Path.Combine(target, System.IO.Path.GetRelativePath(Path, file));
-            Directory.CreateDirectory(System.IO.Path.GetDirectoryName(dest)!);
-            File.Copy(file, dest);
-        }
-        foreach (var dir in Directory.EnumerateDirectories(Path, "*", SearchOption.AllDirectories))
-            Directory.CreateDirectory(System.IO.Path.Combine(target, System.IO.Path.GetRelativePath(Path, dir)));
+        var target = FileTrees.CopyDirectory(Path, into.Combine("repo"));
         return new RepositoryPair(new Agent(target, Repositories.Password, env: Env), new Restic(target, Repositories.Password, env: Env), target);
     }
 

@@ -6,6 +6,17 @@ namespace Backups.Tests.Support;
 /// <summary>File trees compared the way the file system holds them: names as bytes, with GNU tools as the judges.</summary>
 public static class FileTrees
 {
+    /// <summary>A copy of a directory tree (a repository to change without touching the shared one); returns <paramref name="target"/>.</summary>
+    public static string CopyDirectory(string source, string target)
+    {
+        foreach (var dir in Directory.EnumerateDirectories(source, "*", SearchOption.AllDirectories))
+            Directory.CreateDirectory(Path.Combine(target, Path.GetRelativePath(source, dir)));
+        Directory.CreateDirectory(target);
+        foreach (var file in Directory.EnumerateFiles(source, "*", SearchOption.AllDirectories))
+            File.Copy(file, Path.Combine(target, Path.GetRelativePath(source, file)));
+        return target;
+    }
+
     /// <summary>Creates a file whose name is any byte sequence (.NET's own file APIs cannot name one that is not UTF-8).</summary>
     public static void WriteFile(string dir, byte[] name, byte[] content)
     {

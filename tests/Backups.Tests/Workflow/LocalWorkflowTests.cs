@@ -60,6 +60,28 @@ public sealed class LocalWorkflowTests(WorkflowStack stack) : IClassFixture<Work
     }
 
     [Fact]
+    public async Task Retention_applies_each_sources_own_policy_from_the_agents_config()
+    {
+        var repository = await stack.NewRepositoryAsync(retention: new Dictionary<string, string>
+        {
+            ["app-db"] = """{ "keep_last": 1 }""", ["cache"] = """{ "keep": "all" }""",
+        });
+        // Two earlier nights: with the global policy (keepDaily 7) each source would keep one snapshot of today's three.
+        var agent = new Agent(repository, WorkflowStack.RepositoryPassword, stack.S3.CaCertPath, stack.AgentEnvironment);
+        for (var night = 0; night < 2; night++) await agent.RunOkAsync("run", "--config", stack.ConfigPath);
+
+        var report = await stack.ExecuteAsync(Input(new { drill = "skip" }), repository);
+
+        Assert.True((string?)report["status"] == "SUCCEEDED", report.ToJsonString());
+        var retention = report["output"]!["retention"]!;
+        Assert.Equal(2, retention["removed"]!.AsArray().Count);
+        Assert.Contains("keep 1 latest snapshots", retention["scopes"]!.ToJsonString());
+        var snapshots = (await stack.Restic(repository).JsonAsync("snapshots")).EnumerateArray().ToList();
+        Assert.Equal(["app-db", "cache", "cache", "cache"], snapshots.Select(s => s.GetProperty("tags")[0].GetString()).Order());
+        Assert.Equal(retention["kept"]!.AsArray().Select(id => (string)id!).Order(), snapshots.Select(s => s.GetProperty("id").GetString()).Order());
+    }
+
+    [Fact]
     public async Task A_paths_source_that_cannot_read_a_file_succeeds_with_warnings_and_the_email_lists_them()
     {
         var files = stack.NewDirectory();

@@ -52,7 +52,9 @@ public sealed class WorkflowStack : IAsyncLifetime
 
     /// <summary>A new, initialized repository on s3rver, and the agent config that backs up app-db and cache into it.</summary>
     /// <param name="extraSource">One more source's JSON object, appended to the config's sources.</param>
-    public async Task<string> NewRepositoryAsync(string database = "app", string drill = "{}", string? extraSource = null)
+    /// <param name="retention">Per-source retention policies (JSON) by source name.</param>
+    public async Task<string> NewRepositoryAsync(string database = "app", string drill = "{}", string? extraSource = null,
+        IReadOnlyDictionary<string, string>? retention = null)
     {
         var repository = S3.NewRepository();
         await new Agent(repository, RepositoryPassword, S3.CaCertPath, new Dictionary<string, string>(S3.Env)).RunOkAsync("init");
@@ -61,12 +63,13 @@ public sealed class WorkflowStack : IAsyncLifetime
               "host": "{{Host}}", "heartbeat_seconds": 1, "drill_cadence": "never",
               "sources": [
                 { "name": "app-db", "kind": "postgres", "host": "{{Postgres.Host}}", "port": {{Postgres.Port}}, "user": "{{Postgres.User}}",
-                  "database": "{{database}}", "password": { "env": "TEST_PG_PASSWORD" }, "drill": {{drill}} },
-                { "name": "cache", "kind": "redis", "host": "{{Redis.Host}}", "port": {{Redis.Port}}, "password": { "env": "TEST_REDIS_PASSWORD" } }
+                  "database": "{{database}}", "password": { "env": "TEST_PG_PASSWORD" }, "drill": {{drill}} {{Retention("app-db")}} },
+                { "name": "cache", "kind": "redis", "host": "{{Redis.Host}}", "port": {{Redis.Port}}, "password": { "env": "TEST_REDIS_PASSWORD" } {{Retention("cache")}} }
                 {{(extraSource == null ? "" : "," + extraSource)}}
               ] }
             """);
         return repository;
+        string Retention(string source) => retention?.GetValueOrDefault(source) is { } policy ? $", \"retention\": {policy}" : "";
     }
 
     /// <summary>What the agent runs with: s3rver's credentials and the secrets its config names.</summary>

@@ -8,7 +8,8 @@ using Backups.Functions.Runtime;
 namespace Backups.Functions.Handlers.Retention;
 
 /// <summary>
-/// restic's `forget --prune` with the policy from the input: the snapshots the policy does not keep are
+/// restic's `forget --prune` with the policies from the input, each source's snapshots on their own (a source's
+/// own policy, a tag's such as pre-deploy's, else the global one): the snapshots the policies do not keep are
 /// forgotten, then the data only they referenced is pruned, all under one exclusive lock (a backup holding
 /// the repository makes this fail with Backups.Locked, for the workflow's Catch, without touching anything).
 /// The prune's write order keeps every kept snapshot whole if the function is stopped at any point; the next
@@ -20,34 +21,26 @@ public sealed class RetentionFunction(FunctionEnvironment environment)
 
     public async Task<RetentionResult> ApplyAsync(RetentionInput input, InvocationContext context)
     {
-        var request = new ForgetRequest(Field("policy", () => Policy(input.Policy)),
-            input.GroupBy is { } groupBy ? Field("groupBy", () => SnapshotGrouping.Parse(groupBy)) : SnapshotGrouping.Default, SnapshotFilter.All);
+        var request = new ForgetRequest(Field("policy", input.Policy.Validated),
+            input.GroupBy is { } groupBy ? Field("groupBy", () => SnapshotGrouping.Parse(groupBy)) : SnapshotGrouping.Default, SnapshotFilter.All)
+        {
+            BySource = input.SourcePolicies is { } bySource ? Field("sourcePolicies", bySource.Validated) : SourcePolicies.None,
+        };
         var maxUnused = input.MaxUnused is { } unused ? Field("maxUnused", () => MaxUnused.Parse(unused)) : MaxUnused.Default;
         if (request.Policy.IsEmpty) throw new InvalidInputException("invalid input at $.policy: an empty policy would keep everything (set at least one keep rule)");
         var dryRun = input.DryRun == true;
 
         await using var repo = await _repository.OpenAsync(context);
-        PruneStats? pruned = null;
-        var plan = await Forgetter.ForgetAsync(repo, request, dryRun, async (locked, plan, ct) =>
-        {
-            // As restic: nothing forgotten, nothing to prune.
-            if (input.Prune == false || !plan.Removed.Any()) return;
-            pruned = await Pruner.PruneLockedAsync(locked, new PruneOptions { MaxUnused = maxUnused, DryRun = dryRun }, ct: ct);
-        }, context.CancellationToken);
+        var (plan, pruned) = await Forgetter.ForgetAsync(repo, request, dryRun,
+            input.Prune == false ? null : new PruneOptions { MaxUnused = maxUnused }, context.CancellationToken);
 
         return new RetentionResult(request.Policy.ToString(), dryRun,
             [.. plan.Kept.Select(s => s.Id.ToString())], [.. plan.Removed.Select(s => s.Id.ToString())],
             pruned != null, (dryRun ? pruned?.PacksToDelete : pruned?.PacksDeleted) ?? 0, pruned?.PacksToRepack ?? 0, dryRun ? 0 : pruned?.BytesFreed ?? 0,
-            pruned?.IndexFilesWritten ?? 0, pruned?.IndexFilesRemoved ?? 0, pruned?.RetainedPacks ?? []);
+            pruned?.IndexFilesWritten ?? 0, pruned?.IndexFilesRemoved ?? 0, pruned?.RetainedPacks ?? [],
+            [.. plan.Groups.GroupBy(g => g.Scope!).Select(s => new RetentionScopeResult(s.Key.Policy.ToString(),
+                s.Sum(g => g.Keep.Count), s.Sum(g => g.Remove.Count), s.Key.Source, s.Key.Tag))]);
     }
-
-    private static RetentionPolicy Policy(RetentionPolicyInput policy) => new RetentionPolicy
-    {
-        Last = policy.KeepLast ?? 0, Hourly = policy.KeepHourly ?? 0, Daily = policy.KeepDaily ?? 0,
-        Weekly = policy.KeepWeekly ?? 0, Monthly = policy.KeepMonthly ?? 0, Yearly = policy.KeepYearly ?? 0,
-        Within = policy.KeepWithin is { } within ? RetentionDuration.Parse(within) : default,
-        KeepTags = [.. (policy.KeepTags ?? []).Select(TagList.Parse)],
-    }.Validated();
 
     /// <summary>A value of the input through the engine's own parser; its complaint names the field.</summary>
     private static T Field<T>(string field, Func<T> parse)
