@@ -24,7 +24,7 @@ public sealed class VerifyFunction(FunctionEnvironment environment)
     // Many reads in flight hide S3's latency; each holds one 16 MiB window.
     private const int DefaultParallelism = 16;
 
-    private readonly RepositoryAccess _repository = new(environment);
+    private readonly FunctionRepository _repository = new(environment);
     private readonly int _cycleDays = PositiveInt(environment, CycleVariable) ?? DefaultCycleDays;
     private readonly int _parallelism = PositiveInt(environment, ParallelismVariable) ?? DefaultParallelism;
 
