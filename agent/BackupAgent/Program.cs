@@ -70,7 +70,7 @@ public static class Program
         }
         catch (Exception e)
         {
-            var (code, message) = Describe(e, ct);
+            var (code, message) = Describe(e);
             stderr.WriteLine($"{ProgramInfo.Name}: {message}");
             return code;
         }
@@ -122,23 +122,14 @@ public static class Program
         return result;
     }
 
-    /// <summary>One line for a person and the exit code for a script; never a stack trace.</summary>
-    private static (int Code, string Message) Describe(Exception e, CancellationToken ct) => e switch
-    {
-        OperationCanceledException when ct.IsCancellationRequested => (ExitCodes.Interrupted, "interrupted"),
-        UsageException u => (ExitCodes.Usage, u.Message),
-        Run.ConfigException c => (ExitCodes.Usage, c.Message),
-        Run.SourceFailedException f => (ExitCodes.SourceFailed, $"{f.Message}; no snapshot was saved"),
-        RepositoryLocationException l => (ExitCodes.Usage, l.Message),
-        RepositoryException r => (ExitCodes.For(r.Kind), r.Message),
-        BackendUnavailableException b => (ExitCodes.Unavailable, b.Message),
-        FileNotFoundInBackendException f => (ExitCodes.Damaged, $"the repository is damaged: {f.Message}"),
-        RemovalRefusedException r => (ExitCodes.Failure, r.Message),
-        CryptoException c => (ExitCodes.Damaged, $"the repository is damaged: {c.Message}"),
-        IOException { InnerException: { } inner } => Describe(inner, ct),
-        IOException io => (ExitCodes.Failure, io.Message),
-        UnauthorizedAccessException ua => (ExitCodes.Failure, ua.Message),
-        AggregateException { InnerExceptions.Count: > 0 } agg => Describe(agg.InnerExceptions[0], ct),
-        _ => (ExitCodes.Failure, $"unexpected error ({e.GetType().Name}): {e.Message.ReplaceLineEndings(" ")}"),
-    };
+    /// <summary>One line for a person and the exit code for a script (by the failure's kind); never a stack trace.</summary>
+    private static (int Code, string Message) Describe(Exception e) =>
+        (ExitCodes.For(Failures.KindOf(e)), Failures.Cause(e) switch
+        {
+            OperationCanceledException => "interrupted",
+            Run.SourceFailedException f => $"{f.Message}; no snapshot was saved",
+            FileNotFoundInBackendException or CryptoException => $"the repository is damaged: {Failures.Cause(e).Message}",
+            ClassifiedException or IOException or UnauthorizedAccessException or RemovalRefusedException => Failures.Cause(e).Message,
+            var other => $"unexpected error ({other.GetType().Name}): {other.Message.ReplaceLineEndings(" ")}",
+        });
 }

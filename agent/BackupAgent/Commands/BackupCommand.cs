@@ -53,7 +53,7 @@ public sealed class BackupCommand : Command
         {
             // The repository password is this process's only secret; the child must not echo it either.
             var redactor = new Redactor();
-            redactor.Add(global.Password());
+            redactor.Add(await global.PasswordAsync(ct));
             using var process = SourceProcess.Start(args.AfterDashes, new Dictionary<string, string>(), redactor);
             result = await Backup.StdinAsync(repo, process.Output, args.Value("stdin-filename") ?? "stdin",
                 options with { BeforeSnapshot = () => process.EnsureSucceededAsync(timedOut: false, 0) }, ct);

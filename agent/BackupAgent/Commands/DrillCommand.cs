@@ -2,6 +2,7 @@ using System.Text.Json;
 using BackupAgent.Cli;
 using BackupAgent.Drills;
 using BackupAgent.Run;
+using Backups.Core.Repository;
 
 namespace BackupAgent.Commands;
 
@@ -29,7 +30,7 @@ public sealed class DrillCommand(IReadOnlyDictionary<string, string> environment
             ? Task.FromResult(new DrillResult { Passed = true, Skipped = skip, Repository = config.Repository!, Started = DateTimeOffset.Now })
             : new DrillRun(config, secrets, log).ExecuteAsync(args.Values("source"), ct);
         var result = reporter == null ? await Job()
-            : await reporter.ReportAsync(Job, r => r.Passed, "BackupAgent.DrillFailed", DrillJsonContext.Default.DrillResult, secrets);
+            : await reporter.ReportAsync(Job, r => r.Passed, ErrorKind.DrillFailed, DrillJsonContext.Default.DrillResult, secrets);
 
         if (output.Json) output.Line(JsonSerializer.Serialize(result, DrillJsonContext.Default.DrillResult));
         else if (result.Skipped != null) output.Line($"no drill: {result.Skipped}");
@@ -38,6 +39,6 @@ public sealed class DrillCommand(IReadOnlyDictionary<string, string> environment
                 output.Line(s.Passed
                     ? $"{s.Name}: passed {s.Checks.Count} checks; restored {Size.Format(s.RestoreBytes ?? 0)} in {s.RestoreSeconds:0.0} s (snapshot {s.SnapshotId?[..8]})"
                     : $"{s.Name}: FAILED: {s.Error}");
-        return result.Passed ? ExitCodes.Ok : ExitCodes.DrillFailed;
+        return result.Passed ? ExitCodes.Ok : ExitCodes.For(ErrorKind.DrillFailed);
     }
 }

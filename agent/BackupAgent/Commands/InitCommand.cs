@@ -1,6 +1,5 @@
 using System.Text.Json.Nodes;
 using BackupAgent.Cli;
-using Backups.Core.Repository;
 
 namespace BackupAgent.Commands;
 
@@ -15,13 +14,11 @@ public sealed class InitCommand : Command
         var versionText = args.Value("repository-version") ?? "2";
         var version = versionText switch { "latest" or "stable" or "2" => 2, "1" => 1, _ => -1 };
         if (version < 0) throw new UsageException($"--repository-version must be 1 or 2, not '{versionText}'");
-        var password = global.Password();
-        await using var backend = global.OpenBackend();
-        await using var repo = await Repository.InitAsync(backend, password, version, ct: ct);
+        await using var repo = await global.Settings.InitAsync(version, ct);
         if (output.Json)
-            output.JsonLine(new JsonObject { ["message_type"] = "initialized", ["id"] = repo.Config.Id, ["repository"] = backend.Location });
+            output.JsonLine(new JsonObject { ["message_type"] = "initialized", ["id"] = repo.Config.Id, ["repository"] = repo.Backend.Location });
         else
-            output.Line($"created repository {repo.Config.Id[..10]} at {backend.Location}");
+            output.Line($"created repository {repo.Config.Id[..10]} at {repo.Backend.Location}");
         return ExitCodes.Ok;
     }
 }

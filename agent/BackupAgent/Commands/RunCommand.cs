@@ -44,7 +44,7 @@ public sealed class RunCommand(IReadOnlyDictionary<string, string> environment) 
             }
         }
         var result = reporter == null ? await Job()
-            : await reporter.ReportAsync(Job, r => r.Succeeded, "BackupAgent.SourcesFailed", RunJsonContext.Default.RunResult, secrets);
+            : await reporter.ReportAsync(Job, r => r.Succeeded, ErrorKind.SourceFailed, RunJsonContext.Default.RunResult, secrets);
         if (output.Json) output.Line(JsonSerializer.Serialize(result, RunJsonContext.Default.RunResult));
         else
             foreach (var s in result.Sources)
@@ -52,7 +52,7 @@ public sealed class RunCommand(IReadOnlyDictionary<string, string> environment) 
                     ? $"{s.Name}: snapshot {s.SnapshotId?[..8]}, read {Size.Format(s.BytesRead)}, added {Size.Format(s.BytesAdded)} in {s.DurationSeconds:0.0} s"
                       + (s.Warnings is { Count: > 0 } w ? $"; not saved: {string.Join("; ", w)}" : "")
                     : $"{s.Name}: FAILED: {s.Error}");
-        if (!result.Succeeded) return ExitCodes.SourceFailed;
+        if (!result.Succeeded) return ExitCodes.For(ErrorKind.SourceFailed);
         return result.Sources.Any(s => s.Warnings != null) ? ExitCodes.Incomplete : ExitCodes.Ok;
     }
 }

@@ -194,7 +194,8 @@ public sealed partial class SourceConfig
 }
 
 /// <summary>A config problem, named by the JSON path of the field.</summary>
-public sealed class ConfigException(string path, string problem) : Exception($"config error at {path}: {problem}")
+public sealed class ConfigException(string path, string problem)
+    : Backups.Core.Repository.ClassifiedException(Backups.Core.Repository.ErrorKind.ConfigError, $"config error at {path}: {problem}")
 {
     public string Path { get; } = path;
 }

@@ -1,4 +1,4 @@
-using Backups.Core.Backends;
+using Backups.Core.Settings;
 using Repo = Backups.Core.Repository.Repository;
 
 namespace BackupAgent.Run;
@@ -17,17 +17,7 @@ public sealed record RunStart(Repo Repository, IReadOnlyDictionary<SourceConfig,
         foreach (var (source, i) in sources)
             if (source.Password != null) sourcePasswords[source] = await secrets.ResolveAsync(source.Password, $"$.sources[{i}].password", ct);
 
-        var backend = RepositoryLocation.Open(config.Repository!, new BackendOptions(CaCertFile: config.CaCert));
-        try
-        {
-            if (createRepository && await backend.StatAsync(FileHandle.Config, ct) == null)
-                await Repo.InitAsync(backend, password, ct: ct);
-            return new RunStart(await Repo.OpenAsync(backend, password, ct), sourcePasswords);
-        }
-        catch
-        {
-            await backend.DisposeAsync();
-            throw;
-        }
+        var settings = new RepositorySettings(config.Repository!, PasswordSource.Given(password, "$.password")) { CaCertFile = config.CaCert };
+        return new RunStart(await (createRepository ? settings.OpenOrInitAsync(ct) : settings.OpenAsync(ct)), sourcePasswords);
     }
 }

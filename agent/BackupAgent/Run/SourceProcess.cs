@@ -80,7 +80,8 @@ public sealed class SourceProcess : IDisposable
 }
 
 /// <summary>A source that produced no snapshot: its program failed, timed out, or could not start.</summary>
-public sealed class SourceFailedException(string message, int? exitStatus, string stderrTail) : Exception(message)
+public sealed class SourceFailedException(string message, int? exitStatus, string stderrTail)
+    : Backups.Core.Repository.ClassifiedException(Backups.Core.Repository.ErrorKind.SourceFailed, message)
 {
     public int? ExitStatus { get; } = exitStatus;
     public string StderrTail { get; } = stderrTail;

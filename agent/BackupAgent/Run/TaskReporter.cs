@@ -1,7 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using Backups.Aws;
-using Backups.Core.Backends;
 using Backups.Core.Repository;
 
 namespace BackupAgent.Run;
@@ -77,9 +76,9 @@ public sealed class TaskReporter : IAsyncDisposable
 
     /// <summary>
     /// Runs a job and tells the workflow how it ended: its result when it succeeded; when it did not, the
-    /// result as the cause under <paramref name="failure"/>; when it threw, the kind of exception.
+    /// result as the cause under the name of <paramref name="failure"/>; when it threw, the exception's kind.
     /// </summary>
-    public async Task<T> ReportAsync<T>(Func<Task<T>> job, Func<T, bool> succeeded, string failure, JsonTypeInfo<T> json, Secrets secrets)
+    public async Task<T> ReportAsync<T>(Func<Task<T>> job, Func<T, bool> succeeded, ErrorKind failure, JsonTypeInfo<T> json, Secrets secrets)
     {
         T result;
         try
@@ -93,18 +92,34 @@ public sealed class TaskReporter : IAsyncDisposable
         }
         var output = JsonSerializer.Serialize(result, json);
         if (succeeded(result)) await SucceededAsync(output);
-        else await FailedAsync(failure, output);
+        else await FailedAsync(ErrorName(failure), output);
         return result;
     }
 
-    /// <summary>The error name the workflow's Catch and the failure email see, by kind of failure.</summary>
-    public static string ErrorName(Exception e) => e switch
+    /// <summary>The error name the workflow's Catch and the failure email see for an exception: its kind's.</summary>
+    public static string ErrorName(Exception e) => ErrorName(Failures.KindOf(e));
+
+    /// <summary>The error name of each kind of failure: the one table (README's exit codes, in the workflow's words).</summary>
+    public static string ErrorName(ErrorKind kind) => "BackupAgent." + kind switch
     {
-        ConfigException => "BackupAgent.ConfigError",
-        RepositoryException r => $"BackupAgent.{r.Kind}",
-        BackendUnavailableException => "BackupAgent.Unavailable",
-        OperationCanceledException => "BackupAgent.Interrupted",
-        _ => "BackupAgent.Error",
+        ErrorKind.Failure => "Error",
+        ErrorKind.InvalidArgument => "InvalidArgument",
+        ErrorKind.ConfigError => "ConfigError",
+        ErrorKind.PasswordCommandFailed => "PasswordCommandFailed",
+        ErrorKind.RepositoryNotFound => "RepositoryNotFound",
+        ErrorKind.Locked => "Locked",
+        ErrorKind.WrongPassword => "WrongPassword",
+        ErrorKind.AlreadyExists => "AlreadyExists",
+        ErrorKind.NotFound => "NotFound",
+        ErrorKind.Damaged => "RepositoryDamaged",
+        ErrorKind.UnsupportedVersion => "UnsupportedVersion",
+        ErrorKind.Unavailable => "Unavailable",
+        // A run reports its failed sources together, in its result.
+        ErrorKind.SourceFailed => "SourcesFailed",
+        ErrorKind.DrillFailed => "DrillFailed",
+        ErrorKind.OverwriteRefused => "OverwriteRefused",
+        ErrorKind.Interrupted => "Interrupted",
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "a kind without a workflow error name"),
     };
 
     public async Task SucceededAsync(string output)
@@ -113,7 +128,7 @@ public sealed class TaskReporter : IAsyncDisposable
         await ReportAsync("success", () => _client.SendTaskSuccessAsync(_token, output));
     }
 
-    /// <param name="error">The name the workflow's Catch sees, e.g. BackupAgent.SourcesFailed.</param>
+    /// <param name="error">The name the workflow's Catch sees (<see cref="ErrorName(ErrorKind)"/>).</param>
     /// <param name="cause">Why, for the failure email (the run's result when there is one); secrets masked.</param>
     public async Task FailedAsync(string error, string cause)
     {

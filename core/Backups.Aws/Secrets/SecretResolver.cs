@@ -1,5 +1,7 @@
 using Amazon.SimpleSystemsManagement;
 using Amazon.SimpleSystemsManagement.Model;
+using Backups.Core.Repository;
+using Backups.Core.Settings;
 
 namespace Backups.Aws.Secrets;
 
@@ -36,12 +38,11 @@ public sealed class SecretResolver(IReadOnlyDictionary<string, string> environme
     {
         try
         {
-            // Like restic's --password-file: the trailing newline an editor leaves is not part of the secret.
-            return File.ReadAllText(file).TrimEnd('\r', '\n');
+            return SecretFile.Read(file);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (RepositoryException e)
         {
-            throw new SecretException($"cannot read {file}: {e.Message}");
+            throw new SecretException(e.Message);
         }
     }
 

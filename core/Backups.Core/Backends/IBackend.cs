@@ -1,3 +1,5 @@
+using Backups.Core.Repository;
+
 namespace Backups.Core.Backends;
 
 /// <summary>The kinds of files a repository stores, each in its own folder.</summary>
@@ -63,7 +65,8 @@ public interface IPendingFile : IAsyncDisposable
     Task CommitAsync(string name, CancellationToken ct = default);
 }
 
-public sealed class FileNotFoundInBackendException(string file) : Exception($"{file} does not exist")
+/// <summary>A file the repository refers to is not in the store: at the top of a command, damage.</summary>
+public sealed class FileNotFoundInBackendException(string file) : ClassifiedException(ErrorKind.Damaged, $"{file} does not exist")
 {
     public string File { get; } = file;
 }
@@ -79,7 +82,7 @@ public sealed class RemovalRefusedException(string file, string reason, Exceptio
 }
 
 /// <summary>Could not reach the store at all (after retries), as opposed to a missing or damaged file.</summary>
-public sealed class BackendUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
+public sealed class BackendUnavailableException(string message, Exception? inner = null) : ClassifiedException(ErrorKind.Unavailable, message, inner);
 
 /// <summary>restic's folder layout: data/ is split by the first two hex characters of the pack id.</summary>
 public static class FileLayout

@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using Amazon.Runtime;
+using Backups.Core.Repository;
 
 namespace Backups.Core.Backends;
 
@@ -20,7 +21,7 @@ public sealed record BackendOptions(
     RetrySettings? Retry = null,
     DateTimeOffset? Deadline = null);
 
-public sealed class RepositoryLocationException(string message) : Exception(message);
+public sealed class RepositoryLocationException(string message) : ClassifiedException(ErrorKind.ConfigError, message);
 
 /// <summary>A repository string as restic spells it (a path, local:PATH, s3:...), parsed.</summary>
 public abstract partial record RepositoryLocation

@@ -12,6 +12,8 @@ public sealed class FunctionEnvironment(IReadOnlyDictionary<string, string> vari
 {
     public SecretResolver Secrets { get; } = new(variables);
 
+    public IReadOnlyDictionary<string, string> Variables => variables;
+
     public Redactor Redactor => Secrets.Redactor;
 
     public TimeProvider Time { get; } = time ?? TimeProvider.System;
@@ -30,17 +32,18 @@ public sealed class FunctionEnvironment(IReadOnlyDictionary<string, string> vari
     public Uri? Endpoint(string serviceVariable) =>
         (Optional(serviceVariable) ?? Optional("AWS_ENDPOINT_URL")) is { } url ? new Uri(url) : null;
 
-    /// <summary>Lambda puts the function role's credentials in these variables; without them AWSSDK.Core's chain decides.</summary>
-    public AwsClientOptions AwsClient(string endpointVariable)
-    {
-        AWSCredentials? credentials = (Optional("AWS_ACCESS_KEY_ID"), Optional("AWS_SECRET_ACCESS_KEY"), Optional("AWS_SESSION_TOKEN")) switch
+    /// <summary>Lambda puts the function role's credentials in the variables; without them AWSSDK.Core's chain decides.</summary>
+    public AwsClientOptions AwsClient(string endpointVariable) =>
+        new() { Credentials = new AwsCredentialSource(Region, Credentials), ServiceUrl = Endpoint(endpointVariable), TimeProvider = Time };
+
+    /// <summary>The function role's credentials from the variables (the repository's store is reached with them too).</summary>
+    public AWSCredentials? Credentials =>
+        (Optional("AWS_ACCESS_KEY_ID"), Optional("AWS_SECRET_ACCESS_KEY"), Optional("AWS_SESSION_TOKEN")) switch
         {
             ({ } id, { } secret, { } token) => new SessionAWSCredentials(id, secret, token),
             ({ } id, { } secret, null) => new BasicAWSCredentials(id, secret),
             _ => null,
         };
-        return new AwsClientOptions { Credentials = new AwsCredentialSource(Region, credentials), ServiceUrl = Endpoint(endpointVariable), TimeProvider = Time };
-    }
 
     public void Dispose() => Secrets.Dispose();
 }

@@ -11,7 +11,7 @@ namespace Backups.Tests.Errors;
 public static partial class Failure
 {
     public const int Usage = 2, RepositoryNotFound = 10, Locked = 11, WrongPassword = 12, AlreadyExists = 13, NotFound = 14,
-        Damaged = 15, UnsupportedVersion = 16, Unavailable = 17, SourceFailed = 18, Interrupted = 130;
+        Damaged = 15, UnsupportedVersion = 16, Unavailable = 17, SourceFailed = 18, PasswordCommandFailed = 21, Interrupted = 130;
 
     /// <summary>
     /// The program exited with <paramref name="code"/> and said, on exactly one line of stderr, what went wrong

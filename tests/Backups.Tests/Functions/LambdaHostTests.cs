@@ -87,8 +87,8 @@ public sealed class LambdaHostTests : IAsyncLifetime
         var answer = await _api.AnswerAsync(_api.Invoke("""{"count": 1}""", TimeSpan.FromMinutes(1)));
 
         Assert.Equal("error", answer.Kind);
-        Assert.Equal("Backups.InvalidOperation", answer.ErrorType);
-        Assert.Equal("Backups.InvalidOperation", answer.Json["errorType"]!.GetValue<string>());
+        Assert.Equal("Backups.Error", answer.ErrorType);
+        Assert.Equal("Backups.Error", answer.Json["errorType"]!.GetValue<string>());
         Assert.Equal("pg_dump: connection to db failed with password [redacted]", answer.Json["errorMessage"]!.GetValue<string>());
         Assert.DoesNotContain(DbPassword, answer.Body);
         Assert.DoesNotContain(DbPassword, _log.ToString());

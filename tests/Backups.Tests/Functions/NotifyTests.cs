@@ -174,7 +174,7 @@ public sealed class NotifyTests(SesLocalFixture ses, NotifyRepository repository
         var function = FunctionCatalog.All["notify"](environment);
 
         var e = await Assert.ThrowsAsync<InvalidInputException>(() =>
-            function.InvokeAsync("""{"step": "Verify", "error": "Backups.Damaged"}"""u8.ToArray(), SnapshotHistory.Invocation()));
+            function.InvokeAsync("""{"step": "Verify", "error": "Backups.RepositoryDamaged"}"""u8.ToArray(), SnapshotHistory.Invocation()));
 
         Assert.StartsWith("invalid input at $: ", e.Message);
         Assert.Contains("'outcome'", e.Message);

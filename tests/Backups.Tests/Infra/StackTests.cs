@@ -220,9 +220,9 @@ public sealed class StackTests(SynthesizedStack stack) : IClassFixture<Synthesiz
             var logGroup = (string)f["LoggingConfig"]!["LogGroup"]!["Ref"]!;
             Assert.Equal(90, (int)stack.Json["Resources"]![logGroup]!["Properties"]!["RetentionInDays"]!);
             var variables = f["Environment"]!["Variables"]!;
-            Assert.Equal("/backups/repository-password", (string?)variables[RepositoryAccess.PasswordSsmVariable]);
-            Assert.Matches(@"^\{""Fn::Join"":\[""""\,\[""s3:s3\.""", variables[RepositoryAccess.RepositoryVariable]!.ToJsonString());
-            Assert.EndsWith(@"""/restic""]]}", variables[RepositoryAccess.RepositoryVariable]!.ToJsonString());
+            Assert.Equal("/backups/repository-password", (string?)variables[FunctionRepository.PasswordSsmVariable]);
+            Assert.Matches(@"^\{""Fn::Join"":\[""""\,\[""s3:s3\.""", variables[Backups.Core.Settings.ResticEnvironment.Repository]!.ToJsonString());
+            Assert.EndsWith(@"""/restic""]]}", variables[Backups.Core.Settings.ResticEnvironment.Repository]!.ToJsonString());
             Assert.Equal("api-box", (string?)variables["BACKUP_HOST"]);
         }
         var notify = functions.Single(f => (string?)f.Properties["Handler"] == "notify").Properties;

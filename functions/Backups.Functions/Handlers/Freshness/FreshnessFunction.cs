@@ -17,7 +17,7 @@ public sealed class FreshnessFunction(FunctionEnvironment environment)
     public const string ExpectedSourcesVariable = "FRESHNESS_EXPECTED_SOURCES", MaxAgeVariable = "FRESHNESS_MAX_AGE_HOURS";
     public const double DefaultMaxAgeHours = 25;
 
-    private readonly RepositoryAccess _repository = new(environment);
+    private readonly FunctionRepository _repository = new(environment);
     private readonly IReadOnlyList<string>? _expected = environment.Optional(ExpectedSourcesVariable)?
         .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
     private readonly double _maxAgeHours = environment.Optional(MaxAgeVariable) is { } hours

@@ -14,14 +14,14 @@ namespace Backups.Functions.Handlers.Notify;
 /// </summary>
 /// <remarks>Environment: NOTIFY_SENDER, NOTIFY_RECIPIENTS (comma-separated), BACKUP_HOST, BACKUP_LOG_GROUP,
 /// NOTIFY_WEBHOOK_URL or NOTIFY_WEBHOOK_URL_SSM_PARAMETER, NOTIFY_REDACT_SSM_PARAMETERS, NOTIFY_SUCCESS_SUMMARY
-/// (monthly, always, never), the repository's (<see cref="RepositoryAccess"/>), AWS_REGION and
+/// (monthly, always, never), the repository's (<see cref="FunctionRepository"/>), AWS_REGION and
 /// AWS_ENDPOINT_URL_SESV2 / AWS_ENDPOINT_URL.</remarks>
 public sealed class NotifyFunction
 {
     private static readonly HttpClient WebhookHttp = new() { Timeout = TimeSpan.FromSeconds(15) };
 
     private readonly FunctionEnvironment _environment;
-    private readonly RepositoryAccess _repository;
+    private readonly FunctionRepository _repository;
     private readonly SesV2Client _ses;
     private readonly string _sender;
     private readonly IReadOnlyList<string> _recipients;
@@ -33,7 +33,7 @@ public sealed class NotifyFunction
     public NotifyFunction(FunctionEnvironment environment)
     {
         _environment = environment;
-        _repository = new RepositoryAccess(environment);
+        _repository = new FunctionRepository(environment);
         _ses = new SesV2Client(environment.AwsClient("AWS_ENDPOINT_URL_SESV2"));
         _sender = environment.Required("NOTIFY_SENDER");
         _recipients = List(environment.Required("NOTIFY_RECIPIENTS"));

@@ -17,7 +17,7 @@ namespace Backups.Functions.Handlers.Retention;
 /// </summary>
 public sealed class RetentionFunction(FunctionEnvironment environment)
 {
-    private readonly RepositoryAccess _repository = new(environment);
+    private readonly FunctionRepository _repository = new(environment);
 
     public async Task<RetentionResult> ApplyAsync(RetentionInput input, InvocationContext context)
     {

@@ -1,5 +1,6 @@
 using Backups.Core.Checking;
 using Backups.Core.Locks;
+using Backups.Core.Repository;
 using Backups.Functions.Repositories;
 using Backups.Functions.Runtime;
 using Repo = Backups.Core.Repository.Repository;
@@ -12,12 +13,12 @@ namespace Backups.Functions.Handlers.Verify;
 /// </summary>
 public sealed class LockedCheck(FunctionEnvironment environment)
 {
-    public const string DamagedError = ErrorNames.Prefix + "RepositoryDamaged";
+    public static readonly string DamagedError = ErrorNames.For(ErrorKind.Damaged);
     // What the answer and the lock's removal need after the last pack: a pack read started just before the
     // deadline still has to finish.
     private static readonly TimeSpan ReadMargin = TimeSpan.FromSeconds(45);
 
-    private readonly RepositoryAccess _repository = new(environment);
+    private readonly FunctionRepository _repository = new(environment);
 
     /// <summary>Checks with <paramref name="options"/> (its deadline and clock set here); <paramref name="alsoLocked"/>
     /// runs on the open repository under the same lock, after a check that found no damage.</summary>

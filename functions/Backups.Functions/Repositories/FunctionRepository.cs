@@ -1,0 +1,57 @@
+using Backups.Aws.Secrets;
+using Backups.Core.Settings;
+using Backups.Functions.Runtime;
+using Repo = Backups.Core.Repository.Repository;
+
+namespace Backups.Functions.Repositories;
+
+/// <summary>
+/// The repository a function works on, configured as restic is (<see cref="ResticEnvironment"/>: RESTIC_REPOSITORY,
+/// the password from RESTIC_PASSWORD_COMMAND, RESTIC_PASSWORD_FILE or RESTIC_PASSWORD, RESTIC_CACERT), or with the
+/// password in an SSM SecureString named by RESTIC_PASSWORD_SSM_PARAMETER (read with the function's role) instead.
+/// </summary>
+public sealed class FunctionRepository
+{
+    public const string PasswordSsmVariable = "RESTIC_PASSWORD_SSM_PARAMETER";
+
+    private readonly FunctionEnvironment _environment;
+    private readonly RepositorySettings _settings;
+
+    public FunctionRepository(FunctionEnvironment environment)
+    {
+        _environment = environment;
+        var ssm = environment.Optional(PasswordSsmVariable);
+        if (ssm != null && ResticEnvironment.PasswordFrom(environment.Variables) != null)
+            throw new ConfigurationException($"set {PasswordSsmVariable} or restic's password variables, not both");
+        _settings = ResticEnvironment.Read(environment.Variables, password: ssm != null ? new SsmPassword(environment.Secrets, ssm) : null)
+            with { Credentials = environment.Credentials };
+    }
+
+    // The store's retries end this long before the invocation's deadline, so that a store still out of reach is
+    // reported as unavailable rather than as a timed-out function.
+    private static readonly TimeSpan RetryMargin = TimeSpan.FromSeconds(10);
+
+    /// <summary>Opens the repository for one invocation: no store call retries past its deadline, nor longer than
+    /// <paramref name="atMost"/> from now when given (for work that matters less than what comes after it).</summary>
+    public async Task<Repo> OpenAsync(InvocationContext context, TimeSpan? atMost = null)
+    {
+        var deadline = context.Deadline - RetryMargin;
+        if (atMost is { } most && context.TimeProvider.GetUtcNow() + most < deadline) deadline = context.TimeProvider.GetUtcNow() + most;
+        // Obtained once per execution environment (one SSM call or command per cold start; a failure is tried
+        // again), and masked in whatever leaves the function.
+        _environment.Redactor.Add(await _settings.Password.ReadAsync(context.CancellationToken));
+        return await _settings.OpenAsync(context.CancellationToken, deadline);
+    }
+
+    public async Task<SourceHistory> LoadHistoryAsync(InvocationContext context, TimeSpan? atMost = null)
+    {
+        await using var repo = await OpenAsync(context, atMost);
+        return new SourceHistory(await repo.LoadSnapshotsAsync(context.CancellationToken));
+    }
+
+    private sealed class SsmPassword(SecretResolver secrets, string parameter) : PasswordSource
+    {
+        protected override Task<string> ObtainAsync(CancellationToken ct) => secrets.ResolveAsync(new SecretRef { Ssm = parameter }, ct);
+        protected override string Describe() => $"SSM parameter {parameter}";
+    }
+}
