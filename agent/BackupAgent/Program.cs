@@ -13,7 +13,7 @@ public static class Program
 {
     private static IReadOnlyList<Command> Commands(IReadOnlyDictionary<string, string> env) =>
     [
-        new InitCommand(), new BackupCommand(), new SnapshotsCommand(), new LsCommand(), new DumpCommand(),
+        new InitCommand(env), new BackupCommand(), new SnapshotsCommand(), new LsCommand(), new DumpCommand(),
         new RestoreCommand(), new CatCommand(), new CheckCommand(), new RunCommand(env), new DrillCommand(env), new ForgetCommand(),
         new PruneCommand(), new UnlockCommand(), new StatsCommand(), new DiffCommand(), new FindCommand(), new KeyCommand(),
         new TagCommand(), new VersionCommand(),

@@ -1,27 +1,43 @@
 using System.Text.Json.Nodes;
 using BackupAgent.Cli;
+using BackupAgent.Run;
+using Backups.Core.Backends;
 using Backups.Core.Repository;
 
 namespace BackupAgent.Commands;
 
-public sealed class InitCommand : Command
+public sealed class InitCommand(IReadOnlyDictionary<string, string> environment) : Command
 {
     public override string Name => "init";
-    public override string Usage => "init [--repository-version 1|2]: create a new repository";
-    public override IReadOnlyDictionary<string, string?> ValueFlags { get; } = new Dictionary<string, string?> { ["repository-version"] = null };
+    public override string Usage =>
+        "init [--repository-version 1|2] [--config FILE]: create a new repository (with --config: the one the run's config names, with its password)";
+    public override IReadOnlyDictionary<string, string?> ValueFlags { get; } =
+        new Dictionary<string, string?> { ["repository-version"] = null, ["config"] = "c" };
 
     public override async Task<int> RunAsync(Arguments args, GlobalOptions global, Output output, CancellationToken ct)
     {
         var versionText = args.Value("repository-version") ?? "2";
         var version = versionText switch { "latest" or "stable" or "2" => 2, "1" => 1, _ => -1 };
         if (version < 0) throw new UsageException($"--repository-version must be 1 or 2, not '{versionText}'");
-        var password = global.Password();
-        await using var backend = global.OpenBackend();
+        var (backend, password) = args.Value("config") is { } path ? await FromConfigAsync(path, args, ct) : (global.OpenBackend(), global.Password());
+        await using var _ = backend;
         await using var repo = await Repository.InitAsync(backend, password, version, ct: ct);
         if (output.Json)
             output.JsonLine(new JsonObject { ["message_type"] = "initialized", ["id"] = repo.Config.Id, ["repository"] = backend.Location });
         else
             output.Line($"created repository {repo.Config.Id[..10]} at {backend.Location}");
         return ExitCodes.Ok;
+    }
+
+    /// <summary>The repository and password of a run config (so that `run --config FILE`'s repository can be made
+    /// with the same file).</summary>
+    private async Task<(IBackend, string)> FromConfigAsync(string path, Arguments args, CancellationToken ct)
+    {
+        if (args.Value("repo") != null || args.Value("password-file") != null)
+            throw new UsageException("--config names the repository and its password: give it without -r or --password-file");
+        var config = RunConfig.Load(path);
+        using var secrets = new Secrets(environment);
+        var password = await config.GuardAsync(() => secrets.ResolveAsync(config.Password!, "$.password", ct));
+        return (RepositoryLocation.Open(config.Repository!, new BackendOptions(CaCertFile: args.Value("cacert") ?? config.CaCert)), password);
     }
 }
