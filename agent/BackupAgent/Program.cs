@@ -13,9 +13,10 @@ public static class Program
 {
     private static IReadOnlyList<Command> Commands(IReadOnlyDictionary<string, string> env) =>
     [
-        new InitCommand(), new BackupCommand(), new SnapshotsCommand(), new LsCommand(), new DumpCommand(),
+        new InitCommand(env), new BackupCommand(), new SnapshotsCommand(), new LsCommand(), new DumpCommand(),
         new RestoreCommand(), new CatCommand(), new CheckCommand(), new RunCommand(env), new DrillCommand(env), new ForgetCommand(),
-        new PruneCommand(), new UnlockCommand(),
+        new PruneCommand(), new UnlockCommand(), new StatsCommand(), new DiffCommand(), new FindCommand(), new KeyCommand(),
+        new TagCommand(), new VersionCommand(),
     ];
 
     public static async Task<int> Main(string[] args)
@@ -42,11 +43,7 @@ public static class Program
     {
         try
         {
-            if (args.Count == 1 && args[0] is "--version" or "version")
-            {
-                await WriteAsync(stdout, ProgramInfo.Version + "\n", ct);
-                return ExitCodes.Ok;
-            }
+            if (args.Count == 1 && args[0] == "--version") args = ["version"];
             var commands = Commands(env);
             var name = CommandName(args, commands);
             // Help is decided here, before any command runs, so that no command can forget it: `forget --prune

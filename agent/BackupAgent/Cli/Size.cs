@@ -10,7 +10,8 @@ public static class Size
         string[] units = ["B", "KiB", "MiB", "GiB", "TiB"];
         double v = bytes;
         var u = 0;
-        while (v >= 1024 && u < units.Length - 1) { v /= 1024; u++; }
+        // As restic's formatBytes: 1024 B is still "1024 B".
+        while (v > 1024 && u < units.Length - 1) { v /= 1024; u++; }
         return u == 0 ? $"{bytes} B" : $"{v.ToString("0.000", CultureInfo.InvariantCulture)} {units[u]}";
     }
 }

@@ -28,7 +28,7 @@ public sealed class DrillCommand(IReadOnlyDictionary<string, string> environment
 
         Task<DrillResult> Job() => skip != null
             ? Task.FromResult(new DrillResult { Passed = true, Skipped = skip, Repository = config.Repository!, Started = DateTimeOffset.Now })
-            : new DrillRun(config, secrets, log).ExecuteAsync(args.Values("source"), ct);
+            : config.GuardAsync(() => new DrillRun(config, secrets, log).ExecuteAsync(args.Values("source"), ct));
         var result = reporter == null ? await Job()
             : await reporter.ReportAsync(Job, r => r.Passed, ErrorKind.DrillFailed, DrillJsonContext.Default.DrillResult, secrets);
 

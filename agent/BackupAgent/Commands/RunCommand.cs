@@ -35,7 +35,7 @@ public sealed class RunCommand(IReadOnlyDictionary<string, string> environment) 
         {
             try
             {
-                return await run.ExecuteAsync(options, ct);
+                return await config.GuardAsync(() => run.ExecuteAsync(options, ct));
             }
             finally
             {

@@ -1,26 +1,27 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using BackupAgent.Cli;
+using Backups.Core.Json;
 using Backups.Core.Snapshots;
 
 namespace BackupAgent.Commands;
 
+/// <summary>restic's snapshots: the snapshots named, or those the filter matches, oldest first; --latest N keeps
+/// the newest N of each host and set of paths.</summary>
 public sealed class SnapshotsCommand : Command
 {
     public override string Name => "snapshots";
-    public override string Usage => "snapshots [--host H] [--tag T] [--path P]: list snapshots";
-    public override IReadOnlyDictionary<string, string?> ValueFlags { get; } = SnapshotFilterFlags;
+    public override string Usage => "snapshots [ID...] [--host H] [--tag T] [--path P] [--latest N]: list snapshots";
+    public override IReadOnlyDictionary<string, string?> ValueFlags { get; } =
+        new Dictionary<string, string?>(SnapshotFilterFlags) { ["latest"] = null };
 
     public override async Task<int> RunAsync(Arguments args, GlobalOptions global, Output output, CancellationToken ct)
     {
+        var latest = Latest(args);
         await using var repo = await global.OpenRepositoryAsync(ct);
-        var host = args.Value("host");
-        var tags = Tags.Parse(args.Values("tag"));
-        var paths = args.Values("path");
-        var snapshots = (await repo.LoadSnapshotsAsync(output.SkippedSnapshot, ct))
-            .Where(s => (host == null || s.Hostname == host)
-                        && tags.All(t => s.Tags?.Contains(t) == true)
-                        && paths.All(s.Paths.Contains)).ToList();
+        var snapshots = await SelectSnapshotsAsync(repo, args, args.Positional, output, ct);
+        if (latest > 0) snapshots = NewestPerHostAndPaths(snapshots, latest);
+        // As restic: paths are listed sorted.
+        foreach (var s in snapshots) s.Paths.Sort(StringComparer.Ordinal);
         if (output.Json)
         {
             output.JsonLine(new JsonArray([.. snapshots.Select(ToJson)]));
@@ -35,10 +36,40 @@ public sealed class SnapshotsCommand : Command
         return ExitCodes.Ok;
     }
 
-    /// <summary>restic's JSON for a snapshot: its stored fields plus id and short_id.</summary>
+    private static int Latest(Arguments args)
+    {
+        var text = args.Value("latest");
+        if (text == null) return 0;
+        return int.TryParse(text, out var n) && n >= 0 ? n : throw new UsageException($"--latest needs a whole number of 0 or more, not '{text}'");
+    }
+
+    /// <summary>restic's FilterLastestSnapshots: per host and (sorted) paths the newest <paramref name="limit"/>,
+    /// listed oldest first.</summary>
+    private static List<Snapshot> NewestPerHostAndPaths(List<Snapshot> snapshots, int limit)
+    {
+        var seen = new Dictionary<string, int>(StringComparer.Ordinal);
+        var kept = new List<Snapshot>();
+        foreach (var s in snapshots.OrderByDescending(s => s.Time))
+        {
+            var key = (s.Hostname ?? "") + "\0" + string.Join('|', s.Paths.Order(StringComparer.Ordinal));
+            var count = seen.GetValueOrDefault(key);
+            if (count >= limit) continue;
+            seen[key] = count + 1;
+            kept.Add(s);
+        }
+        kept.Reverse();
+        return kept;
+    }
+
+    /// <summary>restic's JSON for a snapshot: its stored fields (as restic 0.14 prints them: no empty ones, no zero
+    /// uid or gid, the time in Go's form) plus id and short_id.</summary>
     public static JsonNode ToJson(Snapshot s)
     {
         var node = SnapshotJson.ToNode(s);
+        foreach (var empty in node.Where(p => p.Value == null).Select(p => p.Key).ToList()) node.Remove(empty);
+        if (s.Uid == 0) node.Remove("uid");
+        if (s.Gid == 0) node.Remove("gid");
+        node["time"] = GoTime.Format(s.Time);
         node["id"] = s.Id.ToString();
         node["short_id"] = s.Id.Short;
         return node;

@@ -3,6 +3,8 @@ using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
 using Backups.Aws.Secrets;
 using Backups.Core.Retention;
+using Backups.Core;
+using Backups.Core.Repository;
 
 namespace BackupAgent.Run;
 
@@ -49,6 +51,9 @@ public sealed class RunConfig
         ],
     };
 
+    /// <summary>The file this config came from and where its values are in it, for errors found after loading.</summary>
+    [JsonIgnore] public ConfigSource? Source { get; private set; }
+
     public static RunConfig Load(string path)
     {
         byte[] bytes;
@@ -58,26 +63,55 @@ public sealed class RunConfig
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new ConfigException("$", $"cannot read {path}: {e.Message}");
+            throw new ConfigException("$", $"cannot read it: {e.Message}", path);
         }
+        var source = ConfigSource.Parse(path, bytes);
         RunConfig config;
         try
         {
-            config = JsonSerializer.Deserialize(bytes, RunJsonContext.Default.RunConfig) ?? throw new ConfigException("$", "the config is empty");
+            config = JsonSerializer.Deserialize(bytes, RunJsonContext.Default.RunConfig)
+                     ?? throw new ConfigException("$", "expected an object with repository, password and sources, not null");
+            config.Validate();
         }
         catch (JsonException e)
         {
-            throw new ConfigException(e.Path ?? "$", e.Message.Split(". Path:")[0].Split(" Path:")[0]);
+            throw source.Locate(ConfigErrors.Translate(e, source.Locations));
         }
-        config.Validate();
+        catch (ConfigException e)
+        {
+            throw source.Locate(e);
+        }
+        config.Source = source;
         return config;
+    }
+
+    /// <summary>
+    /// Runs a job on this config: a config error found on the way (a secret that cannot be read) is pointed at
+    /// its place in the file, and a repository that does not exist yet is said with the command that creates it.
+    /// </summary>
+    public async Task<T> GuardAsync<T>(Func<Task<T>> job)
+    {
+        try
+        {
+            return await job();
+        }
+        catch (ConfigException e) when (e.Where == null && Source != null)
+        {
+            throw Source.Locate(e);
+        }
+        catch (RepositoryException e) when (e.Kind == ErrorKind.RepositoryNotFound && Source != null)
+        {
+            throw new RepositoryException(ErrorKind.RepositoryNotFound,
+                $"there is no repository at {Repository}; create it with: {ProgramInfo.Name} init --config {Source.Path}", e);
+        }
     }
 
     /// <summary>Checks everything that can be checked before anything runs; the first problem names its field.</summary>
     public void Validate()
     {
-        if (string.IsNullOrWhiteSpace(Repository)) throw new ConfigException("$.repository", "required");
-        if (Password == null) throw new ConfigException("$.password", "required (one of env, file, ssm, value)");
+        if (string.IsNullOrWhiteSpace(Repository))
+            throw new ConfigException("$.repository", "required: where the backups go, a path or s3:s3.REGION.amazonaws.com/BUCKET/PREFIX");
+        if (Password == null) throw new ConfigException("$.password", "required: the repository password as {\"env\": \"VAR\"}, {\"file\": \"/path\"}, {\"ssm\": \"/name\"} or {\"value\": \"...\"}");
         if (Password.Problem is { } problem) throw new ConfigException("$.password", problem);
         if (Concurrency is < 1 or > 16) throw new ConfigException("$.concurrency", "must be between 1 and 16");
         if (HeartbeatSeconds is < 1 or > 3600) throw new ConfigException("$.heartbeat_seconds", "must be between 1 and 3600");
@@ -193,9 +227,13 @@ public sealed partial class SourceConfig
     ];
 }
 
-/// <summary>A config problem, named by the JSON path of the field.</summary>
-public sealed class ConfigException(string path, string problem)
-    : Backups.Core.Repository.ClassifiedException(Backups.Core.Repository.ErrorKind.ConfigError, $"config error at {path}: {problem}")
+/// <summary>A config problem, named by the JSON path of the field and, once known, the file, line and column
+/// (<paramref name="where"/>: "/etc/backup-agent/config.json:7:21").</summary>
+public sealed class ConfigException(string path, string problem, string? where = null)
+    : Backups.Core.Repository.ClassifiedException(Backups.Core.Repository.ErrorKind.ConfigError,
+        where == null ? $"config error at {path}: {problem}" : $"{where}: config error at {path}: {problem}")
 {
     public string Path { get; } = path;
+    public string Problem { get; } = problem;
+    public string? Where { get; } = where;
 }

@@ -1,113 +1,71 @@
 namespace Backups.Core.Filtering;
 
 /// <summary>
-/// restic's path patterns (its filter package), as backup's --exclude and restore's --include/--exclude take them:
-/// glob components ('*', '?', '[...]', and '**' for any number of directories). A pattern starting with '/' is
-/// anchored at the root; any other pattern may match at any depth. A pattern that matches a directory matches
-/// everything below it.
+/// restic's path patterns (internal/filter): Go filepath.Match globs per path component, "**" for any number of
+/// components; a pattern starting with "/" is anchored at the root, any other matches a run of components
+/// anywhere in the path (so "dir" matches "/a/dir" and everything below it).
 /// </summary>
 public sealed class PathPattern
 {
     private readonly string[] _parts;
-    private readonly bool _anchored;
-
-    public string Text { get; }
 
     public PathPattern(string pattern)
     {
         Text = pattern;
-        var p = pattern.TrimEnd('/');
-        _anchored = p.StartsWith('/');
-        _parts = p.Split('/', StringSplitOptions.RemoveEmptyEntries);
-        if (_parts.Length == 0) throw new ArgumentException($"pattern '{pattern}' is empty");
+        // As restic: a leading '!' is dropped (it negates only in exclude lists).
+        var p = pattern.StartsWith('!') ? pattern[1..] : pattern;
+        _parts = Split(GoPath.Clean(p)).Select(part => part == "**" ? "" : part).ToArray();
+        foreach (var part in _parts)
+            if (!GoGlob.IsValid(part)) throw new ArgumentException($"pattern '{pattern}' is malformed (at '{part}')");
     }
 
-    /// <summary>Whether an absolute path (or a directory above it) matches.</summary>
-    public bool Matches(string absolutePath)
+    public string Text { get; }
+
+    /// <summary>Whether the clean absolute path ("/a/b") matches.</summary>
+    public bool Matches(string path) => Text == "" || Match(_parts, Split(path));
+
+    /// <summary>Whether something below the path could match (restic's ChildMatch).</summary>
+    public bool ChildMayMatch(string path)
     {
-        var path = Components(absolutePath);
-        if (_anchored) return MatchFrom(path, 0, 0, prefix: true);
-        for (var start = 0; start < path.Length; start++)
-            if (MatchFrom(path, start, 0, prefix: true)) return true;
-        return false;
+        if (Text == "" || _parts[0] != "/") return true;
+        var strs = Split(path);
+        var wildcard = Array.IndexOf(_parts, "");
+        if (wildcard >= 0 && strs.Length >= wildcard) strs = strs[..wildcard];
+        var l = Math.Min(strs.Length, _parts.Length);
+        return Match(_parts[..l], strs);
     }
 
-    /// <summary>
-    /// Whether something below the directory at <paramref name="absolutePath"/> may match (restore descends only
-    /// into such directories): always for a pattern that may match at any depth; for an anchored one, when the
-    /// directory's path agrees with the pattern's leading components (up to a '**').
-    /// </summary>
-    public bool ChildMayMatch(string absolutePath)
+    private static string[] Split(string path)
     {
-        if (!_anchored) return true;
-        var path = Components(absolutePath);
-        var wildcard = Array.IndexOf(_parts, "**");
-        var n = Math.Min(wildcard < 0 ? path.Length : Math.Min(path.Length, wildcard), _parts.Length);
-        for (var i = 0; i < n; i++)
-            if (!Glob(_parts[i], path[i])) return false;
-        return true;
+        var parts = path.Split('/');
+        if (parts[0] == "") parts[0] = "/";
+        return parts;
     }
 
-    private static string[] Components(string absolutePath) => absolutePath.Split('/', StringSplitOptions.RemoveEmptyEntries);
-
-    // prefix: the pattern may match a leading part of the path (excluding a directory excludes its contents).
-    private bool MatchFrom(string[] path, int i, int j, bool prefix)
+    private static bool Match(string[] parts, string[] strs)
     {
-        if (j == _parts.Length) return i == path.Length || prefix;
-        if (_parts[j] == "**")
+        var wildcard = Array.IndexOf(parts, "");
+        if (wildcard >= 0)
         {
-            for (var k = i; k <= path.Length; k++)
-                if (MatchFrom(path, k, j + 1, prefix)) return true;
+            // "**" stands for zero, one, two ... single-component wildcards.
+            for (var i = 0; i <= strs.Length - parts.Length + 1; i++)
+            {
+                string[] expanded = [.. parts[..wildcard], .. Enumerable.Repeat("*", i), .. parts[(wildcard + 1)..]];
+                if (Match(expanded, strs)) return true;
+            }
             return false;
         }
-        return i < path.Length && Glob(_parts[j], path[i]) && MatchFrom(path, i + 1, j + 1, prefix);
-    }
-
-    internal static bool Glob(ReadOnlySpan<char> pattern, ReadOnlySpan<char> name)
-    {
-        while (pattern.Length > 0)
+        if (parts.Length == 0) return strs.Length == 0;
+        if (parts.Length > strs.Length) return false;
+        int min = 0, max = strs.Length - parts.Length;
+        if (parts[0] == "/") max = 0;
+        else if (strs[0] == "/") min = 1;
+        for (var offset = max; offset >= min; offset--)
         {
-            switch (pattern[0])
-            {
-                case '*':
-                    for (var k = 0; k <= name.Length; k++)
-                        if (Glob(pattern[1..], name[k..])) return true;
-                    return false;
-                case '?':
-                    if (name.Length == 0) return false;
-                    break;
-                case '[':
-                    var close = pattern.IndexOf(']');
-                    if (close < 0 || name.Length == 0) return false;
-                    var set = pattern[1..close];
-                    var negate = set.Length > 0 && (set[0] == '^' || set[0] == '!');
-                    if (negate) set = set[1..];
-                    var hit = false;
-                    for (var k = 0; k < set.Length; k++)
-                    {
-                        if (k + 2 < set.Length && set[k + 1] == '-')
-                        {
-                            hit |= name[0] >= set[k] && name[0] <= set[k + 2];
-                            k += 2;
-                        }
-                        else hit |= name[0] == set[k];
-                    }
-                    if (hit == negate) return false;
-                    pattern = pattern[(close + 1)..];
-                    name = name[1..];
-                    continue;
-                case '\\' when pattern.Length > 1:
-                    if (name.Length == 0 || name[0] != pattern[1]) return false;
-                    pattern = pattern[2..];
-                    name = name[1..];
-                    continue;
-                default:
-                    if (name.Length == 0 || name[0] != pattern[0]) return false;
-                    break;
-            }
-            pattern = pattern[1..];
-            name = name[1..];
+            var all = true;
+            for (var i = parts.Length - 1; i >= 0 && all; i--) all = GoGlob.Match(parts[i], strs[offset + i]);
+            if (all) return true;
         }
-        return name.Length == 0;
+        return false;
     }
 }

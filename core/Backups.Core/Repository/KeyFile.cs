@@ -23,13 +23,15 @@ public sealed class KeyFile
     // predictable. Readers accept whatever stays within Scrypt's memory and work limits.
     private const int DefaultN = 1 << 15, DefaultR = 8, DefaultP = 1;
 
-    public static KeyFile Create(CryptoKey master, string password)
+    /// <param name="username">The key's user (restic's `key add --user`); this process's user when null.</param>
+    /// <param name="hostname">The key's host (restic's `key add --host`); this machine's name when null.</param>
+    public static KeyFile Create(CryptoKey master, string password, string? username = null, string? hostname = null)
     {
         var key = new KeyFile
         {
             Created = DateTimeOffset.Now,
-            Username = Environment.UserName,
-            Hostname = Environment.MachineName,
+            Username = string.IsNullOrEmpty(username) ? Environment.UserName : username,
+            Hostname = string.IsNullOrEmpty(hostname) ? Environment.MachineName : hostname,
             N = DefaultN, R = DefaultR, P = DefaultP,
             Salt = RandomNumberGenerator.GetBytes(64),
         };

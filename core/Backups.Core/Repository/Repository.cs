@@ -32,13 +32,17 @@ public sealed class Repository : IAsyncDisposable
     private Packer? _packer;
     private readonly Lock _packerGate = new();
 
+    /// <summary>The key file the password opened (restic's KeyName): `key remove` refuses to remove it.</summary>
+    public string KeyName { get; }
+
     /// <summary>Version 1 repositories store everything uncompressed.</summary>
     public bool Compresses => Config.Version >= 2;
 
-    private Repository(IBackend backend, CryptoKey key, RepositoryConfig config)
+    private Repository(IBackend backend, CryptoKey key, string keyName, RepositoryConfig config)
     {
         Backend = backend;
         Key = key;
+        KeyName = keyName;
         Config = config;
         Polynomial = Polynomial.Parse(config.ChunkerPolynomial);
     }
@@ -63,11 +67,12 @@ public sealed class Repository : IAsyncDisposable
             ChunkerPolynomial = (polynomial ?? Polynomial.Random()).ToString(),
         };
         var keyJson = RepositoryJson.Serialize(KeyFile.Create(master, password), RepositoryJson.Context.KeyFile);
-        await backend.SaveAsync(new FileHandle(FileKind.Key, Id.Hash(keyJson).ToString()), keyJson, ct);
+        var keyName = Id.Hash(keyJson).ToString();
+        await backend.SaveAsync(new FileHandle(FileKind.Key, keyName), keyJson, ct);
         // The config is written last: until it exists, nobody takes the folder for a repository.
         var configJson = RepositoryJson.Serialize(config, RepositoryJson.Context.RepositoryConfig);
         await backend.SaveAsync(FileHandle.Config, master.Seal(configJson), ct);
-        return new Repository(backend, master, config);
+        return new Repository(backend, master, keyName, config);
     }
 
     public static async Task<Repository> OpenAsync(IBackend backend, string password, CancellationToken ct = default)
@@ -75,7 +80,7 @@ public sealed class Repository : IAsyncDisposable
         if (await backend.StatAsync(FileHandle.Config, ct) == null)
             throw new RepositoryException(ErrorKind.RepositoryNotFound, $"there is no repository at {backend.Location} (no config file)");
 
-        var master = await FindMasterKeyAsync(backend, password, ct);
+        var (master, keyName) = await FindMasterKeyAsync(backend, password, ct);
         var sealedConfig = await backend.LoadAsync(FileHandle.Config, ct: ct);
         var plainConfig = new byte[Math.Max(0, sealedConfig.Length - CryptoKey.Overhead)];
         if (sealedConfig.Length < CryptoKey.Overhead || !master.TryOpen(sealedConfig, plainConfig))
@@ -85,7 +90,7 @@ public sealed class Repository : IAsyncDisposable
             throw new RepositoryException(ErrorKind.UnsupportedVersion, $"repository version {config.Version} is not supported (this program reads versions 1 and 2)");
         if (!Polynomial.TryParse(config.ChunkerPolynomial, out _))
             throw new RepositoryException(ErrorKind.Damaged, $"config is damaged: chunker polynomial '{config.ChunkerPolynomial}' is invalid");
-        return new Repository(backend, master, config);
+        return new Repository(backend, master, keyName, config);
     }
 
     /// <summary>restic tries at most this many key files (its maxKeys) before it gives up.</summary>
@@ -99,7 +104,7 @@ public sealed class Repository : IAsyncDisposable
     /// work than <see cref="Scrypt"/> allows is passed over (a planted one must not lock everyone out); it is the
     /// error only when no key could even be tried, else the password is wrong and the message names it too.
     /// </summary>
-    private static async Task<CryptoKey> FindMasterKeyAsync(IBackend backend, string password, CancellationToken ct)
+    private static async Task<(CryptoKey Master, string KeyName)> FindMasterKeyAsync(IBackend backend, string password, CancellationToken ct)
     {
         RepositoryException? refused = null;
         int listed = 0, tried = 0;
@@ -114,7 +119,7 @@ public sealed class Repository : IAsyncDisposable
                     throw new RepositoryException(ErrorKind.Damaged, $"{file} is damaged: {size} bytes is far too big for a key file");
                 var keyFile = RepositoryJson.Deserialize(await backend.LoadAsync(file, ct: ct), RepositoryJson.Context.KeyFile, file.ToString());
                 var master = keyFile.TryOpen(password, file.ToString());
-                if (master != null) return master;
+                if (master != null) return (master, name);
                 tried++;
             }
             catch (RepositoryException e) when (e.Kind is ErrorKind.Damaged or ErrorKind.UnsupportedVersion)

@@ -57,7 +57,7 @@ public sealed class ReleaseBuildFixture : IAsyncLifetime
 public sealed class ReleaseBuildTests(ReleaseBuildFixture build, ITestOutputHelper log) : IClassFixture<ReleaseBuildFixture>
 {
     private const ushort X8664 = 62, AArch64 = 183;
-    private static readonly Regex VersionLine = new(@"^backup-agent \d+\.\d+\.\d+\n$");
+    private static readonly Regex VersionLine = new(@"^backup-agent \d+\.\d+\.\d+ \(commit [0-9a-f]{8}, built \d{4}-\d\d-\d\d\) compiled with \.NET \S+ on linux/(x64|arm64)\n$");
     private static readonly string SystemdDir = Path.Combine(ReleaseBuildFixture.RepositoryRoot, "agent", "systemd");
 
     [Theory]

@@ -59,6 +59,12 @@ public sealed class HelpTests(HelpTests.TwoSnapshots shared) : IClassFixture<Hel
         { ["-h", "forget", "--keep-last", "1", "--prune"], "forget", "--prune" },
         { ["prune", "--help"], "prune", "--max-unused" },
         { ["unlock", "--remove-all", "--help"], "unlock", "--remove-all" },
+        { ["stats", "--mode", "raw-data", "--help"], "stats", "--mode" },
+        { ["diff", "latest", "latest", "-h"], "diff", "--metadata" },
+        { ["find", "*.bin", "--help"], "find", "--ignore-case" },
+        { ["key", "passwd", "--new-password-file", "/dev/null", "--help"], "key", "--new-password-file" },
+        { ["tag", "--set", "x", "--help"], "tag", "--remove" },
+        { ["version", "--help"], "version", "--json" },
     };
 
     [Theory]

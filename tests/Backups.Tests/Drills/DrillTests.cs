@@ -288,7 +288,7 @@ public sealed class DrillTests(DrillDatabasesFixture db) : IClassFixture<DrillDa
             """);
         var drill = await Processes.RunAsync(Agent.Program, ["drill", "--config", config], AgentEnvironment());
         Assert.Equal(2, drill.ExitCode);
-        Assert.Equal("backup-agent: config error at $.sources[0].drill.checks: SQL checks apply to postgres sources only\n", drill.Stderr);
+        Assert.Matches(@"^backup-agent: \S+\.json:\d+:\d+: config error at \$\.sources\[0\]\.drill\.checks: SQL checks apply to postgres sources only\n$", drill.Stderr);
     }
 
     /// <summary>

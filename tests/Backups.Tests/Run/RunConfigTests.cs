@@ -63,7 +63,8 @@ public sealed class RunConfigTests : IDisposable
     {
         var e = Assert.Throws<ConfigException>(() => Load(json));
         Assert.True(e.Path.StartsWith(path, StringComparison.Ordinal), $"{what}: reported {e.Path} ({e.Message}), expected {path}");
-        Assert.StartsWith("config error at ", e.Message);
+        Assert.Contains(".json:", e.Message);
+        Assert.Contains("config error at ", e.Message);
         Assert.DoesNotContain('\n', e.Message);
     }
 
