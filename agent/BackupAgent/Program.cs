@@ -5,7 +5,7 @@ using BackupAgent.Commands;
 using Backups.Core;
 using Backups.Core.Backends;
 using Backups.Core.Crypto;
-using Backups.Core.Repository;
+using Backups.Core.Repositories;
 
 namespace BackupAgent;
 

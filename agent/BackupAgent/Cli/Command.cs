@@ -1,6 +1,6 @@
 using Backups.Core.Retention;
 using Backups.Core.Snapshots;
-using Repo = Backups.Core.Repository.Repository;
+using Repo = Backups.Core.Repositories.Repository;
 
 namespace BackupAgent.Cli;
 

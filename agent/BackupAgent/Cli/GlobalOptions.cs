@@ -1,5 +1,5 @@
 using Backups.Core.Locks;
-using Backups.Core.Repository;
+using Backups.Core.Repositories;
 using Backups.Core.Settings;
 
 namespace BackupAgent.Cli;

@@ -2,7 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Backups.Core;
 using Backups.Core.FileSystem;
-using Backups.Core.Repository;
+using Backups.Core.Repositories;
 
 namespace BackupAgent.Cli;
 

@@ -5,7 +5,7 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using BackupAgent.Cli;
 using Backups.Core.Archiving;
-using Backups.Core.Repository;
+using Backups.Core.Repositories;
 
 namespace BackupAgent.Commands;
 

@@ -2,7 +2,7 @@ using System.Text.Json;
 using BackupAgent.Cli;
 using BackupAgent.Drills;
 using BackupAgent.Run;
-using Backups.Core.Repository;
+using Backups.Core.Repositories;
 
 namespace BackupAgent.Commands;
 

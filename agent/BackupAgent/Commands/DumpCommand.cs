@@ -1,5 +1,5 @@
 using BackupAgent.Cli;
-using Backups.Core.Repository;
+using Backups.Core.Repositories;
 using Backups.Core.Restoring;
 using Backups.Core.Snapshots;
 using Backups.Core.Trees;

@@ -29,7 +29,7 @@ public sealed class LsCommand : Command
         else output.Line($"snapshot {snapshot.Id.Short} of [{string.Join(' ', snapshot.Paths)}] at {snapshot.Time.LocalDateTime:yyyy-MM-dd HH:mm:ss}:");
 
         var root = dir == "" ? snapshot.Tree : (await TreeWalker.FindAsync(repo, snapshot.Tree, dir, ct)).Subtree
-            ?? throw new Backups.Core.Repository.RepositoryException(Backups.Core.Repository.ErrorKind.NotFound, $"{dir} is not a directory in the snapshot");
+            ?? throw new Backups.Core.Repositories.RepositoryException(Backups.Core.Repositories.ErrorKind.NotFound, $"{dir} is not a directory in the snapshot");
         await foreach (var (path, node) in TreeWalker.WalkAsync(repo, root, dir, ct))
         {
             if (!output.Json)

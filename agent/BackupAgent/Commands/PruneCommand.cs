@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
 using BackupAgent.Cli;
 using Backups.Core.Pruning;
-using Backups.Core.Repository;
+using Backups.Core.Repositories;
 
 namespace BackupAgent.Commands;
 

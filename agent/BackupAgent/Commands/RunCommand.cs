@@ -3,7 +3,7 @@ using BackupAgent.Cli;
 using BackupAgent.Run;
 using Backups.Aws;
 using Backups.Core.Backends;
-using Backups.Core.Repository;
+using Backups.Core.Repositories;
 
 namespace BackupAgent.Commands;
 

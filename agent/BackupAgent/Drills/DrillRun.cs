@@ -1,11 +1,11 @@
 using System.Diagnostics;
 using BackupAgent.Run;
 using Backups.Core.Locks;
-using Backups.Core.Repository;
+using Backups.Core.Repositories;
 using Backups.Core.Restoring;
 using Backups.Core.Snapshots;
 using Backups.Core.Trees;
-using Repo = Backups.Core.Repository.Repository;
+using Repo = Backups.Core.Repositories.Repository;
 
 namespace BackupAgent.Drills;
 

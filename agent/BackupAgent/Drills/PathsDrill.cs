@@ -6,7 +6,7 @@ using Backups.Core.FileSystem;
 using Backups.Core.Restoring;
 using Backups.Core.Snapshots;
 using Backups.Core.Trees;
-using Repo = Backups.Core.Repository.Repository;
+using Repo = Backups.Core.Repositories.Repository;
 
 namespace BackupAgent.Drills;
 

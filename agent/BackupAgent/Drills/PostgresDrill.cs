@@ -2,10 +2,10 @@ using System.Diagnostics;
 using System.Globalization;
 using BackupAgent.Run;
 using Backups.Core;
-using Backups.Core.Repository;
+using Backups.Core.Repositories;
 using Backups.Core.Restoring;
 using Backups.Core.Trees;
-using Repo = Backups.Core.Repository.Repository;
+using Repo = Backups.Core.Repositories.Repository;
 
 namespace BackupAgent.Drills;
 

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using BackupAgent.Run;
 using Backups.Core.Restoring;
 using Backups.Core.Trees;
-using Repo = Backups.Core.Repository.Repository;
+using Repo = Backups.Core.Repositories.Repository;
 
 namespace BackupAgent.Drills;
 

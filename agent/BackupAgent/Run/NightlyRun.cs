@@ -5,7 +5,7 @@ using BackupAgent.Drills;
 using Backups.Core;
 using Backups.Core.Archiving;
 using Backups.Core.Filtering;
-using Backups.Core.Repository;
+using Backups.Core.Repositories;
 using Backups.Core.Snapshots;
 using Backups.Core.Trees;
 

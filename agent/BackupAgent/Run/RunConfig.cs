@@ -4,7 +4,7 @@ using System.Text.RegularExpressions;
 using Backups.Aws.Secrets;
 using Backups.Core.Retention;
 using Backups.Core;
-using Backups.Core.Repository;
+using Backups.Core.Repositories;
 
 namespace BackupAgent.Run;
 
@@ -230,7 +230,7 @@ public sealed partial class SourceConfig
 /// <summary>A config problem, named by the JSON path of the field and, once known, the file, line and column
 /// (<paramref name="where"/>: "/etc/backup-agent/config.json:7:21").</summary>
 public sealed class ConfigException(string path, string problem, string? where = null)
-    : Backups.Core.Repository.ClassifiedException(Backups.Core.Repository.ErrorKind.ConfigError,
+    : Backups.Core.Repositories.ClassifiedException(Backups.Core.Repositories.ErrorKind.ConfigError,
         where == null ? $"config error at {path}: {problem}" : $"{where}: config error at {path}: {problem}")
 {
     public string Path { get; } = path;

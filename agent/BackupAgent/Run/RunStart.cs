@@ -1,5 +1,5 @@
 using Backups.Core.Settings;
-using Repo = Backups.Core.Repository.Repository;
+using Repo = Backups.Core.Repositories.Repository;
 
 namespace BackupAgent.Run;
 

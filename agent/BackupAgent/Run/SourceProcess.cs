@@ -81,7 +81,7 @@ public sealed class SourceProcess : IDisposable
 
 /// <summary>A source that produced no snapshot: its program failed, timed out, or could not start.</summary>
 public sealed class SourceFailedException(string message, int? exitStatus, string stderrTail)
-    : Backups.Core.Repository.ClassifiedException(Backups.Core.Repository.ErrorKind.SourceFailed, message)
+    : Backups.Core.Repositories.ClassifiedException(Backups.Core.Repositories.ErrorKind.SourceFailed, message)
 {
     public int? ExitStatus { get; } = exitStatus;
     public string StderrTail { get; } = stderrTail;

@@ -1,4 +1,4 @@
-using Backups.Core.Repository;
+using Backups.Core.Repositories;
 
 namespace Backups.Aws.Secrets;
 

@@ -1,6 +1,6 @@
 using Amazon.SimpleSystemsManagement;
 using Amazon.SimpleSystemsManagement.Model;
-using Backups.Core.Repository;
+using Backups.Core.Repositories;
 using Backups.Core.Settings;
 
 namespace Backups.Aws.Secrets;

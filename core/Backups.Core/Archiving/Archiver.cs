@@ -1,9 +1,9 @@
 using Backups.Core.FileSystem;
 using Backups.Core.Filtering;
 using Backups.Core.Json;
-using Backups.Core.Repository;
+using Backups.Core.Repositories;
 using Backups.Core.Trees;
-using Repo = Backups.Core.Repository.Repository;
+using Repo = Backups.Core.Repositories.Repository;
 
 namespace Backups.Core.Archiving;
 

@@ -1,6 +1,6 @@
 using Backups.Core.Snapshots;
 using Backups.Core.Filtering;
-using Repo = Backups.Core.Repository.Repository;
+using Repo = Backups.Core.Repositories.Repository;
 
 namespace Backups.Core.Archiving;
 
@@ -60,7 +60,7 @@ public static class Backup
         var absolute = paths.Select(p => Path.TrimEndingDirectorySeparator(Path.GetFullPath(p))).Distinct().ToList();
         foreach (var p in absolute)
             if (!File.Exists(p) && !Directory.Exists(p) && new FileInfo(p).LinkTarget == null)
-                throw new Repository.RepositoryException(Repository.ErrorKind.NotFound, $"{p} does not exist");
+                throw new Repositories.RepositoryException(Repositories.ErrorKind.NotFound, $"{p} does not exist");
         return absolute;
     }
 

@@ -5,8 +5,8 @@ using Backups.Core.Locks;
 using Backups.Core.Snapshots;
 using Backups.Core.Trees;
 using Backups.Core.Json;
-using Backups.Core.Repository;
-using Repo = Backups.Core.Repository.Repository;
+using Backups.Core.Repositories;
+using Repo = Backups.Core.Repositories.Repository;
 
 namespace Backups.Core.Archiving;
 

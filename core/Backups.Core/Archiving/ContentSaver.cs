@@ -1,6 +1,6 @@
 using System.Threading.Channels;
 using Backups.Core.Chunking;
-using Repo = Backups.Core.Repository.Repository;
+using Repo = Backups.Core.Repositories.Repository;
 
 namespace Backups.Core.Archiving;
 

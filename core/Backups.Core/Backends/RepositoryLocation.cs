@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 using Amazon.Runtime;
-using Backups.Core.Repository;
+using Backups.Core.Repositories;
 
 namespace Backups.Core.Backends;
 

@@ -1,10 +1,10 @@
 using Backups.Core.Backends;
 using Backups.Core.Json;
 using Backups.Core.Locks;
-using Backups.Core.Repository;
+using Backups.Core.Repositories;
 using Backups.Core.Snapshots;
 using Backups.Core.Trees;
-using Repo = Backups.Core.Repository.Repository;
+using Repo = Backups.Core.Repositories.Repository;
 
 namespace Backups.Core.Checking;
 

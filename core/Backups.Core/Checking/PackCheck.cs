@@ -6,8 +6,8 @@ using Backups.Core.Buffers;
 using Backups.Core.Compression;
 using Backups.Core.Crypto;
 using Backups.Core.Packs;
-using Backups.Core.Repository;
-using Repo = Backups.Core.Repository.Repository;
+using Backups.Core.Repositories;
+using Repo = Backups.Core.Repositories.Repository;
 
 namespace Backups.Core.Checking;
 

@@ -1,7 +1,7 @@
 using Backups.Core.Filtering;
 using Backups.Core.Snapshots;
 using Backups.Core.Trees;
-using Repo = Backups.Core.Repository.Repository;
+using Repo = Backups.Core.Repositories.Repository;
 
 namespace Backups.Core.Inspecting;
 

@@ -1,7 +1,7 @@
 using Backups.Core.FileSystem;
-using Backups.Core.Repository;
+using Backups.Core.Repositories;
 using Backups.Core.Trees;
-using Repo = Backups.Core.Repository.Repository;
+using Repo = Backups.Core.Repositories.Repository;
 
 namespace Backups.Core.Inspecting;
 

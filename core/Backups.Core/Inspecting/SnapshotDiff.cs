@@ -1,6 +1,6 @@
 using Backups.Core.FileSystem;
 using Backups.Core.Trees;
-using Repo = Backups.Core.Repository.Repository;
+using Repo = Backups.Core.Repositories.Repository;
 
 namespace Backups.Core.Inspecting;
 

@@ -1,8 +1,8 @@
 using System.Security.Cryptography;
-using Backups.Core.Repository;
+using Backups.Core.Repositories;
 using Backups.Core.Snapshots;
 using Backups.Core.Trees;
-using Repo = Backups.Core.Repository.Repository;
+using Repo = Backups.Core.Repositories.Repository;
 
 namespace Backups.Core.Inspecting;
 

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Backups.Core.Repository;
+using Backups.Core.Repositories;
 
 namespace Backups.Core.Json;
 

@@ -3,7 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Backups.Core.Indexes;
 using Backups.Core.Locks;
-using Backups.Core.Repository;
+using Backups.Core.Repositories;
 using Backups.Core.Snapshots;
 using Backups.Core.Trees;
 

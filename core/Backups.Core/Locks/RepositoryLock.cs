@@ -2,8 +2,8 @@ using Backups.Core.FileSystem;
 using System.Runtime.InteropServices;
 using Backups.Core.Backends;
 using Backups.Core.Json;
-using Backups.Core.Repository;
-using Repo = Backups.Core.Repository.Repository;
+using Backups.Core.Repositories;
+using Repo = Backups.Core.Repositories.Repository;
 
 namespace Backups.Core.Locks;
 

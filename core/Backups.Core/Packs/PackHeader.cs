@@ -1,5 +1,5 @@
 using System.Buffers.Binary;
-using Backups.Core.Repository;
+using Backups.Core.Repositories;
 
 namespace Backups.Core.Packs;
 

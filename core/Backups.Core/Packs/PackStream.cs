@@ -2,7 +2,7 @@ using Backups.Core.Backends;
 using Backups.Core.Buffers;
 using Backups.Core.Compression;
 using Backups.Core.Crypto;
-using Backups.Core.Repository;
+using Backups.Core.Repositories;
 
 namespace Backups.Core.Packs;
 

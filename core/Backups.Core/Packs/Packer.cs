@@ -7,8 +7,8 @@ using Backups.Core.Compression;
 using Backups.Core.Crypto;
 using Backups.Core.Indexes;
 using Backups.Core.Json;
-using Backups.Core.Repository;
-using Repo = Backups.Core.Repository.Repository;
+using Backups.Core.Repositories;
+using Repo = Backups.Core.Repositories.Repository;
 
 namespace Backups.Core.Packs;
 

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Backups.Core.Repository;
+using Backups.Core.Repositories;
 using static Backups.Core.Json.JsonScan;
 
 namespace Backups.Core.Pruning;

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Backups.Core.Backends;
 using Backups.Core.Buffers;
-using Repo = Backups.Core.Repository.Repository;
+using Repo = Backups.Core.Repositories.Repository;
 
 namespace Backups.Core.Pruning;
 

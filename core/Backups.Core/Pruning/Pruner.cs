@@ -2,8 +2,8 @@ using Backups.Core.Backends;
 using Backups.Core.Buffers;
 using Backups.Core.Locks;
 using Backups.Core.Packs;
-using Backups.Core.Repository;
-using Repo = Backups.Core.Repository.Repository;
+using Backups.Core.Repositories;
+using Repo = Backups.Core.Repositories.Repository;
 
 namespace Backups.Core.Pruning;
 

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 using Backups.Core.Backends;
-using Repo = Backups.Core.Repository.Repository;
+using Repo = Backups.Core.Repositories.Repository;
 
 namespace Backups.Core.Pruning;
 

@@ -1,8 +1,8 @@
 using Backups.Core.Backends;
 using Backups.Core.Buffers;
 using Backups.Core.Packs;
-using Backups.Core.Repository;
-using Repo = Backups.Core.Repository.Repository;
+using Backups.Core.Repositories;
+using Repo = Backups.Core.Repositories.Repository;
 
 namespace Backups.Core.Restoring;
 

@@ -2,7 +2,7 @@ using Backups.Core.Backends;
 using Backups.Core.Locks;
 using Backups.Core.Pruning;
 using Backups.Core.Snapshots;
-using Repo = Backups.Core.Repository.Repository;
+using Repo = Backups.Core.Repositories.Repository;
 
 namespace Backups.Core.Retention;
 

@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text;
-using Backups.Core.Repository;
+using Backups.Core.Repositories;
 
 namespace Backups.Core.Retention;
 

@@ -1,7 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using Backups.Core.Repository;
+using Backups.Core.Repositories;
 
 namespace Backups.Core.Retention;
 

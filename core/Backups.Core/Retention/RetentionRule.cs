@@ -1,5 +1,5 @@
 using System.Globalization;
-using Backups.Core.Repository;
+using Backups.Core.Repositories;
 
 namespace Backups.Core.Retention;
 

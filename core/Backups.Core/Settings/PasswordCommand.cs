@@ -1,7 +1,7 @@
 using System.ComponentModel;
 using System.Diagnostics;
 using System.Text;
-using Backups.Core.Repository;
+using Backups.Core.Repositories;
 
 namespace Backups.Core.Settings;
 

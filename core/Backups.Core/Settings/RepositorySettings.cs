@@ -1,7 +1,7 @@
 using Amazon.Runtime;
 using Backups.Core.Backends;
 using Backups.Core.Compression;
-using Repo = Backups.Core.Repository.Repository;
+using Repo = Backups.Core.Repositories.Repository;
 
 namespace Backups.Core.Settings;
 

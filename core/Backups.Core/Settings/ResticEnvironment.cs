@@ -1,5 +1,5 @@
 using Backups.Core.Compression;
-using Backups.Core.Repository;
+using Backups.Core.Repositories;
 
 namespace Backups.Core.Settings;
 

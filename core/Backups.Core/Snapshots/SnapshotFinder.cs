@@ -1,6 +1,6 @@
 using Backups.Core.Backends;
-using Backups.Core.Repository;
-using Repo = Backups.Core.Repository.Repository;
+using Backups.Core.Repositories;
+using Repo = Backups.Core.Repositories.Repository;
 
 namespace Backups.Core.Snapshots;
 

@@ -1,6 +1,6 @@
-using Backups.Core.Repository;
+using Backups.Core.Repositories;
 using Backups.Core.Retention;
-using Repo = Backups.Core.Repository.Repository;
+using Repo = Backups.Core.Repositories.Repository;
 
 namespace Backups.Core.Snapshots;
 

@@ -1,5 +1,5 @@
 using Backups.Core.Backends;
-using Repo = Backups.Core.Repository.Repository;
+using Repo = Backups.Core.Repositories.Repository;
 
 namespace Backups.Core.Snapshots;
 

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using Backups.Core.Json;
-using Backups.Core.Repository;
+using Backups.Core.Repositories;
 
 namespace Backups.Core.Trees;
 
@@ -34,13 +34,13 @@ public static class TreeJson
 
     /// <summary>Stores a tree blob unless the repository holds it already.</summary>
     /// <returns>Its id, its JSON length, and its stored length when it was new.</returns>
-    public static async Task<(Id Id, int Length, int? Stored)> SaveAsync(Repository.Repository repo, Tree tree, CancellationToken ct = default)
+    public static async Task<(Id Id, int Length, int? Stored)> SaveAsync(Repository repo, Tree tree, CancellationToken ct = default)
     {
         var json = Serialize(tree);
         var id = Id.Hash(json);
         return (id, json.Length, await repo.SaveBlobAsync(BlobType.Tree, id, json, ct: ct));
     }
 
-    public static async Task<Tree> LoadAsync(Repository.Repository repo, Id id, CancellationToken ct = default) =>
+    public static async Task<Tree> LoadAsync(Repository repo, Id id, CancellationToken ct = default) =>
         Parse(await repo.LoadBlobAsync(BlobType.Tree, id, ct), id);
 }

@@ -1,7 +1,7 @@
 using Backups.Aws.Secrets;
 using Backups.Core.Settings;
 using Backups.Functions.Runtime;
-using Repo = Backups.Core.Repository.Repository;
+using Repo = Backups.Core.Repositories.Repository;
 
 namespace Backups.Functions.Repositories;
 

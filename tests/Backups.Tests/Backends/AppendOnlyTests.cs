@@ -1,6 +1,6 @@
 using System.Text.Json;
 using Backups.Core.Backends;
-using Backups.Core.Repository;
+using Backups.Core.Repositories;
 using Backups.Tests.Support;
 using Xunit;
 

@@ -5,7 +5,7 @@ using Backups.Core.Indexes;
 using Backups.Core.Json;
 using Backups.Tests.Support;
 using Xunit;
-using Repo = Backups.Core.Repository.Repository;
+using Repo = Backups.Core.Repositories.Repository;
 
 namespace Backups.Tests.Checking;
 

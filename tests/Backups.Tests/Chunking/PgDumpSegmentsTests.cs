@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Text.RegularExpressions;
 using Backups.Core.Backends;
 using Backups.Core.Chunking;
-using Backups.Core.Repository;
+using Backups.Core.Repositories;
 using Backups.Tests.Support;
 using Xunit;
 

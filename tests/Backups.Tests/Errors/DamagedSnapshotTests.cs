@@ -5,7 +5,7 @@ using Backups.Core;
 using Backups.Core.Backends;
 using Backups.Core.Compression;
 using Backups.Core.Json;
-using Backups.Core.Repository;
+using Backups.Core.Repositories;
 using Backups.Tests.Support;
 using Xunit;
 using ZstdSharp;

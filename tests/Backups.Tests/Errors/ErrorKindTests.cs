@@ -4,7 +4,7 @@ using BackupAgent.Run;
 using Backups.Aws.Secrets;
 using Backups.Core.Backends;
 using Backups.Core.Crypto;
-using Backups.Core.Repository;
+using Backups.Core.Repositories;
 using Backups.Functions.Runtime;
 using Backups.Tests.Support;
 using Xunit;

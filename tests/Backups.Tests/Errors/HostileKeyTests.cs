@@ -2,7 +2,7 @@ using System.Security.Cryptography;
 using Backups.Core.Backends;
 using Backups.Core.Crypto;
 using Backups.Core.Json;
-using Backups.Core.Repository;
+using Backups.Core.Repositories;
 using Backups.Tests.Support;
 using Xunit;
 

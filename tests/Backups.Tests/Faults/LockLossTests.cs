@@ -4,7 +4,7 @@ using Backups.Tests.CrashSafety;
 using Backups.Tests.Errors;
 using Backups.Tests.Support;
 using Xunit;
-using Repo = Backups.Core.Repository.Repository;
+using Repo = Backups.Core.Repositories.Repository;
 
 namespace Backups.Tests.Faults;
 

@@ -1,6 +1,6 @@
 using Backups.Core;
 using Backups.Core.Packs;
-using Backups.Core.Repository;
+using Backups.Core.Repositories;
 using Xunit;
 
 namespace Backups.Tests.Packs;

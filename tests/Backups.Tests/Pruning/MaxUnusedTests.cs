@@ -1,5 +1,5 @@
 using Backups.Core.Pruning;
-using Backups.Core.Repository;
+using Backups.Core.Repositories;
 using Xunit;
 
 namespace Backups.Tests.Pruning;

@@ -5,7 +5,7 @@ using Backups.Core.Backends;
 using Backups.Core.Trees;
 using Backups.Tests.Support;
 using Xunit;
-using Repo = Backups.Core.Repository.Repository;
+using Repo = Backups.Core.Repositories.Repository;
 
 namespace Backups.Tests.Restoring;
 

@@ -1,4 +1,4 @@
-using Backups.Core.Repository;
+using Backups.Core.Repositories;
 using Backups.Core.Retention;
 using Xunit;
 

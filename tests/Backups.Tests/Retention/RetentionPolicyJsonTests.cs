@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Backups.Core.Repository;
+using Backups.Core.Repositories;
 using Backups.Core.Retention;
 using Backups.Functions.Contracts;
 using Xunit;

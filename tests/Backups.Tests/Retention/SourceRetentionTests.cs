@@ -7,7 +7,7 @@ using Backups.Functions.Handlers;
 using Backups.Functions.Runtime;
 using Backups.Tests.Support;
 using Xunit;
-using Repo = Backups.Core.Repository.Repository;
+using Repo = Backups.Core.Repositories.Repository;
 
 namespace Backups.Tests.Retention;
 

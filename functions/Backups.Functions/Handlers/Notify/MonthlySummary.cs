@@ -7,7 +7,7 @@ using Backups.Core.Snapshots;
 using Backups.Core.Trees;
 using Backups.Functions.Contracts;
 using Backups.Functions.Repositories;
-using Repo = Backups.Core.Repository.Repository;
+using Repo = Backups.Core.Repositories.Repository;
 
 namespace Backups.Functions.Handlers.Notify;
 

@@ -1,5 +1,5 @@
 using Backups.Core.Pruning;
-using Backups.Core.Repository;
+using Backups.Core.Repositories;
 using Backups.Core.Retention;
 using Backups.Functions.Contracts;
 using Backups.Functions.Repositories;

@@ -1,9 +1,9 @@
 using Backups.Core.Checking;
 using Backups.Core.Locks;
-using Backups.Core.Repository;
+using Backups.Core.Repositories;
 using Backups.Functions.Repositories;
 using Backups.Functions.Runtime;
-using Repo = Backups.Core.Repository.Repository;
+using Repo = Backups.Core.Repositories.Repository;
 
 namespace Backups.Functions.Handlers.Verify;
 

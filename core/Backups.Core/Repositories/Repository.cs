@@ -10,7 +10,7 @@ using Backups.Core.Locks;
 using Backups.Core.Packs;
 using Backups.Core.Snapshots;
 
-namespace Backups.Core.Repository;
+namespace Backups.Core.Repositories;
 
 /// <summary>
 /// An opened repository: its backend, master key and config, and (once loaded) the index of its blobs.

@@ -1,6 +1,6 @@
 using System.Text.Json.Serialization;
 
-namespace Backups.Core.Repository;
+namespace Backups.Core.Repositories;
 
 public sealed class RepositoryConfig
 {

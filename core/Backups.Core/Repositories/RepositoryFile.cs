@@ -5,7 +5,7 @@ using Backups.Core.Json;
 using Backups.Core.Locks;
 using Backups.Core.Snapshots;
 
-namespace Backups.Core.Repository;
+namespace Backups.Core.Repositories;
 
 /// <summary>
 /// A kind of encrypted JSON file the repository stores under the hash of its bytes, tied once to its folder and its

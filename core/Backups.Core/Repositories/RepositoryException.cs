@@ -1,4 +1,4 @@
-namespace Backups.Core.Repository;
+namespace Backups.Core.Repositories;
 
 /// <summary>
 /// What went wrong, coarsely: the one taxonomy of failures. The agent turns each kind into its exit code

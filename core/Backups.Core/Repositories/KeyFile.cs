@@ -4,7 +4,7 @@ using System.Text.Json.Serialization;
 using Backups.Core.Crypto;
 using Backups.Core.Json;
 
-namespace Backups.Core.Repository;
+namespace Backups.Core.Repositories;
 
 /// <summary>keys/&lt;id&gt;: the master key, encrypted with a key derived from a password by scrypt.</summary>
 public sealed class KeyFile

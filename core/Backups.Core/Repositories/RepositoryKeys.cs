@@ -1,8 +1,8 @@
 using Backups.Core.Backends;
 using Backups.Core.Json;
-using Repo = Backups.Core.Repository.Repository;
+using Repo = Backups.Core.Repositories.Repository;
 
-namespace Backups.Core.Repository;
+namespace Backups.Core.Repositories;
 
 /// <summary>A key file as `key list` shows it: its id, whether it opened this repository, and its metadata.</summary>
 public sealed record KeyListing(Id Id, bool Current, KeyFile Key);
