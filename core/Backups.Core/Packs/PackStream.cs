@@ -98,36 +98,61 @@ public static class PackStream
     {
         var windows = Plan(blobs, windowSize, wholeSize);
         if (windows.Count == 0) return;
-        var largest = windows.Max(w => w.End - w.Start);
-        // The index says how long a blob is; a damaged or hostile one must not make us allocate gigabytes.
-        if (largest > Math.Max(windowSize, MaxBlobLength))
-            throw new RepositoryException(ErrorKind.Damaged, $"{pack} is damaged: the index places a blob of {largest} bytes in it");
-        var buffer = BufferPool.Large.Rent(checked((int)windows.Max(w => w.End - w.Start)));
+        var buffer = BufferPool.Large.Rent(Largest(pack, windows, windowSize));
         try
         {
-            foreach (var w in windows)
-            {
-                var bytes = buffer.AsMemory(0, (int)(w.End - w.Start));
-                try
-                {
-                    await backend.LoadIntoAsync(pack, w.Start, bytes, ct);
-                }
-                catch (Exception e) when (e is FileNotFoundInBackendException or EndOfStreamException)
-                {
-                    throw new RepositoryException(ErrorKind.Damaged, $"{pack} cannot be read: {e.Message}", e);
-                }
-                onWindow?.Invoke(bytes);
-                for (var i = w.First; i < w.Last; i++)
-                {
-                    var b = blobs[i];
-                    if (b.Length <= 0 || b.Offset < w.Start || b.End > w.End) continue;
-                    await onBlob(i, bytes.Slice((int)(b.Offset - w.Start), (int)b.Length));
-                }
-            }
+            foreach (var w in windows) await ReadWindowAsync(backend, pack, blobs, w, buffer, onBlob, onWindow, ct);
         }
         finally
         {
             BufferPool.Large.Return(buffer);
+        }
+    }
+
+    /// <summary>Reads one planned window on its own (so that the windows of a few packs can be read in parallel)
+    /// and hands out its blobs' stored bytes in order.</summary>
+    public static async Task ReadWindowAsync(IBackend backend, FileHandle pack, IReadOnlyList<PackSpan> blobs, Window window, long windowSize,
+        Func<int, ReadOnlyMemory<byte>, ValueTask> onBlob, CancellationToken ct)
+    {
+        var buffer = BufferPool.Large.Rent(Largest(pack, [window], windowSize));
+        try
+        {
+            await ReadWindowAsync(backend, pack, blobs, window, buffer, onBlob, null, ct);
+        }
+        finally
+        {
+            BufferPool.Large.Return(buffer);
+        }
+    }
+
+    /// <summary>The largest window's length; the index says how long a blob is, and a damaged or hostile one must
+    /// not make us allocate gigabytes.</summary>
+    private static int Largest(FileHandle pack, IReadOnlyList<Window> windows, long windowSize)
+    {
+        var largest = windows.Max(w => w.End - w.Start);
+        if (largest > Math.Max(windowSize, MaxBlobLength))
+            throw new RepositoryException(ErrorKind.Damaged, $"{pack} is damaged: the index places a blob of {largest} bytes in it");
+        return (int)largest;
+    }
+
+    private static async Task ReadWindowAsync(IBackend backend, FileHandle pack, IReadOnlyList<PackSpan> blobs, Window w, byte[] buffer,
+        Func<int, ReadOnlyMemory<byte>, ValueTask> onBlob, Action<ReadOnlyMemory<byte>>? onWindow, CancellationToken ct)
+    {
+        var bytes = buffer.AsMemory(0, (int)(w.End - w.Start));
+        try
+        {
+            await backend.LoadIntoAsync(pack, w.Start, bytes, ct);
+        }
+        catch (Exception e) when (e is FileNotFoundInBackendException or EndOfStreamException)
+        {
+            throw new RepositoryException(ErrorKind.Damaged, $"{pack} cannot be read: {e.Message}", e);
+        }
+        onWindow?.Invoke(bytes);
+        for (var i = w.First; i < w.Last; i++)
+        {
+            var b = blobs[i];
+            if (b.Length <= 0 || b.Offset < w.Start || b.End > w.End) continue;
+            await onBlob(i, bytes.Slice((int)(b.Offset - w.Start), (int)b.Length));
         }
     }
 }

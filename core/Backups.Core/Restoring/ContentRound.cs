@@ -8,7 +8,7 @@ namespace Backups.Core.Restoring;
 
 /// <summary>
 /// The contents of a round of open files, fetched pack by pack: every pack that holds one of their blobs is read
-/// once (through <see cref="PackStream"/>, several packs at a time), each blob is decrypted and verified once and
+/// once (through <see cref="PackStream"/>: a few ranged reads, several at a time, of one pack or of several), each blob is decrypted and verified once and
 /// written to every file and offset that uses it. An all-zero blob is not written: the pre-sized file already
 /// reads zeros there, and stays sparse. Rounds bound the open descriptors and the bookkeeping, whatever the size
 /// of the snapshot; a pack that holds blobs of two rounds is read in both, each time only the ranges needed.
@@ -59,9 +59,16 @@ internal sealed class ContentRound(Repo repo, RestoreOptions options)
     {
         try
         {
-            var packs = _blobs.GroupBy(b => b.Value.Location.Pack).ToList();
-            await Parallel.ForEachAsync(packs, new ParallelOptions { MaxDegreeOfParallelism = options.Packs, CancellationToken = ct },
-                (pack, token) => new ValueTask(ReadPackAsync(pack.Key, [.. pack.OrderBy(b => b.Value.Location.Offset)], token)));
+            // The unit of work is one ranged read, not one pack: a few big packs are read in parallel too.
+            var reads = _blobs.GroupBy(b => b.Value.Location.Pack).SelectMany(pack =>
+            {
+                KeyValuePair<Id, (BlobLocation Location, List<(RestoringFile File, long Offset)> Targets)>[] blobs =
+                    [.. pack.OrderBy(b => b.Value.Location.Offset)];
+                PackSpan[] spans = [.. blobs.Select(b => new PackSpan(b.Value.Location.Offset, b.Value.Location.Length))];
+                return PackStream.Plan(spans, Window).Select(window => (Pack: pack.Key, Blobs: blobs, Spans: spans, Window: window));
+            }).ToList();
+            await Parallel.ForEachAsync(reads, new ParallelOptions { MaxDegreeOfParallelism = options.Packs, CancellationToken = ct },
+                (read, token) => new ValueTask(ReadAsync(read.Pack, read.Blobs, read.Spans, read.Window, token)));
             if (options.Verify) await Parallel.ForEachAsync(_files, ct, (f, token) => VerifyAsync(f.File, f.Content, f.Locations, token));
             long bytes = 0;
             foreach (var (file, _, _) in _files)
@@ -80,18 +87,15 @@ internal sealed class ContentRound(Repo repo, RestoreOptions options)
         }
     }
 
-    private async Task ReadPackAsync(Id pack, KeyValuePair<Id, (BlobLocation Location, List<(RestoringFile File, long Offset)> Targets)>[] blobs,
-        CancellationToken ct)
-    {
-        var spans = blobs.Select(b => new PackSpan(b.Value.Location.Offset, b.Value.Location.Length)).ToArray();
-        await PackStream.ReadAsync(repo.Backend, new FileHandle(FileKind.Pack, pack.ToString()), spans, Window, async (i, stored) =>
+    private Task ReadAsync(Id pack, KeyValuePair<Id, (BlobLocation Location, List<(RestoringFile File, long Offset)> Targets)>[] blobs,
+        PackSpan[] spans, PackStream.Window window, CancellationToken ct) =>
+        PackStream.ReadWindowAsync(repo.Backend, new FileHandle(FileKind.Pack, pack.ToString()), spans, window, Window, async (i, stored) =>
         {
             var (id, (location, targets)) = blobs[i];
             var plain = await repo.OpenPackedBlobAsync(stored, id, location, ct);
             if (!plain.AsSpan().ContainsAnyExcept((byte)0)) return;
             foreach (var (target, offset) in targets) target.Write(plain, offset);
         }, ct);
-    }
 
     /// <summary>Reads the file back blob by blob; each piece must hash to the blob the snapshot names there.</summary>
     private static async ValueTask VerifyAsync(RestoringFile file, IReadOnlyList<Id> content, BlobLocation[] locations, CancellationToken ct)

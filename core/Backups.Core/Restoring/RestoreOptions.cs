@@ -11,7 +11,7 @@ public sealed record RestoreOptions
     public IReadOnlyList<PathPattern> Exclude { get; init; } = [];
     /// <summary>Reads every restored file back and checks its content against the snapshot.</summary>
     public bool Verify { get; init; }
-    /// <summary>How many packs are read at once (S3 connections, or local reads overlapping decryption).</summary>
+    /// <summary>How many ranged pack reads run at once (S3 connections, or local reads overlapping decryption).</summary>
     public int Packs { get; init; } = 8;
     /// <summary>Files whose content is fetched in one round: each stays open until its round is written.</summary>
     public int FilesPerRound { get; init; } = 512;
