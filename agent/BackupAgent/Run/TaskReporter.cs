@@ -99,27 +99,12 @@ public sealed class TaskReporter : IAsyncDisposable
     /// <summary>The error name the workflow's Catch and the failure email see for an exception: its kind's.</summary>
     public static string ErrorName(Exception e) => ErrorName(Failures.KindOf(e));
 
-    /// <summary>The error name of each kind of failure: the one table (README's exit codes, in the workflow's words).</summary>
+    /// <summary>The error name of each kind of failure (README's exit codes, in the workflow's words).</summary>
     public static string ErrorName(ErrorKind kind) => "BackupAgent." + kind switch
     {
-        ErrorKind.Failure => "Error",
-        ErrorKind.InvalidArgument => "InvalidArgument",
-        ErrorKind.ConfigError => "ConfigError",
-        ErrorKind.PasswordCommandFailed => "PasswordCommandFailed",
-        ErrorKind.RepositoryNotFound => "RepositoryNotFound",
-        ErrorKind.Locked => "Locked",
-        ErrorKind.WrongPassword => "WrongPassword",
-        ErrorKind.AlreadyExists => "AlreadyExists",
-        ErrorKind.NotFound => "NotFound",
-        ErrorKind.Damaged => "RepositoryDamaged",
-        ErrorKind.UnsupportedVersion => "UnsupportedVersion",
-        ErrorKind.Unavailable => "Unavailable",
         // A run reports its failed sources together, in its result.
         ErrorKind.SourceFailed => "SourcesFailed",
-        ErrorKind.DrillFailed => "DrillFailed",
-        ErrorKind.OverwriteRefused => "OverwriteRefused",
-        ErrorKind.Interrupted => "Interrupted",
-        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "a kind without a workflow error name"),
+        _ => Failures.Name(kind),
     };
 
     public async Task SucceededAsync(string output)

@@ -61,6 +61,29 @@ public static class Failures
         _ => ErrorKind.Failure,
     };
 
+    /// <summary>Each kind's name in error names (the workflow's Catch, the functions' errors, the failure email): the one
+    /// table; the agent and the functions put their prefix before it.</summary>
+    public static string Name(ErrorKind kind) => kind switch
+    {
+        ErrorKind.Failure => "Error",
+        ErrorKind.InvalidArgument => "InvalidArgument",
+        ErrorKind.ConfigError => "ConfigError",
+        ErrorKind.PasswordCommandFailed => "PasswordCommandFailed",
+        ErrorKind.RepositoryNotFound => "RepositoryNotFound",
+        ErrorKind.Locked => "Locked",
+        ErrorKind.WrongPassword => "WrongPassword",
+        ErrorKind.AlreadyExists => "AlreadyExists",
+        ErrorKind.NotFound => "NotFound",
+        ErrorKind.Damaged => "RepositoryDamaged",
+        ErrorKind.UnsupportedVersion => "UnsupportedVersion",
+        ErrorKind.Unavailable => "Unavailable",
+        ErrorKind.SourceFailed => "SourceFailed",
+        ErrorKind.DrillFailed => "DrillFailed",
+        ErrorKind.OverwriteRefused => "OverwriteRefused",
+        ErrorKind.Interrupted => "Interrupted",
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "a kind without an error name"),
+    };
+
     /// <summary>The failure that explains <paramref name="e"/>: an I/O error's cause (the pipelines wrap what
     /// went wrong inside them), the first of several.</summary>
     public static Exception Cause(Exception e) => e switch

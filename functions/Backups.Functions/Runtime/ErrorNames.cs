@@ -14,27 +14,12 @@ public static class ErrorNames
 
     public static string Of(Exception e) => e is FunctionFailure f ? f.ErrorType : For(Failures.KindOf(e));
 
-    /// <summary>The error name of each kind of failure: the one table.</summary>
+    /// <summary>The error name of each kind of failure.</summary>
     public static string For(ErrorKind kind) => Prefix + kind switch
     {
-        ErrorKind.Failure => "Error",
         // A function's arguments are its input.
         ErrorKind.InvalidArgument => "InvalidInput",
-        ErrorKind.ConfigError => "ConfigError",
-        ErrorKind.PasswordCommandFailed => "PasswordCommandFailed",
-        ErrorKind.RepositoryNotFound => "RepositoryNotFound",
-        ErrorKind.Locked => "Locked",
-        ErrorKind.WrongPassword => "WrongPassword",
-        ErrorKind.AlreadyExists => "AlreadyExists",
-        ErrorKind.NotFound => "NotFound",
-        ErrorKind.Damaged => "RepositoryDamaged",
-        ErrorKind.UnsupportedVersion => "UnsupportedVersion",
-        ErrorKind.Unavailable => "Unavailable",
-        ErrorKind.SourceFailed => "SourceFailed",
-        ErrorKind.DrillFailed => "DrillFailed",
-        ErrorKind.OverwriteRefused => "OverwriteRefused",
-        ErrorKind.Interrupted => "Interrupted",
-        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "a kind without a function error name"),
+        _ => Failures.Name(kind),
     };
 }
 
