@@ -119,6 +119,10 @@ public sealed class Archiver(Repo repo, ContentSaver content, IReadOnlyList<Path
             var (contentTask, size) = await content.QueueAsync(file, stats, ct);
             // The size is what was read: restic's check insists that it equals the sum of the blobs.
             node.Size = (ulong)size;
+            // Written to while it was read: what was read is kept, and the snapshot says so in a warning.
+            var after = FileStat.Of(handle, path);
+            if (after.Size != stat.Size || after.MTimeSec != stat.MTimeSec || after.MTimeNsec != stat.MTimeNsec)
+                stats.Error($"{path} changed while it was read; saved as read ({size} bytes)");
             return WithContent(node, contentTask);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
