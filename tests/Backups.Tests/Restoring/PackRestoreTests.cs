@@ -143,8 +143,9 @@ public sealed class PackRestoreTests : IDisposable
         var target = _dir.Combine("target");
         var restorer = new Restorer(opened, new RestoreOptions { FilesPerRound = 2, Packs = 1 });
         var restore = Task.Run(() => restorer.RestoreAsync(snapshot.Tree, target));
-        // Returns once the restorer opened the pack for reading; closing it at once gives it nothing to read.
-        await Task.Run(() => File.OpenWrite(fifo).Dispose()).WaitAsync(TimeSpan.FromMinutes(2));
+        // Returns once the restorer opened the pack for reading; closing it at once gives it nothing to read. Shared,
+        // so that .NET's advisory lock on our end does not collide with the reader's.
+        await Task.Run(() => new FileStream(fifo, FileMode.Open, FileAccess.Write, FileShare.ReadWrite).Dispose()).WaitAsync(TimeSpan.FromMinutes(2));
         await Assert.ThrowsAnyAsync<Exception>(() => restore);
 
         int complete = 0, incomplete = 0;
