@@ -40,6 +40,11 @@ public static class PackStream
     public static List<Window> Plan(IReadOnlyList<PackSpan> blobs, long windowSize, long? wholeSize = null) =>
         wholeSize is { } size ? PlanWhole(blobs, windowSize, size) : PlanBlobs(blobs, windowSize);
 
+    /// <summary>Whether the next blob in offset order joins the read
+    /// <c>[start, end)</c>: the bytes skipped to reach it are few, and the read stays within the window.</summary>
+    public static bool Joins(long start, long end, PackSpan next, long windowSize) =>
+        next.Offset - end <= MaxGap && Math.Max(end, next.End) - start <= windowSize;
+
     private static List<Window> PlanBlobs(IReadOnlyList<PackSpan> blobs, long windowSize)
     {
         var windows = new List<Window>();
@@ -55,7 +60,7 @@ public static class PackStream
             {
                 var b = blobs[next];
                 if (b.Length <= 0) continue;
-                if (b.Offset - end > MaxGap || Math.Max(end, b.End) - start > windowSize) break;
+                if (!Joins(start, end, b, windowSize)) break;
                 end = Math.Max(end, b.End);
             }
             windows.Add(new Window(start, end, first, next));

@@ -173,17 +173,9 @@ public static class Pruner
 
     private static async ValueTask CopyBlobAsync(Repo repo, PackedBlob b, ReadOnlyMemory<byte> stored, Id pack, PruneStats stats, CancellationToken ct)
     {
-        byte[] plaintext;
-        try
-        {
-            plaintext = repo.OpenBlob(stored.Span, b.Id, b.Location(pack));
-        }
-        catch (RepositoryException e) when (e.Kind == ErrorKind.Damaged)
-        {
-            // Perhaps damaged on the way only: loaded again on its own, and then sealed anew from what verified.
-            plaintext = await repo.LoadBlobAsync(b.Id, b.Location(pack), ct);
-            stored = ReadOnlyMemory<byte>.Empty;
-        }
+        var (plaintext, reloaded) = await repo.OpenPackedBlobAsync(stored, b.Id, b.Location(pack), ct);
+        // A blob damaged on the way only is sealed anew from what verified, not copied in its damaged form.
+        if (reloaded) stored = ReadOnlyMemory<byte>.Empty;
         await repo.CopyBlobAsync(b.Entry, stored.Span, plaintext, ct);
         lock (stats)
         {

@@ -327,15 +327,17 @@ public sealed class Repository : IAsyncDisposable
 
     /// <summary>Opens a blob read as part of a pack; one that fails verification is downloaded again on its own (it
     /// may have been damaged on the way only), <see cref="Downloads"/> times, before it is called damaged.</summary>
-    public async ValueTask<byte[]> OpenPackedBlobAsync(ReadOnlyMemory<byte> stored, Id id, BlobLocation loc, CancellationToken ct)
+    /// <returns>The plaintext, and whether it came from a new download (then the stored bytes given were not good).</returns>
+    public async ValueTask<(byte[] Plaintext, bool Reloaded)> OpenPackedBlobAsync(ReadOnlyMemory<byte> stored, Id id, BlobLocation loc,
+        CancellationToken ct)
     {
         try
         {
-            return OpenBlob(stored.Span, id, loc);
+            return (OpenBlob(stored.Span, id, loc), false);
         }
         catch (RepositoryException e) when (e.Kind == ErrorKind.Damaged)
         {
-            return await LoadBlobAsync(id, loc, ct);
+            return (await LoadBlobAsync(id, loc, ct), true);
         }
     }
 

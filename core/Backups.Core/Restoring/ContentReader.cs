@@ -48,7 +48,7 @@ public static class ContentReader
         for (; first + n < locations.Length; n++)
         {
             var b = locations[first + n];
-            if (b.Pack != start.Pack || b.Offset < end || b.Offset - end > PackStream.MaxGap || b.Offset + b.Length - start.Offset > Window) break;
+            if (b.Pack != start.Pack || b.Offset < end || !PackStream.Joins(start.Offset, end, new PackSpan(b.Offset, b.Length), Window)) break;
             end = (long)b.Offset + b.Length;
         }
         return n;
@@ -62,7 +62,7 @@ public static class ContentReader
         for (var i = 0; i < count; i++) spans[i] = new PackSpan(locations[first + i].Offset, locations[first + i].Length);
         var pack = new FileHandle(FileKind.Pack, locations[first].Pack.ToString());
         await PackStream.ReadAsync(repo.Backend, pack, spans, Window,
-            async (i, stored) => blobs[i] = await repo.OpenPackedBlobAsync(stored, content[first + i], locations[first + i], ct), ct);
+            async (i, stored) => blobs[i] = (await repo.OpenPackedBlobAsync(stored, content[first + i], locations[first + i], ct)).Plaintext, ct);
         return blobs;
     }
 }

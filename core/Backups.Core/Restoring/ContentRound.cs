@@ -92,7 +92,7 @@ internal sealed class ContentRound(Repo repo, RestoreOptions options)
         PackStream.ReadWindowAsync(repo.Backend, new FileHandle(FileKind.Pack, pack.ToString()), spans, window, Window, async (i, stored) =>
         {
             var (id, (location, targets)) = blobs[i];
-            var plain = await repo.OpenPackedBlobAsync(stored, id, location, ct);
+            var (plain, _) = await repo.OpenPackedBlobAsync(stored, id, location, ct);
             if (!plain.AsSpan().ContainsAnyExcept((byte)0)) return;
             foreach (var (target, offset) in targets) target.Write(plain, offset);
         }, ct);
