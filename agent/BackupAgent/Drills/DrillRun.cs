@@ -41,15 +41,16 @@ public sealed class DrillRun(RunConfig config, Secrets secrets, RunLog log)
         foreach (var name in only)
         {
             var source = config.Sources.FirstOrDefault(s => s.Name == name) ?? throw new ConfigException("$.sources", $"no source is named '{name}'");
-            if (source.Kind == SourceKind.Command) throw new ConfigException("$.sources", $"'{name}' is a command source: only postgres, redis and paths sources can be drilled");
+            if (source.Kind is SourceKind.Command or SourceKind.PostgresCluster)
+                throw new ConfigException("$.sources", $"'{name}' is a {source.KindName} source: only postgres, redis and paths sources can be drilled");
         }
         return config.Sources.Select((s, i) => (s, i))
-            .Where(s => s.s.Kind != SourceKind.Command && (only.Count == 0 || only.Contains(s.s.Name!))).ToList();
+            .Where(s => s.s.Kind is not (SourceKind.Command or SourceKind.PostgresCluster) && (only.Count == 0 || only.Contains(s.s.Name!))).ToList();
     }
 
     private async Task<SourceDrill> DrillAsync(Repo repo, SourceConfig source, string? password, CancellationToken ct)
     {
-        var drill = new SourceDrill { Name = source.Name!, Kind = source.Kind!.Value.ToString().ToLowerInvariant() };
+        var drill = new SourceDrill { Name = source.Name!, Kind = source.KindName };
         log.Info("drill started", ("source", source.Name), ("kind", drill.Kind));
         try
         {

@@ -11,7 +11,7 @@ namespace BackupAgent.Drills;
 /// </summary>
 public sealed class TemporaryCluster : IPostgresTarget
 {
-    private const string OsUser = "postgres", Superuser = "drill";
+    private const string Superuser = "drill";
     private readonly DrillDirectory _dir;
 
     private TemporaryCluster(DrillDirectory dir) => _dir = dir;
@@ -39,20 +39,20 @@ public sealed class TemporaryCluster : IPostgresTarget
     private async Task InitAsync(CancellationToken ct)
     {
         if (Environment.IsPrivilegedProcess)
-            (await ChildProcess.RunAsync("chown", [$"{OsUser}:{OsUser}", _dir.Path], null, null, ct)).EnsureSucceeded("preparing the cluster's directory");
+            (await ChildProcess.RunAsync("chown", [$"{PostgresPrograms.OsUser}:{PostgresPrograms.OsUser}", _dir.Path], null, null, ct)).EnsureSucceeded("preparing the cluster's directory");
         // A random password for TCP that nobody is told: the socket in our private directory is the only way in.
         var passwordFile = _dir.Combine("pwfile");
         await File.WriteAllTextAsync(passwordFile, Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)) + "\n", ct);
         if (Environment.IsPrivilegedProcess)
-            (await ChildProcess.RunAsync("chown", [$"{OsUser}:{OsUser}", passwordFile], null, null, ct)).EnsureSucceeded("preparing the cluster's directory");
-        (await AsOwnerAsync("initdb", ["-D", DataDirectory, "-U", Superuser, "--pwfile", passwordFile, "--auth-local=trust",
+            (await ChildProcess.RunAsync("chown", [$"{PostgresPrograms.OsUser}:{PostgresPrograms.OsUser}", passwordFile], null, null, ct)).EnsureSucceeded("preparing the cluster's directory");
+        (await PostgresPrograms.AsOwnerAsync("initdb", ["-D", DataDirectory, "-U", Superuser, "--pwfile", passwordFile, "--auth-local=trust",
             "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions"], ct)).EnsureSucceeded("initdb");
         File.Delete(passwordFile);
         for (var attempt = 1; ; attempt++)
         {
             Port = LoopbackPort.Free();
             // pg_ctl hands -o to a shell; the directory is ours, made by .NET without spaces or quotes.
-            var start = await AsOwnerAsync("pg_ctl", ["start", "-D", DataDirectory, "-l", _dir.Combine("server.log"), "-w", "-t", "60",
+            var start = await PostgresPrograms.AsOwnerAsync("pg_ctl", ["start", "-D", DataDirectory, "-l", _dir.Combine("server.log"), "-w", "-t", "60",
                 "-o", $"-k {_dir.Path} -p {Port} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"], ct);
             if (start.ExitCode == 0) return;
             var log = File.Exists(_dir.Combine("server.log")) ? await File.ReadAllTextAsync(_dir.Combine("server.log"), ct) : "";
@@ -63,36 +63,12 @@ public sealed class TemporaryCluster : IPostgresTarget
 
     private string PidFile => System.IO.Path.Combine(DataDirectory, "postmaster.pid");
 
-    private static Task<ChildResult> AsOwnerAsync(string tool, IReadOnlyList<string> args, CancellationToken ct) =>
-        Environment.IsPrivilegedProcess
-            ? ChildProcess.RunAsync("runuser", ["-u", OsUser, "--", ServerProgram(tool), .. args], null, null, ct, "/")
-            : ChildProcess.RunAsync(ServerProgram(tool), args, null, null, ct);
-
-    /// <summary>
-    /// initdb and pg_ctl: from PATH, else the newest /usr/lib/postgresql/N/bin (Debian keeps server programs
-    /// off PATH). The newest server restores dumps of every older version.
-    /// </summary>
-    private static string ServerProgram(string name)
-    {
-        var onPath = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
-            .Select(d => System.IO.Path.Combine(d, name)).FirstOrDefault(File.Exists);
-        if (onPath != null) return onPath;
-        const string debian = "/usr/lib/postgresql";
-        var versioned = Directory.Exists(debian)
-            ? Directory.GetDirectories(debian)
-                .Select(d => (Dir: d, Version: int.TryParse(System.IO.Path.GetFileName(d), CultureInfo.InvariantCulture, out var v) ? v : -1))
-                .Where(d => d.Version >= 0 && File.Exists(System.IO.Path.Combine(d.Dir, "bin", name)))
-                .OrderByDescending(d => d.Version).Select(d => System.IO.Path.Combine(d.Dir, "bin", name)).FirstOrDefault()
-            : null;
-        return versioned ?? name;
-    }
-
     public async ValueTask DisposeAsync()
     {
         // Read first: pg_ctl may have been interrupted after the server started, and the kill below needs its id.
         var postmaster = File.Exists(PidFile) && int.TryParse(File.ReadLines(PidFile).FirstOrDefault(), CultureInfo.InvariantCulture, out var pid) ? pid : 0;
         if (Directory.Exists(DataDirectory))
-            await AsOwnerAsync("pg_ctl", ["stop", "-D", DataDirectory, "-m", "immediate", "-w", "-t", "30"], CancellationToken.None);
+            await PostgresPrograms.AsOwnerAsync("pg_ctl", ["stop", "-D", DataDirectory, "-m", "immediate", "-w", "-t", "30"], CancellationToken.None);
         if (postmaster != 0) KillIfRunning(postmaster);
         _dir.Dispose();
     }

@@ -2,6 +2,8 @@ using Backups.Core.Chunking;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using BackupAgent.Drills;
+using BackupAgent.Pitr;
+using Backups.Core.Wal;
 using Backups.Core;
 using Backups.Core.Archiving;
 using Backups.Core.Filtering;
@@ -59,7 +61,7 @@ public sealed class NightlyRun(RunConfig config, Secrets secrets, RunLog log)
                 if (trees[n] is not { } t) continue;
                 var source = sources[n].Source;
                 var snapshot = await session.WriteSnapshotAsync(BackupSession.NewSnapshot(t.Tree, t.Paths, t.Time, config.Host,
-                    SnapshotSource.Tags(source.Name!, [.. source.Tags ?? [], .. options.ExtraTags]), source.Exclude ?? [], t.Parent), ct);
+                    SnapshotSource.Tags(source.Name!, [.. t.Facts ?? [], .. source.Tags ?? [], .. options.ExtraTags]), source.Exclude ?? [], t.Parent), ct);
                 results[n].SnapshotId = snapshot.Id.ToString();
                 log.Info("snapshot saved", ("source", source.Name), ("snapshot", snapshot.Id.Short));
             }
@@ -89,7 +91,7 @@ public sealed class NightlyRun(RunConfig config, Secrets secrets, RunLog log)
 
     private async Task<(SourceResult, SavedSource?)> BackUpAsync(BackupSession session, SourceConfig source, string? password, CancellationToken ct)
     {
-        var result = new SourceResult { Name = source.Name!, Kind = source.Kind!.Value.ToString().ToLowerInvariant() };
+        var result = new SourceResult { Name = source.Name!, Kind = source.KindName };
         var stats = new SourceStats();
         var clock = Stopwatch.StartNew();
         var time = DateTimeOffset.Now;
@@ -112,6 +114,18 @@ public sealed class NightlyRun(RunConfig config, Secrets secrets, RunLog log)
                 // and the night's later steps (verify, retention) still run.
                 result.Succeeded = true;
                 if (stats.Errors.Count > 0) result.Warnings = Warnings(stats.Errors);
+            }
+            else if (source.Kind == SourceKind.PostgresCluster)
+            {
+                using var process = SourceProcess.Start(BaseBackup.Command(source), SecretEnvironment(source, password), secrets.Redactor);
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(source.TimeoutSeconds));
+                using var kill = timeout.Token.Register(process.Kill);
+                var (tree, facts) = await BaseBackup.SaveAsync(session, process.Output, stats, ct);
+                await process.EnsureSucceededAsync(timeout.IsCancellationRequested, source.TimeoutSeconds);
+                result.ExitStatus = 0;
+                result.Succeeded = true;
+                // Stamped when pg_basebackup is done: recovery can reach no moment before the backup's end.
+                saved = new(tree, [PgSnapshots.BasePath(source.Name!)], DateTimeOffset.Now, null, [.. facts.Tags]);
             }
             else
             {
@@ -167,7 +181,7 @@ public sealed class NightlyRun(RunConfig config, Secrets secrets, RunLog log)
         : [.. errors.Take(WarningsListed), $"... and {errors.Count - WarningsListed} more"];
 
     /// <summary>What a source saved, for its snapshot once every pack and index is stored.</summary>
-    private sealed record SavedSource(Id Tree, List<string> Paths, DateTimeOffset Time, Id? Parent);
+    private sealed record SavedSource(Id Tree, List<string> Paths, DateTimeOffset Time, Id? Parent, IReadOnlyList<string>? Facts = null);
 
     /// <summary>The program and its arguments; no secret is among them.</summary>
     private static List<string> Command(SourceConfig s) => s.Kind switch
@@ -181,7 +195,7 @@ public sealed class NightlyRun(RunConfig config, Secrets secrets, RunLog log)
     private static Dictionary<string, string> SecretEnvironment(SourceConfig s, string? password) =>
         password == null ? [] : s.Kind switch
         {
-            SourceKind.Postgres => new() { ["PGPASSWORD"] = password },
+            SourceKind.Postgres or SourceKind.PostgresCluster => new() { ["PGPASSWORD"] = password },
             SourceKind.Redis => new() { ["REDISCLI_AUTH"] = password },
             _ => [],
         };

@@ -11,6 +11,15 @@ namespace BackupAgent.Run;
 /// <summary>The nightly job: one repository, several sources, each becoming its own snapshot tagged with its name.</summary>
 public sealed class RunConfig
 {
+    /// <summary>The postgres-cluster source named, or the only one.</summary>
+    public SourceConfig ClusterSource(string? name)
+    {
+        var clusters = Sources.Where(s => s.Kind == SourceKind.PostgresCluster && (name == null || s.Name == name)).ToList();
+        return clusters.Count == 1 ? clusters[0] : throw new ConfigException("$.sources", name != null
+            ? $"no postgres-cluster source is named '{name}'"
+            : clusters.Count == 0 ? "no source is of kind postgres-cluster" : "several postgres-cluster sources: name one with --source");
+    }
+
     [JsonPropertyName("repository")] public string? Repository { get; set; }
     [JsonPropertyName("password")] public SecretRef? Password { get; set; }
     /// <summary>restic's --cacert, for an S3-compatible store with its own certificate authority.</summary>
@@ -139,7 +148,12 @@ public sealed class RunConfig
     }
 }
 
-public enum SourceKind { Postgres, Redis, Command, Paths }
+public enum SourceKind
+{
+    Postgres, Redis, Command, Paths,
+    /// <summary>A whole cluster's base backup, for point-in-time recovery with the WAL archive.</summary>
+    [JsonStringEnumMemberName("postgres-cluster")] PostgresCluster,
+}
 
 public sealed partial class SourceConfig
 {
@@ -178,6 +192,9 @@ public sealed partial class SourceConfig
     [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
     private static partial Regex NamePattern();
 
+    /// <summary>The kind as the config spells it.</summary>
+    public string KindName => Kind == SourceKind.PostgresCluster ? "postgres-cluster" : Kind?.ToString().ToLowerInvariant() ?? "";
+
     public string SnapshotFilename => Filename ?? Kind switch
     {
         SourceKind.Postgres => $"{Name}.dump",
@@ -189,7 +206,7 @@ public sealed partial class SourceConfig
     {
         if (string.IsNullOrEmpty(Name)) throw new ConfigException($"{at}.name", "required");
         if (!NamePattern().IsMatch(Name)) throw new ConfigException($"{at}.name", $"'{Name}' must be letters, digits, '.', '_' or '-' (it becomes a tag and a file name)");
-        if (Kind == null) throw new ConfigException($"{at}.kind", "required (postgres, redis, command or paths)");
+        if (Kind == null) throw new ConfigException($"{at}.kind", "required (postgres, postgres-cluster, redis, command or paths)");
         if (TimeoutSeconds < 1) throw new ConfigException($"{at}.timeout_seconds", "must be positive");
         if (Filename != null && (Filename.Length == 0 || Filename.Contains('/'))) throw new ConfigException($"{at}.filename", "must be a plain file name");
         if (Port is < 1 or > 65535) throw new ConfigException($"{at}.port", "must be between 1 and 65535");
@@ -207,17 +224,17 @@ public sealed partial class SourceConfig
         }
         foreach (var (field, kinds, value) in KindFields)
             if (value(this) != null && !kinds.Contains(Kind.Value))
-                throw new ConfigException($"{at}.{field}", $"does not apply to a {Kind.Value.ToString().ToLowerInvariant()} source");
+                throw new ConfigException($"{at}.{field}", $"does not apply to a {KindName} source");
     }
 
     /// <summary>The fields that only some kinds take, so a misplaced one is reported instead of ignored.</summary>
     private static readonly (string Field, SourceKind[] Kinds, Func<SourceConfig, object?> Value)[] KindFields =
     [
-        ("host", [SourceKind.Postgres, SourceKind.Redis], s => s.Host),
-        ("port", [SourceKind.Postgres, SourceKind.Redis], s => s.Port),
-        ("password", [SourceKind.Postgres, SourceKind.Redis], s => s.Password),
+        ("host", [SourceKind.Postgres, SourceKind.PostgresCluster, SourceKind.Redis], s => s.Host),
+        ("port", [SourceKind.Postgres, SourceKind.PostgresCluster, SourceKind.Redis], s => s.Port),
+        ("password", [SourceKind.Postgres, SourceKind.PostgresCluster, SourceKind.Redis], s => s.Password),
         ("database", [SourceKind.Postgres], s => s.Database),
-        ("user", [SourceKind.Postgres], s => s.User),
+        ("user", [SourceKind.Postgres, SourceKind.PostgresCluster], s => s.User),
         ("pg_dump_args", [SourceKind.Postgres], s => s.PgDumpArgs),
         ("command", [SourceKind.Command], s => s.Command),
         ("paths", [SourceKind.Paths], s => s.Paths),

@@ -53,6 +53,17 @@ public sealed class MasterIndex
         return _packNumbers[pack] = _packs.Count - 1;
     }
 
+    public void Clear()
+    {
+        lock (_lock)
+        {
+            _data.Clear();
+            _trees.Clear();
+            _packs.Clear();
+            _packNumbers.Clear();
+        }
+    }
+
     public void AddFile(IndexFile file, string name)
     {
         lock (_lock)

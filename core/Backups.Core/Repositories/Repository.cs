@@ -241,15 +241,33 @@ public sealed class Repository : IAsyncDisposable
     }
 
     /// <summary>Reads every index file into <see cref="Index"/>.</summary>
+    /// <summary>
+    /// Loads the index files not loaded yet. A process that stays open across backups (the WAL archiver) calls it
+    /// before each one: when an index file it loaded is gone, a prune has rewritten the index and may have
+    /// removed packs, so everything is loaded anew; trusting the old entries would skip uploading blobs that no
+    /// longer exist.
+    /// </summary>
     public async Task LoadIndexAsync(CancellationToken ct = default)
     {
-        var names = new List<string>();
+        var names = new HashSet<string>(StringComparer.Ordinal);
         await foreach (var (name, _) in Backend.ListAsync(FileKind.Index, ct)) names.Add(name);
+        lock (_indexFiles)
+        {
+            if (!_indexFiles.IsSubsetOf(names))
+            {
+                Index.Clear();
+                _indexFiles.Clear();
+            }
+            names.ExceptWith(_indexFiles);
+        }
         await Parallel.ForEachAsync(names, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct }, async (name, token) =>
         {
             Index.AddFile(await LoadFileAsync(RepositoryFiles.Index, name, token), name);
+            lock (_indexFiles) _indexFiles.Add(name);
         });
     }
+
+    private readonly HashSet<string> _indexFiles = new(StringComparer.Ordinal);
 
     /// <summary>Loads, verifies and (if need be) decompresses one blob.</summary>
     public Task<byte[]> LoadBlobAsync(BlobType type, Id id, CancellationToken ct = default)

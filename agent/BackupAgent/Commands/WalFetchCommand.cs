@@ -1,0 +1,27 @@
+using BackupAgent.Cli;
+using BackupAgent.Pitr;
+using Backups.Core.Repositories;
+using Backups.Core.Wal;
+
+namespace BackupAgent.Commands;
+
+/// <summary>PostgreSQL's restore_command: a file of the archive, through the archiver's socket, written whole
+/// or not at all (a missing file is an ordinary answer during recovery: the end of the archive).</summary>
+public sealed class WalFetchCommand : Command
+{
+    public override string Name => "wal-fetch";
+    public override string Usage => "wal-fetch [--socket PATH] NAME DEST: restore_command = 'backup-agent wal-fetch %f %p'";
+    public override IReadOnlyDictionary<string, string?> ValueFlags { get; } = new Dictionary<string, string?> { ["socket"] = null };
+
+    public override async Task<int> RunAsync(Arguments args, GlobalOptions global, Output output, CancellationToken ct)
+    {
+        var name = WalFileName.Parse(Positional(args, 0, "the file's name (%f)"));
+        var destination = Positional(args, 1, "where to write it (%p)");
+        var content = await WalProtocol.FetchAsync(args.Value("socket") ?? WalProtocol.DefaultSocket, name, ct)
+            ?? throw new RepositoryException(ErrorKind.NotFound, $"{name} is not in the archive");
+        var partial = destination + ".partial-fetch";
+        await File.WriteAllBytesAsync(partial, content, ct);
+        File.Move(partial, destination, overwrite: true);
+        return ExitCodes.Ok;
+    }
+}

@@ -1,0 +1,22 @@
+using BackupAgent.Cli;
+using BackupAgent.Pitr;
+using Backups.Core.Wal;
+
+namespace BackupAgent.Commands;
+
+/// <summary>PostgreSQL's archive_command. It holds no key: the file's bytes go to the resident archiver, and
+/// success is reported only once the archiver has stored them (packs, index and snapshot).</summary>
+public sealed class WalPushCommand : Command
+{
+    public override string Name => "wal-push";
+    public override string Usage => "wal-push [--socket PATH] FILE: archive_command = 'backup-agent wal-push %p' (through the WAL archiver's socket)";
+    public override IReadOnlyDictionary<string, string?> ValueFlags { get; } = new Dictionary<string, string?> { ["socket"] = null };
+
+    public override async Task<int> RunAsync(Arguments args, GlobalOptions global, Output output, CancellationToken ct)
+    {
+        var path = Positional(args, 0, "the file to archive (%p)");
+        var name = WalFileName.Parse(Path.GetFileName(path));
+        await WalProtocol.PushAsync(args.Value("socket") ?? WalProtocol.DefaultSocket, name, await File.ReadAllBytesAsync(path, ct), ct);
+        return ExitCodes.Ok;
+    }
+}

@@ -1,0 +1,238 @@
+using System.Net.Sockets;
+using System.Threading.Channels;
+using BackupAgent.Drills;
+using Backups.Core.Repositories;
+using Backups.Core.Wal;
+using Repo = Backups.Core.Repositories.Repository;
+
+namespace BackupAgent.Pitr;
+
+/// <summary>
+/// The resident WAL archiver of one cluster (backup-agent-wal.service, as root): the repository is opened once
+/// (one key derivation for the service's life, not one a segment), and `wal-push`/`wal-fetch` talk to it over a
+/// Unix socket that only the database's group may use, so the database's user never holds the key.
+/// Like pgBackRest's asynchronous archive-push it works ahead of PostgreSQL: every segment PostgreSQL has marked
+/// ready (pg_wal/archive_status/*.ready) is read and stored in batches, in parallel, so that by the time
+/// PostgreSQL asks for one it is usually stored already. A segment is answered OK only once its pack, the index
+/// naming it and a WAL snapshot holding it are stored (<see cref="WalWriter"/>): never before, so that neither
+/// a crash nor a prune can lose a segment PostgreSQL has recycled.
+/// </summary>
+public sealed class WalArchiver(Repo repo, string source, string? host, string? dataDirectory, Action<string> log)
+{
+    private sealed record Pending(WalFile File, TaskCompletionSource Stored);
+
+    /// <summary>How often the archive_status directory is read for segments to push ahead.</summary>
+    public static readonly TimeSpan ScanEvery = TimeSpan.FromMilliseconds(200);
+    /// <summary>A batch stays below this many bytes so that a busy server's backlog is stored in bounded memory.</summary>
+    private const long BatchBytes = 256L << 20;
+    private static readonly TimeSpan PauseAfterFailure = TimeSpan.FromSeconds(2);
+
+    // Unbounded: what waits in it is bounded by the clients (PostgreSQL pushes one file at a time) and by AheadFiles.
+    private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>();
+    private readonly Dictionary<string, Task> _inFlight = new(StringComparer.Ordinal);
+    private readonly Lock _gate = new();
+    private WalArchive _archive = new();
+    private DateTimeOffset _pausedUntil;
+
+    public async Task RunAsync(string socketPath, string? group, CancellationToken ct)
+    {
+        await repo.LoadIndexAsync(ct);
+        _archive = await WalArchive.LoadAsync(repo, source, await repo.LoadSnapshotsAsync(ct), ct);
+        using var listener = await ListenAsync(socketPath, group, ct);
+        log($"archiving WAL of {source} from {socketPath}; {_archive.Files.Count} files archived so far");
+        var tasks = new List<Task> { StoreBatchesAsync(ct), AcceptAsync(listener, ct) };
+        if (dataDirectory != null) tasks.Add(PushAheadAsync(ct));
+        try
+        {
+            await await Task.WhenAny(tasks);
+        }
+        finally
+        {
+            File.Delete(socketPath);
+        }
+    }
+
+    private static async Task<Socket> ListenAsync(string socketPath, string? group, CancellationToken ct)
+    {
+        var directory = Path.GetDirectoryName(socketPath)!;
+        Directory.CreateDirectory(directory);
+        if (File.Exists(socketPath)) File.Delete(socketPath);
+        var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        listener.Bind(new UnixDomainSocketEndPoint(socketPath));
+        File.SetUnixFileMode(socketPath, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.GroupWrite);
+        if (group != null)
+            (await ChildProcess.RunAsync("chgrp", [group, socketPath], null, null, ct)).EnsureSucceeded($"giving the socket to group {group}");
+        listener.Listen(64);
+        return listener;
+    }
+
+    private async Task AcceptAsync(Socket listener, CancellationToken ct)
+    {
+        while (true)
+        {
+            var client = await listener.AcceptAsync(ct);
+            _ = Task.Run(() => ServeAsync(client, ct), ct);
+        }
+    }
+
+    private async Task ServeAsync(Socket client, CancellationToken ct)
+    {
+        using var _ = client;
+        await using var stream = new NetworkStream(client, ownsSocket: false);
+        try
+        {
+            var request = (await WalProtocol.ReadLineAsync(stream, ct)).Split(' ');
+            var name = request.Length > 1 ? WalFileName.Parse(request[1]) : throw new IOException("no file named");
+            switch (request[0])
+            {
+                case "PUSH" when request.Length == 3:
+                    await PushAsync(new WalFile(name, await WalProtocol.ReadContentAsync(stream, request[2], ct), DateTimeOffset.Now), ct);
+                    await WalProtocol.WriteLineAsync(stream, "OK", ct);
+                    break;
+                case "FETCH" when request.Length == 2:
+                    var content = await FetchAsync(name, ct);
+                    if (content == null) await WalProtocol.WriteLineAsync(stream, "MISSING", ct);
+                    else
+                    {
+                        await WalProtocol.WriteLineAsync(stream, $"OK {content.Length}", ct);
+                        await stream.WriteAsync(content, ct);
+                    }
+                    break;
+                default:
+                    throw new IOException("unknown request");
+            }
+        }
+        catch (Exception e) when (e is IOException or ClassifiedException or SocketException)
+        {
+            log($"request refused: {e.Message}");
+            try { await WalProtocol.WriteLineAsync(stream, "ERR " + e.Message, ct); } catch (IOException) { /* the client left */ }
+        }
+    }
+
+    /// <summary>Returns once the file is stored (now or by an earlier push of the same bytes); a different file
+    /// under a name already archived is refused loudly: PostgreSQL never archives two versions of a segment.</summary>
+    private async Task PushAsync(WalFile file, CancellationToken ct)
+    {
+        var name = file.Name.Name;
+        Task stored;
+        var mine = false;
+        lock (_gate)
+        {
+            if (_archive.Files.ContainsKey(name)) stored = Task.CompletedTask;
+            else if (!_inFlight.TryGetValue(name, out stored!))
+            {
+                stored = Enqueue(file);
+                mine = true;
+            }
+        }
+        // A failed batch throws here, and the client answers PostgreSQL with a failure: it keeps the file and retries.
+        await stored;
+        if (mine) return;
+        ArchivedWal archived;
+        lock (_gate) archived = _archive.Files[name];
+        if (!await WalArchive.SameContentAsync(repo, archived, file.Content, ct))
+            throw new WalArchiverException($"{name} is archived already with different content; refusing to replace it");
+    }
+
+    /// <summary>Queues a file for the next batch; the caller holds the gate.</summary>
+    private Task Enqueue(WalFile file)
+    {
+        var pending = new Pending(file, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        _inFlight[file.Name.Name] = pending.Stored.Task;
+        _queue.Writer.TryWrite(pending);
+        return pending.Stored.Task;
+    }
+
+    /// <summary>Stores what is queued, a batch at a time: one lock, one pack flush, one index and one snapshot for
+    /// all the files that arrived while the previous batch was being stored.</summary>
+    private async Task StoreBatchesAsync(CancellationToken ct)
+    {
+        while (await _queue.Reader.WaitToReadAsync(ct))
+        {
+            var batch = new List<Pending>();
+            long bytes = 0;
+            while (bytes < BatchBytes && _queue.Reader.TryRead(out var p))
+            {
+                batch.Add(p);
+                bytes += p.File.Content.Length;
+            }
+            try
+            {
+                var (snapshot, tree) = await WalWriter.SaveAsync(repo, source, host, [.. batch.Select(p => p.File)], ct);
+                lock (_gate)
+                {
+                    _archive.Add(tree, snapshot);
+                    foreach (var p in batch) _inFlight.Remove(p.File.Name.Name);
+                }
+                foreach (var p in batch) p.Stored.TrySetResult();
+                log($"stored {string.Join(' ', batch.Select(p => p.File.Name))} as snapshot {snapshot.Id.Short}");
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+            {
+                lock (_gate)
+                    foreach (var p in batch) _inFlight.Remove(p.File.Name.Name);
+                foreach (var p in batch) p.Stored.TrySetException(e);
+                _pausedUntil = DateTimeOffset.Now + PauseAfterFailure;
+                log($"storing {batch.Count} WAL files failed, PostgreSQL will retry: {e.Message}");
+            }
+        }
+    }
+
+    /// <summary>How many files read ahead may wait in memory (16 MiB each by default).</summary>
+    private const int AheadFiles = 8;
+
+    private async Task PushAheadAsync(CancellationToken ct)
+    {
+        var wal = Path.Combine(dataDirectory!, "pg_wal");
+        while (true)
+        {
+            await Task.Delay(ScanEvery, ct);
+            if (DateTimeOffset.Now < _pausedUntil) continue;
+            string[] ready;
+            try
+            {
+                ready = Directory.GetFiles(Path.Combine(wal, "archive_status"), "*.ready");
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                continue;
+            }
+            foreach (var name in ready.Select(Path.GetFileNameWithoutExtension).Order(StringComparer.Ordinal))
+            {
+                if (!WalFileName.TryParse(name!, out var walName)) continue;
+                lock (_gate)
+                    if (_archive.Files.ContainsKey(walName.Name) || _inFlight.ContainsKey(walName.Name) || _inFlight.Count >= AheadFiles) continue;
+                byte[] content;
+                try
+                {
+                    content = await File.ReadAllBytesAsync(Path.Combine(wal, walName.Name), ct);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    continue; // archived and recycled meanwhile: PostgreSQL's own push decides
+                }
+                lock (_gate)
+                    if (!_archive.Files.ContainsKey(walName.Name) && !_inFlight.ContainsKey(walName.Name))
+                        Enqueue(new WalFile(walName, content, DateTimeOffset.Now));
+            }
+        }
+    }
+
+    /// <summary>An archived file's bytes, or null when the archive does not hold it.</summary>
+    private async Task<byte[]?> FetchAsync(WalFileName name, CancellationToken ct)
+    {
+        ArchivedWal? archived;
+        lock (_gate) _archive.Files.TryGetValue(name.Name, out archived);
+        if (archived == null) return null;
+        try
+        {
+            return await WalArchive.ReadAsync(repo, archived, ct);
+        }
+        catch (RepositoryException e) when (e.Kind == ErrorKind.NotFound)
+        {
+            // A prune since the index was read moved the blobs to other packs.
+            await repo.LoadIndexAsync(ct);
+            return await WalArchive.ReadAsync(repo, archived, ct);
+        }
+    }
+}

@@ -1,0 +1,86 @@
+using System.Globalization;
+using System.Net.Sockets;
+using System.Text;
+using Backups.Core.Wal;
+
+namespace BackupAgent.Pitr;
+
+/// <summary>
+/// What `wal-push` and `wal-fetch` (run by PostgreSQL as the database's user) say to the archiver (run as root,
+/// the only holder of the repository's key) over its Unix socket. One request a connection:
+/// "PUSH NAME LENGTH\n" and the file's bytes, answered "OK\n" once the file is durably in the repository;
+/// "FETCH NAME\n", answered "OK LENGTH\n" and the bytes, or "MISSING\n"; any failure is "ERR MESSAGE\n".
+/// The client sends the file's bytes (not its path) so that the archiver never reads a file for another user.
+/// </summary>
+public static class WalProtocol
+{
+    public const string DefaultSocket = "/run/backup-agent/wal.sock";
+    private const int MaxLine = 256;
+
+    public static async Task<string> ReadLineAsync(Stream stream, CancellationToken ct)
+    {
+        var line = new StringBuilder();
+        var one = new byte[1];
+        while (true)
+        {
+            if (await stream.ReadAsync(one, ct) == 0) throw new IOException("the connection closed mid-request");
+            if (one[0] == '\n') return line.ToString();
+            if (line.Length == MaxLine) throw new IOException("request line too long");
+            line.Append((char)one[0]);
+        }
+    }
+
+    public static Task WriteLineAsync(Stream stream, string line, CancellationToken ct) =>
+        stream.WriteAsync(Encoding.UTF8.GetBytes(line.Replace('\n', ' ') + "\n"), ct).AsTask();
+
+    public static async Task<byte[]> ReadContentAsync(Stream stream, string length, CancellationToken ct)
+    {
+        if (!long.TryParse(length, NumberStyles.None, CultureInfo.InvariantCulture, out var n) || n > WalArchive.MaxFileLength)
+            throw new IOException($"bad length '{length}'");
+        var content = new byte[n];
+        await stream.ReadExactlyAsync(content, ct);
+        return content;
+    }
+
+    public static async Task<Socket> ConnectAsync(string socketPath, CancellationToken ct)
+    {
+        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath), ct);
+            return socket;
+        }
+        catch (SocketException e)
+        {
+            socket.Dispose();
+            throw new WalArchiverException($"the WAL archiver is not reachable at {socketPath} ({e.SocketErrorCode}): is backup-agent-wal.service running?");
+        }
+    }
+
+    /// <summary>Sends a file; returns once the archiver has stored it, throws with its reason otherwise.</summary>
+    public static async Task PushAsync(string socketPath, WalFileName name, byte[] content, CancellationToken ct)
+    {
+        using var socket = await ConnectAsync(socketPath, ct);
+        await using var stream = new NetworkStream(socket, ownsSocket: false);
+        await WriteLineAsync(stream, $"PUSH {name} {content.Length}", ct);
+        await stream.WriteAsync(content, ct);
+        var answer = await ReadLineAsync(stream, ct);
+        if (answer != "OK") throw new WalArchiverException(answer.StartsWith("ERR ", StringComparison.Ordinal) ? answer[4..] : $"unexpected answer '{answer}'");
+    }
+
+    /// <summary>A file's bytes, or null when the archive does not hold it.</summary>
+    public static async Task<byte[]?> FetchAsync(string socketPath, WalFileName name, CancellationToken ct)
+    {
+        using var socket = await ConnectAsync(socketPath, ct);
+        await using var stream = new NetworkStream(socket, ownsSocket: false);
+        await WriteLineAsync(stream, $"FETCH {name}", ct);
+        var answer = await ReadLineAsync(stream, ct);
+        if (answer == "MISSING") return null;
+        if (answer.StartsWith("OK ", StringComparison.Ordinal)) return await ReadContentAsync(stream, answer[3..], ct);
+        throw new WalArchiverException(answer.StartsWith("ERR ", StringComparison.Ordinal) ? answer[4..] : $"unexpected answer '{answer}'");
+    }
+}
+
+/// <summary>The archiver could not be reached or refused a file: PostgreSQL keeps the segment and tries again.</summary>
+public sealed class WalArchiverException(string message)
+    : Backups.Core.Repositories.ClassifiedException(Backups.Core.Repositories.ErrorKind.Unavailable, message);

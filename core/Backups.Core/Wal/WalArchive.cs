@@ -1,0 +1,97 @@
+using Backups.Core.Chunking;
+using Backups.Core.Repositories;
+using Backups.Core.Snapshots;
+using Backups.Core.Trees;
+using Repo = Backups.Core.Repositories.Repository;
+
+namespace Backups.Core.Wal;
+
+/// <summary>One archived file: its node (content, size) and the WAL snapshot that holds it.</summary>
+public sealed record ArchivedWal(WalFileName Name, Node Node, Snapshot Snapshot);
+
+/// <summary>
+/// The WAL files of one source, as its WAL snapshots hold them: each snapshot's tree is a flat list of the files
+/// one batch archived. Read by the archiver (what is stored already), by recovery (what can be fetched) and by
+/// check (whether the chain from the oldest base backup to the newest segment is whole).
+/// </summary>
+public sealed class WalArchive
+{
+    private readonly Dictionary<string, ArchivedWal> _files = new(StringComparer.Ordinal);
+
+    public IReadOnlyDictionary<string, ArchivedWal> Files => _files;
+
+    /// <summary>PostgreSQL's largest wal_segment_size: no WAL file is longer.</summary>
+    public const long MaxFileLength = 1L << 30;
+
+    public static async Task<WalArchive> LoadAsync(Repo repo, string source, IEnumerable<Snapshot> snapshots, CancellationToken ct)
+    {
+        var archive = new WalArchive();
+        foreach (var s in snapshots.Where(s => SnapshotSource.Of(s) == source && PgSnapshots.IsWal(s)).OrderBy(s => s.Time))
+            archive.Add(await TreeJson.LoadAsync(repo, s.Tree, ct), s);
+        return archive;
+    }
+
+    /// <summary>Takes in a WAL snapshot's files; a name the tree holds that is no WAL file name is damage.</summary>
+    public void Add(Tree tree, Snapshot snapshot)
+    {
+        foreach (var node in tree.Nodes)
+        {
+            if (node.Type != Node.File || !WalFileName.TryParse(node.Name, out var name))
+                throw new RepositoryException(ErrorKind.Damaged, $"WAL snapshot {snapshot.Id.Short} holds '{node.Name}', which is no WAL file");
+            _files.TryAdd(node.Name, new ArchivedWal(name, node, snapshot));
+        }
+    }
+
+    /// <summary>The size of a segment: every whole segment has it (PostgreSQL's wal_segment_size, 16 MiB by default).</summary>
+    public long? SegmentSize => _files.Values.FirstOrDefault(f => f.Name.IsSegment)?.Node.Size is { } size ? (long)size : null;
+
+    /// <summary>The newest segment of each timeline.</summary>
+    public IEnumerable<WalFileName> Newest(long segmentSize) => _files.Values.Where(f => f.Name.IsSegment)
+        .GroupBy(f => f.Name.Timeline).Select(g => g.MaxBy(f => f.Name.Number(segmentSize))!.Name);
+
+    /// <summary>
+    /// The first segment missing between <paramref name="from"/> and the newest segment of its timeline (that
+    /// timeline's chain must be whole to replay past it); null when none is missing.
+    /// </summary>
+    public WalFileName? FirstMissing(WalFileName from, long segmentSize)
+    {
+        var newest = Newest(segmentSize).Where(n => n.Timeline == from.Timeline).Select(n => (WalFileName?)n).FirstOrDefault();
+        if (newest == null) return from;
+        for (var s = from; s.Number(segmentSize) <= newest.Value.Number(segmentSize); s = s.Next(segmentSize))
+            if (!_files.ContainsKey(s.Name)) return s;
+        return null;
+    }
+
+    /// <summary>An archived file's bytes.</summary>
+    public static async Task<byte[]> ReadAsync(Repo repo, ArchivedWal archived, CancellationToken ct)
+    {
+        if (archived.Node.Size > MaxFileLength)
+            throw new RepositoryException(ErrorKind.Damaged, $"{archived.Name} claims {archived.Node.Size} bytes, more than any WAL file holds");
+        var content = new byte[archived.Node.Size];
+        var at = 0;
+        foreach (var id in archived.Node.Content ?? [])
+        {
+            var blob = await repo.LoadBlobAsync(BlobType.Data, id, ct);
+            if (at + blob.Length > content.Length)
+                throw new RepositoryException(ErrorKind.Damaged, $"{archived.Name} is longer than its recorded size");
+            blob.CopyTo(content, at);
+            at += blob.Length;
+        }
+        if (at != content.Length) throw new RepositoryException(ErrorKind.Damaged, $"{archived.Name} is shorter than its recorded size");
+        return content;
+    }
+
+    /// <summary>Whether <paramref name="content"/> is what the archive holds as <paramref name="archived"/>: the
+    /// same chunks, by id (a segment pushed again after a crash must be byte for byte the one stored).</summary>
+    public static async Task<bool> SameContentAsync(Repo repo, ArchivedWal archived, byte[] content, CancellationToken ct)
+    {
+        if ((ulong)content.Length != archived.Node.Size) return false;
+        var stored = archived.Node.Content ?? [];
+        using var chunker = new Chunker(repo.Polynomial, new MemoryStream(content, writable: false));
+        var n = 0;
+        while (await chunker.NextAsync(ct) is { } chunk)
+            using (chunk)
+                if (n >= stored.Count || Id.Hash(chunk.Data.Span) != stored[n++]) return false;
+        return n == stored.Count;
+    }
+}
