@@ -125,11 +125,9 @@ public sealed class ReleaseBuildTests(ReleaseBuildFixture build, ITestOutputHelp
         Assert.Equal("timers.target", timer["WantedBy"]);
         Assert.Equal("oneshot", notify["Type"]);
 
-        if (OnPath("systemd-analyze") is not { } analyze)
-        {
-            log.WriteLine("no systemd-analyze: the units were only checked by their settings");
-            return;
-        }
+        // tests/run.sh installs systemd: without systemd-analyze the units would only be checked by their settings.
+        var analyze = OnPath("systemd-analyze")
+            ?? throw new Xunit.Sdk.XunitException("no systemd-analyze on PATH (Debian package systemd, which tests/run.sh installs)");
         // verify insists that ExecStart's program exists: point it at the binary just built, change nothing else.
         using var dir = new TempDir();
         foreach (var unit in Directory.GetFiles(SystemdDir, "backup-agent*"))
