@@ -38,13 +38,7 @@ public sealed class OldMainRepositoryTests : IDisposable
     public OldMainRepositoryTests()
     {
         // A copy: reading takes locks, and git keeps no empty folders (locks/, data/xx): both programs must cope.
-        var repo = _dir.Combine("repo");
-        foreach (var file in Directory.EnumerateFiles(Fixture, "*", SearchOption.AllDirectories))
-        {
-            var to = Path.Combine(repo, Path.GetRelativePath(Fixture, file));
-            Directory.CreateDirectory(Path.GetDirectoryName(to)!);
-            File.Copy(file, to);
-        }
+        var repo = FileTrees.CopyDirectory(Fixture, _dir.Combine("repo"));
         _agent = new Agent(repo, Password);
         _restic = new Restic(repo, Password);
     }
