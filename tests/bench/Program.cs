@@ -10,7 +10,7 @@ namespace Bench;
 /// </summary>
 public static class Program
 {
-    private static readonly string[] Cases = ["stdin", "concurrent", "nightly", "check", "prune", "tree", "restore", "s3", "index"];
+    private static readonly string[] Cases = ["stdin", "concurrent", "nightly", "check", "prune", "tree", "restore", "s3", "index", "startup"];
 
     public static async Task<int> Main(string[] args)
     {
@@ -63,6 +63,7 @@ public static class Program
             if (cases.Contains("restore")) await RestoreBench.RunAsync(agent, inputs, work, tree);
             if (cases.Contains("s3")) await S3Bench.RunAsync(agent, inputs, work, tree, connections);
             if (cases.Contains("index")) await IndexBench.RunAsync(agent, work, blobs);
+            if (cases.Contains("startup")) await StartupBench.RunAsync(agent, work);
             return 0;
         }
         finally

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmarks backup-agent (Native AOT, as shipped) against restic on the same inputs in the same run.
-# Usage: tests/bench/run.sh [SIZE_MIB] [--case stdin|concurrent|nightly|check|prune|tree|restore|s3|index]... [--scale N]
+# Usage: tests/bench/run.sh [SIZE_MIB] [--case stdin|concurrent|nightly|check|prune|tree|restore|s3|index|startup]... [--scale N]
 #                          [--nights N] [--updates PCT] [--rounds N] [--more] [--files N] [--tree-files N] [--tree-mib N]
 #                          [--connections N] [--blobs N]
 #   SIZE_MIB (default 1024): each generated input of the stdin, concurrent and check cases, and the file that the
@@ -17,6 +17,7 @@
 #   --connections: S3 connections of both programs in the s3 case (default 5, restic's -o s3.connections).
 #   --blobs: the index case's number of tiny distinct files, one data blob each (default 2000000: its set-up and
 #     restic's backup take several minutes).
+#   startup (no options): `version`, and `snapshots` of a small repository, timed from start to exit.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 nightly=1

@@ -17,7 +17,7 @@ public sealed class AwsCredentialSourceTests
     ];
 
     [Fact]
-    public void RegionComesFromArgumentThenAwsRegionThenAwsDefaultRegion()
+    public void Region_comes_from_argument_then_aws_region_then_aws_default_region()
     {
         using var _ = new EnvironmentOverride(new() { ["AWS_REGION"] = "eu-west-3", ["AWS_DEFAULT_REGION"] = "ap-southeast-2" });
         Assert.Equal("us-west-2", new AwsCredentialSource("us-west-2").Region);
@@ -28,7 +28,7 @@ public sealed class AwsCredentialSourceTests
 
     /// <summary>The SDK's chain as Lambda feeds it: temporary credentials in environment variables.</summary>
     [Fact]
-    public async Task TheDefaultChainReadsTheEnvironment()
+    public async Task The_default_chain_reads_the_environment()
     {
         using var _ = new EnvironmentOverride(new()
         {
@@ -45,7 +45,7 @@ public sealed class AwsCredentialSourceTests
     }
 
     [Fact]
-    public async Task GivenCredentialsReplaceTheChain()
+    public async Task Given_credentials_replace_the_chain()
     {
         using var _ = new EnvironmentOverride(new() { ["AWS_ACCESS_KEY_ID"] = "ASIAENVEXAMPLE", ["AWS_SECRET_ACCESS_KEY"] = "env/secret" });
 

@@ -12,7 +12,7 @@ public sealed class SesV2ClientTests(SesLocalFixture ses) : IClassFixture<SesLoc
     private static readonly BasicAWSCredentials Credentials = new("AKIASESEXAMPLE", "ses/secret");
 
     [Fact]
-    public async Task SendsARestJsonRequestSignedForSes()
+    public async Task Sends_a_rest_json_request_signed_for_ses()
     {
         await using var endpoint = new RecordingAwsEndpoint();
         endpoint.Script("/v2/email/outbound-emails", new ScriptedResponse(200, """{"MessageId":"0100-example"}"""));
@@ -45,7 +45,7 @@ public sealed class SesV2ClientTests(SesLocalFixture ses) : IClassFixture<SesLoc
 
     /// <summary>REST-JSON names the error in the x-amzn-ErrorType header, not in the body.</summary>
     [Fact]
-    public async Task TheErrorTypeHeaderGivesTheCode()
+    public async Task The_error_type_header_gives_the_code()
     {
         await using var endpoint = new RecordingAwsEndpoint();
         endpoint.Script("/v2/email/outbound-emails", new ScriptedResponse(400, """{"message":"Email address is not verified."}""",
@@ -60,7 +60,7 @@ public sealed class SesV2ClientTests(SesLocalFixture ses) : IClassFixture<SesLoc
     }
 
     [Fact]
-    public async Task SendsThroughAwsSesV2Local()
+    public async Task Sends_through_aws_ses_v2_local()
     {
         var subject = $"Backup failed {Guid.NewGuid():N} – ü ✓";
 
@@ -76,7 +76,7 @@ public sealed class SesV2ClientTests(SesLocalFixture ses) : IClassFixture<SesLoc
     }
 
     [Fact]
-    public void TheDefaultEndpointIsTheRegionalOne() =>
+    public void The_default_endpoint_is_the_regional_one() =>
         Assert.Equal(new Uri("https://email.eu-west-1.amazonaws.com/"),
             new SesV2Client(new AwsClientOptions { Credentials = new AwsCredentialSource(Region, Credentials) }).Endpoint);
 

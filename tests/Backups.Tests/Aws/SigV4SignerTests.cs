@@ -20,7 +20,7 @@ public sealed class SigV4SignerTests
         "host;x-amz-date", "b97d918cfa904a5beff61c982a1b6f458b799221646efd99d3219ec94cdf2500")]
     [InlineData("POST", "https://example.amazonaws.com/", "application/x-www-form-urlencoded", "Param1=value1",
         "content-type;host;x-amz-date", "ff11897932ad3f4e8b18135d722051e5ac45fc38421b1da7b9d196a0fe09473a")]
-    public void MatchesAwsTestSuite(string method, string url, string? contentType, string body, string signedHeaders, string signature)
+    public void Matches_aws_test_suite(string method, string url, string? contentType, string body, string signedHeaders, string signature)
     {
         var bytes = Encoding.UTF8.GetBytes(body);
         using var request = Request(method, url, contentType, bytes);
@@ -61,7 +61,7 @@ public sealed class SigV4SignerTests
     /// </summary>
     [Theory]
     [MemberData(nameof(SdkCases))]
-    public void AgreesWithAwsSdkSigner(string method, string url, string service, string? contentType, string? target,
+    public void Agrees_with_aws_sdk_signer(string method, string url, string service, string? contentType, string? target,
         string body, bool sessionToken)
     {
         var credentials = sessionToken ? WithToken : Plain;
@@ -92,13 +92,13 @@ public sealed class SigV4SignerTests
     /// sorts decoded names, which differs only for names with characters that need encoding, like these.
     /// </summary>
     [Fact]
-    public void QueryIsSortedByEncodedNames()
+    public void Query_is_sorted_by_encoded_names()
     {
         Assert.Equal("%C3%BC=1&a%2Fb=2&a.b=3&z=", SigV4Signer.CanonicalQuery("?z&a.b=3&a%2Fb=2&%C3%BC=1"));
     }
 
     [Fact]
-    public void SigningAgainReplacesTheEarlierSignature()
+    public void Signing_again_replaces_the_earlier_signature()
     {
         var body = "{}"u8.ToArray();
         using var request = Request("POST", "https://states.eu-west-1.amazonaws.com/", "application/x-amz-json-1.0", body);
@@ -112,7 +112,7 @@ public sealed class SigV4SignerTests
     }
 
     [Fact]
-    public void CredentialsDoNotPrintTheirSecrets()
+    public void Credentials_do_not_print_their_secrets()
     {
         var text = $"{WithToken}";
         Assert.Contains(WithToken.AccessKeyId, text);

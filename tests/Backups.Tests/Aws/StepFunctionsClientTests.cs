@@ -26,7 +26,7 @@ public sealed class StepFunctionsClientTests : IAsyncLifetime
     public async Task DisposeAsync() => await _endpoint.DisposeAsync();
 
     [Fact]
-    public async Task EachActionSendsItsTargetAndJson()
+    public async Task Each_action_sends_its_target_and_json()
     {
         _endpoint.Script("AWSStepFunctions.StartExecution",
             new ScriptedResponse(200, """{"executionArn":"arn:aws:states:eu-west-1:123456789012:execution:backups:run-1","startDate":1.77E9}"""),
@@ -58,7 +58,7 @@ public sealed class StepFunctionsClientTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task RequestsCarryASigV4Authorization()
+    public async Task Requests_carry_a_SigV4_authorization()
     {
         await Client().SendTaskHeartbeatAsync(TaskToken);
 
@@ -75,7 +75,7 @@ public sealed class StepFunctionsClientTests : IAsyncLifetime
     /// <summary>What arrived (host, path, headers, body) verifies with AWSSDK.Core's signer: nothing between the
     /// signer and the wire changed a signed byte.</summary>
     [Fact]
-    public async Task TheSignatureOnTheWireIsTheSdksSignature()
+    public async Task The_signature_on_the_wire_is_the_sdks_signature()
     {
         var time = new DateTimeOffset(2026, 2, 28, 23, 59, 59, TimeSpan.Zero);
         await Client(time: new FixedTime(time)).SendTaskSuccessAsync(TaskToken, """{"ü":"✓"}""");
@@ -89,7 +89,7 @@ public sealed class StepFunctionsClientTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task RetriesServerErrorsThrottlingAndBrokenConnections()
+    public async Task Retries_server_errors_throttling_and_broken_connections()
     {
         _endpoint.Script("AWSStepFunctions.SendTaskHeartbeat",
             ScriptedResponse.AwsError(500, "InternalFailure", "try again"),
@@ -105,7 +105,7 @@ public sealed class StepFunctionsClientTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task GivesUpAfterMaxAttempts()
+    public async Task Gives_up_after_max_attempts()
     {
         _endpoint.Script("AWSStepFunctions.SendTaskSuccess",
             [.. Enumerable.Repeat(new ScriptedResponse(503, "<html>Service Unavailable</html>"), Quick.MaxAttempts)]);
@@ -119,7 +119,7 @@ public sealed class StepFunctionsClientTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task AnErrorAnswerBecomesAwsServiceExceptionWithoutRetrying()
+    public async Task An_error_answer_becomes_aws_service_exception_without_retrying()
     {
         _endpoint.Script("AWSStepFunctions.SendTaskSuccess",
             ScriptedResponse.AwsError(400, "com.amazonaws.swf.service.model#TaskTimedOut", "Task Timed Out: 'arn:aws:states:...'"));
@@ -135,7 +135,7 @@ public sealed class StepFunctionsClientTests : IAsyncLifetime
     /// <summary>A failed signature check answers with the canonical request, which holds the session token; other
     /// errors may quote the request. None of it may reach a log through an exception message.</summary>
     [Fact]
-    public async Task SecretsStayOutOfExceptionMessages()
+    public async Task Secrets_stay_out_of_exception_messages()
     {
         _endpoint.Script("AWSStepFunctions.SendTaskFailure", ScriptedResponse.AwsError(403, "InvalidSignatureException",
             $"The request signature we calculated does not match. x-amz-security-token:{SessionToken} "
@@ -152,7 +152,7 @@ public sealed class StepFunctionsClientTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task AnUnreachableEndpointFailsWithoutSecrets()
+    public async Task An_unreachable_endpoint_fails_without_secrets()
     {
         var url = _endpoint.Url;
         await _endpoint.DisposeAsync();
@@ -163,7 +163,7 @@ public sealed class StepFunctionsClientTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task ErrorAndCauseAreCutToTheApiLimits()
+    public async Task Error_and_cause_are_cut_to_the_api_limits()
     {
         // A surrogate pair across each limit: cutting it in half would send invalid UTF-16.
         var error = new string('e', StepFunctionsClient.MaxErrorLength - 1) + "😀" + new string('e', 50);
@@ -184,7 +184,7 @@ public sealed class StepFunctionsClientTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task OversizedOutputIsRefusedBeforeSending()
+    public async Task Oversized_output_is_refused_before_sending()
     {
         var output = $"\"{new string('x', StepFunctionsClient.MaxPayloadBytes)}\"";
 
@@ -197,7 +197,7 @@ public sealed class StepFunctionsClientTests : IAsyncLifetime
     }
 
     [Fact]
-    public void TheDefaultEndpointIsTheRegionalOne()
+    public void The_default_endpoint_is_the_regional_one()
     {
         var options = new AwsClientOptions { Credentials = new AwsCredentialSource(Region, Credentials()) };
         Assert.Equal(new Uri("https://states.eu-west-1.amazonaws.com/"), new StepFunctionsClient(options).Endpoint);

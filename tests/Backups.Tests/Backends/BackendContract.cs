@@ -32,7 +32,7 @@ public abstract class BackendContract : IAsyncLifetime
     [InlineData(1)]
     [InlineData(5 << 20)]
     [InlineData(17 << 20)]
-    public async Task SavesAndLoadsExactBytes(int size)
+    public async Task Saves_and_loads_exact_bytes(int size)
     {
         var data = RandomBytes(size);
         var file = new FileHandle(FileKind.Pack, NewId());
@@ -42,7 +42,7 @@ public abstract class BackendContract : IAsyncLifetime
     }
 
     [Fact]
-    public async Task ConfigLivesAtTheRoot()
+    public async Task Config_lives_at_the_root()
     {
         var data = RandomBytes(155);
         await Backend.SaveAsync(FileHandle.Config, data);
@@ -51,7 +51,7 @@ public abstract class BackendContract : IAsyncLifetime
     }
 
     [Fact]
-    public async Task LoadsRanges()
+    public async Task Loads_ranges()
     {
         var data = RandomBytes(1 << 20);
         var file = new FileHandle(FileKind.Pack, NewId());
@@ -63,7 +63,7 @@ public abstract class BackendContract : IAsyncLifetime
     }
 
     [Fact]
-    public async Task LoadsRangesIntoACallersBuffer()
+    public async Task Loads_ranges_into_a_callers_buffer()
     {
         var data = RandomBytes(1 << 20);
         var file = new FileHandle(FileKind.Pack, NewId());
@@ -79,7 +79,7 @@ public abstract class BackendContract : IAsyncLifetime
     }
 
     [Fact]
-    public async Task RangeBeyondTheEndFails()
+    public async Task Range_beyond_the_end_fails()
     {
         var file = new FileHandle(FileKind.Snapshot, NewId());
         await Backend.SaveAsync(file, RandomBytes(100));
@@ -88,7 +88,7 @@ public abstract class BackendContract : IAsyncLifetime
     }
 
     [Fact]
-    public async Task MissingFiles()
+    public async Task Missing_files()
     {
         var file = new FileHandle(FileKind.Index, NewId());
         Assert.Null(await Backend.StatAsync(file));
@@ -99,7 +99,7 @@ public abstract class BackendContract : IAsyncLifetime
     }
 
     [Fact]
-    public async Task OverwritesAFile()
+    public async Task Overwrites_a_file()
     {
         var file = new FileHandle(FileKind.Lock, NewId());
         await Backend.SaveAsync(file, RandomBytes(10));
@@ -109,7 +109,7 @@ public abstract class BackendContract : IAsyncLifetime
     }
 
     [Fact]
-    public async Task RemovesFiles()
+    public async Task Removes_files()
     {
         var kept = new FileHandle(FileKind.Pack, NewId());
         var removed = new FileHandle(FileKind.Pack, NewId());
@@ -124,7 +124,7 @@ public abstract class BackendContract : IAsyncLifetime
 
     /// <summary>More than one listing page (S3 gives 1000 keys a page), packs spread over data/xx/.</summary>
     [Fact]
-    public async Task ListsEveryFileOfAKind()
+    public async Task Lists_every_file_of_a_kind()
     {
         var packs = Enumerable.Range(0, 1100).ToDictionary(_ => NewId(), i => (long)(i % 7));
         var keys = Enumerable.Range(0, 3).ToDictionary(_ => NewId(), i => 100L + i);
@@ -143,7 +143,7 @@ public abstract class BackendContract : IAsyncLifetime
     }
 
     [Fact]
-    public async Task CreateIsIdempotent()
+    public async Task Create_is_idempotent()
     {
         var file = new FileHandle(FileKind.Key, NewId());
         await Backend.SaveAsync(file, RandomBytes(3));

@@ -11,7 +11,7 @@ public sealed class RepositoryLocationTests
     [InlineData("./odd:name", "./odd:name")]
     [InlineData("local:/srv/backups", "/srv/backups")]
     [InlineData("local:relative:with:colons", "relative:with:colons")]
-    public void LocalForms(string repository, string path) =>
+    public void Local_forms(string repository, string path) =>
         Assert.Equal(new LocalRepositoryLocation(path), RepositoryLocation.Parse(repository));
 
     [Theory]
@@ -22,7 +22,7 @@ public sealed class RepositoryLocationTests
     [InlineData("s3:minio.internal/bucket/", "https://minio.internal", "bucket", "")]
     [InlineData("s3:HTTPS://Host.Example:443/bucket//a//b/", "https://host.example", "bucket", "a/b")]
     [InlineData("s3:https://[::1]:9000/bucket/p", "https://[::1]:9000", "bucket", "p")]
-    public void S3Forms(string repository, string endpoint, string bucket, string prefix) =>
+    public void S3_forms(string repository, string endpoint, string bucket, string prefix) =>
         Assert.Equal(new S3RepositoryLocation(new Uri(endpoint), bucket, prefix), RepositoryLocation.Parse(repository));
 
     [Theory]
@@ -40,7 +40,7 @@ public sealed class RepositoryLocationTests
     [InlineData("sftp:user@host:/srv/restic", "'sftp:' is not supported")]
     [InlineData("rest:https://host:8000/", "'rest:' is not supported")]
     [InlineData("b2:bucket:path", "'b2:' is not supported")]
-    public void MalformedOrUnsupported(string repository, string expected)
+    public void Malformed_or_unsupported(string repository, string expected)
     {
         var e = Assert.Throws<RepositoryLocationException>(() => RepositoryLocation.Parse(repository));
         Assert.Contains(expected, e.Message);
@@ -49,7 +49,7 @@ public sealed class RepositoryLocationTests
     }
 
     [Fact]
-    public async Task OpensTheRightBackend()
+    public async Task Opens_the_right_backend()
     {
         using var dir = new Support.TempDir();
         await using (var local = RepositoryLocation.Open(dir.Path))
@@ -66,6 +66,6 @@ public sealed class RepositoryLocationTests
     [InlineData("https://s3.eu-west-1.amazonaws.com", "eu-central-1", "eu-central-1", true)]
     [InlineData("https://127.0.0.1:9000", "eu-central-1", "eu-central-1", false)]
     [InlineData("https://s3.eu-west-1.example.com", "us-east-1", "us-east-1", false)]
-    public void RegionAndAddressing(string endpoint, string? option, string region, bool aws) =>
+    public void Region_and_addressing(string endpoint, string? option, string region, bool aws) =>
         Assert.Equal((region, aws), S3Backend.Addressing(new Uri(endpoint), option));
 }

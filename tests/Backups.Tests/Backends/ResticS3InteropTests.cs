@@ -13,7 +13,7 @@ public sealed class ResticS3InteropTests(S3rverFixture s3)
     private static readonly FileKind[] IdNamedKinds = [FileKind.Key, FileKind.Snapshot, FileKind.Index, FileKind.Pack];
 
     [Fact]
-    public async Task WeReadWhatResticWrote()
+    public async Task We_read_what_restic_wrote()
     {
         var repository = s3.NewRepository();
         var restic = new Restic(repository, Password, s3.CaCertPath, new Dictionary<string, string>(s3.Env));
@@ -39,7 +39,7 @@ public sealed class ResticS3InteropTests(S3rverFixture s3)
     }
 
     [Fact]
-    public async Task ResticReadsWhatWeWrote()
+    public async Task Restic_reads_what_we_wrote()
     {
         using var dir = new TempDir();
         var local = new Restic(dir.Combine("repo"), Password);

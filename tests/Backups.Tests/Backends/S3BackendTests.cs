@@ -22,7 +22,7 @@ public sealed class S3BackendTests(S3rverFixture s3)
     /// <summary>Checked on s3rver's disk, not through our own GET: aws-chunked framing or trailing checksums
     /// would be stored verbatim there.</summary>
     [Fact]
-    public async Task UploadsArePlainBodies()
+    public async Task Uploads_are_plain_bodies()
     {
         var repository = s3.NewRepository();
         var location = (S3RepositoryLocation)RepositoryLocation.Parse(repository);
@@ -37,7 +37,7 @@ public sealed class S3BackendTests(S3rverFixture s3)
     }
 
     [Fact]
-    public async Task CreatesAMissingBucket()
+    public async Task Creates_a_missing_bucket()
     {
         var bucket = $"fresh-{Guid.NewGuid():N}"[..30];
         await using var backend = RepositoryLocation.Open(s3.NewRepository(bucket), s3.Options());
@@ -50,7 +50,7 @@ public sealed class S3BackendTests(S3rverFixture s3)
     }
 
     [Fact]
-    public async Task UnreachableEndpointGivesUpInBoundedTime()
+    public async Task Unreachable_endpoint_gives_up_in_bounded_time()
     {
         var port = ClosedPort();
         await using var backend = RepositoryLocation.Open($"s3:https://127.0.0.1:{port}/bucket/prefix", s3.Options(Quick));
@@ -66,7 +66,7 @@ public sealed class S3BackendTests(S3rverFixture s3)
     /// <summary>restic's --cacert replaces the system roots; without it a self-signed server is refused at once
     /// (a certificate problem is not worth retrying).</summary>
     [Fact]
-    public async Task TrustsTheServerOnlyThroughTheGivenCa()
+    public async Task Trusts_the_server_only_through_the_given_ca()
     {
         var slow = Quick with { FirstDelay = TimeSpan.FromSeconds(30), MaxDelay = TimeSpan.FromSeconds(30) };
         await using var backend = RepositoryLocation.Open(s3.NewRepository(), s3.Options(slow) with { CaCertFile = null });
@@ -77,7 +77,7 @@ public sealed class S3BackendTests(S3rverFixture s3)
     }
 
     [Fact]
-    public async Task RetriesResetsAndThrottling()
+    public async Task Retries_resets_and_throttling()
     {
         await using var server = new ScriptedServer(
             ScriptedServer.Reset, ScriptedServer.SlowDown, ScriptedServer.Status(500), ScriptedServer.Ok("hello"));
@@ -87,7 +87,7 @@ public sealed class S3BackendTests(S3rverFixture s3)
     }
 
     [Fact]
-    public async Task TimesOutAStalledAttempt()
+    public async Task Times_out_a_stalled_attempt()
     {
         await using var server = new ScriptedServer(ScriptedServer.Silent, ScriptedServer.Ok("hello"));
         await using var backend = new S3Backend(server.Location, Options(Quick with { RequestTimeout = TimeSpan.FromMilliseconds(300) }));
@@ -96,7 +96,7 @@ public sealed class S3BackendTests(S3rverFixture s3)
     }
 
     [Fact]
-    public async Task GivesUpAfterTheLastAttempt()
+    public async Task Gives_up_after_the_last_attempt()
     {
         await using var server = new ScriptedServer(Enumerable.Repeat(ScriptedServer.SlowDown, 10).ToArray());
         await using var backend = new S3Backend(server.Location, Options(Quick));
@@ -107,7 +107,7 @@ public sealed class S3BackendTests(S3rverFixture s3)
     }
 
     [Fact]
-    public async Task DoesNotRetryRefusals()
+    public async Task Does_not_retry_refusals()
     {
         await using var server = new ScriptedServer(ScriptedServer.Status(403, "AccessDenied"), ScriptedServer.Ok(""));
         await using var backend = new S3Backend(server.Location, Options(Quick));
@@ -117,7 +117,7 @@ public sealed class S3BackendTests(S3rverFixture s3)
     }
 
     [Fact]
-    public async Task RetriesABodyCutShort()
+    public async Task Retries_a_body_cut_short()
     {
         await using var server = new ScriptedServer(ScriptedServer.Truncated("hello world"), ScriptedServer.Ok("hello world"));
         await using var backend = new S3Backend(server.Location, Options(Quick));
@@ -127,7 +127,7 @@ public sealed class S3BackendTests(S3rverFixture s3)
 
     /// <summary>The budget, not an attempt count, ends the retries by default.</summary>
     [Fact]
-    public async Task KeepsTryingUntilTheBudgetIsSpent()
+    public async Task Keeps_trying_until_the_budget_is_spent()
     {
         await using var server = new ScriptedServer(Enumerable.Repeat(ScriptedServer.SlowDown, 200).ToArray());
         var budget = Quick with { MaxAttempts = int.MaxValue, Budget = TimeSpan.FromSeconds(3) };
@@ -139,7 +139,7 @@ public sealed class S3BackendTests(S3rverFixture s3)
 
     /// <summary>A caller's deadline (a Lambda's end) wins over a longer budget: no retry starts that would run past it.</summary>
     [Fact]
-    public async Task StopsRetryingAtTheCallersDeadline()
+    public async Task Stops_retrying_at_the_callers_deadline()
     {
         await using var server = new ScriptedServer(Enumerable.Repeat(ScriptedServer.SlowDown, 10).ToArray());
         var options = Options(Quick with { MaxAttempts = int.MaxValue, Budget = TimeSpan.FromHours(1) }) with { Deadline = DateTimeOffset.UtcNow };
@@ -150,7 +150,7 @@ public sealed class S3BackendTests(S3rverFixture s3)
 
     /// <summary>A clock-skew refusal is retried with the store's time (its Date header) in the signature.</summary>
     [Fact]
-    public async Task RetriesClockSkewWithTheServersTime()
+    public async Task Retries_clock_skew_with_the_servers_time()
     {
         var skew = TimeSpan.FromMinutes(3); // within what s3rver and AWS accept, should another test sign meanwhile
         var serverNow = DateTimeOffset.UtcNow + skew;

@@ -63,7 +63,7 @@ public class ChunkerTests
     [InlineData(Max + 1)]
     [InlineData(2 * Max + 3)]
     [InlineData(20 * 1024 * 1024 + 12345)]
-    public async Task RandomDataIsCutWhereResticCutsIt(int length)
+    public async Task Random_data_is_cut_where_restic_cuts_it(int length)
     {
         var data = RandomBytes(length, length);
         var chunks = await ChunkAll(data);
@@ -72,7 +72,7 @@ public class ChunkerTests
     }
 
     [Fact]
-    public async Task EmptyStreamHasNoChunks() => Assert.Empty(await ChunkAll([]));
+    public async Task Empty_stream_has_no_chunks() => Assert.Empty(await ChunkAll([]));
 
     [Theory]
     [InlineData(64, 64)]
@@ -80,7 +80,7 @@ public class ChunkerTests
     [InlineData(1000, 4096)]
     [InlineData(4096, 64 * 1024)]
     [InlineData(300 * 1024, 700 * 1024)]
-    public async Task CustomBoundariesMatchReference(int minSize, int maxSize)
+    public async Task Custom_boundaries_match_reference(int minSize, int maxSize)
     {
         var data = RandomBytes(6 * 1024 * 1024 + 77, minSize);
         // Plant windows that are cuts close together, so cuts before MaxSize happen often.
@@ -97,7 +97,7 @@ public class ChunkerTests
 
     // restic's chunker_test.go: null bytes split at exactly MinSize even when the input is a multiple of it.
     [Fact]
-    public async Task ZerosAreCutAtMinSizeAsInResticTests()
+    public async Task Zeros_are_cut_at_min_size_as_in_restic_tests()
     {
         var chunks = await ChunkAll(new byte[4 * Min]);
         Assert.Equal(4, chunks.Count);
@@ -115,7 +115,7 @@ public class ChunkerTests
     [InlineData(1, 3 * 1024 * 1024 + 5)]
     [InlineData(7919, 25 * 1024 * 1024)]
     [InlineData(0, 25 * 1024 * 1024)] // random sizes from 1 to 200 000
-    public async Task ShortReadsGiveTheSameChunks(int readSize, int length)
+    public async Task Short_reads_give_the_same_chunks(int readSize, int length)
     {
         var data = RandomBytes(length, readSize);
         var magic = MagicWindow();
@@ -128,7 +128,7 @@ public class ChunkerTests
     }
 
     [Fact]
-    public async Task OtherPolynomialCutsElsewhere()
+    public async Task Other_polynomial_cuts_elsewhere()
     {
         var data = RandomBytes(12 * 1024 * 1024, 99);
         var pol = new Polynomial(0x2482734cacca49);
@@ -138,7 +138,7 @@ public class ChunkerTests
     }
 
     [Fact]
-    public void FindCutMatchesReferenceEverywhere()
+    public void Find_cut_matches_reference_everywhere()
     {
         // A 12-bit mask gives a cut every 4 KiB, so lanes, block ends and rescans are all exercised.
         const ulong mask = (1UL << 12) - 1;
@@ -165,7 +165,7 @@ public class ChunkerTests
     }
 
     [Fact]
-    public void FindCutFindsEveryCutInOrder()
+    public void Find_cut_finds_every_cut_in_order()
     {
         const ulong mask = (1UL << 10) - 1;
         var data = RandomBytes(3 * 1024 * 1024, 8);
@@ -178,7 +178,7 @@ public class ChunkerTests
     }
 
     [Fact]
-    public async Task ChunksOwnTheirBuffers()
+    public async Task Chunks_own_their_buffers()
     {
         var data = RandomBytes(3 * Max, 3);
         using var chunker = new Chunker(TestPol, new MemoryStream(data), 4096, 8192);
@@ -194,7 +194,7 @@ public class ChunkerTests
     }
 
     [Fact]
-    public void RejectsUnusableParameters()
+    public void Rejects_unusable_parameters()
     {
         var s = new MemoryStream();
         Assert.Throws<ArgumentOutOfRangeException>(() => new Chunker(TestPol, s, 63, 1000));

@@ -12,7 +12,7 @@ public class PolynomialTests
     private static Polynomial Bin(string bits) => new(Convert.ToUInt64(bits, 2));
 
     [Fact]
-    public void DegreeIsIndexOfHighestBit()
+    public void Degree_is_index_of_highest_bit()
     {
         Assert.Equal(-1, P(0).Deg);
         Assert.Equal(0, P(1).Deg);
@@ -37,7 +37,7 @@ public class PolynomialTests
     public void Mod(ulong x, ulong d, ulong remainder) => Assert.Equal(P(remainder), P(x).Mod(P(d)));
 
     [Fact]
-    public void ModByZeroThrows() => Assert.Throws<DivideByZeroException>(() => P(5).Mod(P(0)));
+    public void Mod_by_zero_throws() => Assert.Throws<DivideByZeroException>(() => P(5).Mod(P(0)));
 
     public static TheoryData<ulong, ulong, ulong, ulong> MulModCases() => new()
     {
@@ -49,7 +49,7 @@ public class PolynomialTests
     };
 
     [Theory, MemberData(nameof(MulModCases))]
-    public void MulMod(ulong x, ulong f, ulong g, ulong result) => Assert.Equal(P(result), P(x).MulMod(P(f), P(g)));
+    public void Mul_mod(ulong x, ulong f, ulong g, ulong result) => Assert.Equal(P(result), P(x).MulMod(P(f), P(g)));
 
     public static TheoryData<ulong, ulong, ulong> GcdCases() => new()
     {
@@ -106,7 +106,7 @@ public class PolynomialTests
     public void Irreducible(ulong f, bool irreducible) => Assert.Equal(irreducible, P(f).Irreducible);
 
     [Fact]
-    public void ReducibleProductOfIrreducibles()
+    public void Reducible_product_of_irreducibles()
     {
         // (x^2+x+1)(x^3+x+1) = x^5+x^4+1
         Assert.True(P(0b111).Irreducible);
@@ -115,7 +115,7 @@ public class PolynomialTests
     }
 
     [Fact]
-    public void RandomIsIrreducibleOfDegree53()
+    public void Random_is_irreducible_of_degree_53()
     {
         var seen = new HashSet<Polynomial>();
         for (int i = 0; i < 5; i++)
@@ -129,7 +129,7 @@ public class PolynomialTests
     }
 
     [Fact]
-    public void HexAsInResticConfig()
+    public void Hex_as_in_restic_config()
     {
         Assert.Equal("3dea92648f6e83", P(0x3dea92648f6e83).ToString());
         Assert.Equal(P(0x3dea92648f6e83), Polynomial.Parse("3dea92648f6e83"));
@@ -144,7 +144,7 @@ public class PolynomialTests
     [InlineData("3dea9264 8f6e83")]
     [InlineData("xyz")]
     [InlineData("10000000000000000")] // 65 bits
-    public void ParseRejects(string text)
+    public void Parse_rejects(string text)
     {
         Assert.False(Polynomial.TryParse(text, out _));
         Assert.Throws<FormatException>(() => Polynomial.Parse(text));

@@ -10,7 +10,7 @@ namespace Backups.Tests.Chunking;
 public class ResticChunkingTests
 {
     [Fact]
-    public async Task ResticStoresExactlyTheChunksWeCut()
+    public async Task Restic_stores_exactly_the_chunks_we_cut()
     {
         using var tmp = new TempDir();
         var restic = new Restic(tmp.Combine("repo"), "chunker-test");

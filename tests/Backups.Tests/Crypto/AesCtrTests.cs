@@ -49,7 +49,7 @@ public class AesCtrTests
 
     [Theory]
     [MemberData(nameof(Paths))]
-    public void CounterCarriesAcrossThe64BitBoundaryAndWrapsAt2To128(bool aesNi)
+    public void Counter_carries_across_the_64_bit_boundary_and_wraps_at_2_to_128(bool aesNi)
     {
         var key = RandomNumberGenerator.GetBytes(32);
         var input = RandomNumberGenerator.GetBytes(16 * 20 + 5);
@@ -66,7 +66,7 @@ public class AesCtrTests
 
     [Theory]
     [MemberData(nameof(Paths))]
-    public void MatchesReferenceForManyLengthsAndBothKeySizes(bool aesNi)
+    public void Matches_reference_for_many_lengths_and_both_key_sizes(bool aesNi)
     {
         var random = new Random(128);
         foreach (int keyLength in new[] { 16, 32 })
@@ -86,7 +86,7 @@ public class AesCtrTests
 
     [Theory]
     [MemberData(nameof(Paths))]
-    public void InPlaceEqualsOutOfPlaceAndDecryptsBack(bool aesNi)
+    public void In_place_equals_out_of_place_and_decrypts_back(bool aesNi)
     {
         var key = RandomNumberGenerator.GetBytes(32);
         var iv = RandomNumberGenerator.GetBytes(16);
@@ -104,7 +104,7 @@ public class AesCtrTests
 
     [Theory]
     [MemberData(nameof(Paths))]
-    public void EncryptBlockIsAesEcb(bool aesNi)
+    public void Encrypt_block_is_aes_ecb(bool aesNi)
     {
         foreach (int keyLength in new[] { 16, 32 })
         {
@@ -120,7 +120,7 @@ public class AesCtrTests
 
     [Theory]
     [MemberData(nameof(Paths))]
-    public void IsSafeToShareBetweenThreads(bool aesNi)
+    public void Is_safe_to_share_between_threads(bool aesNi)
     {
         var key = RandomNumberGenerator.GetBytes(32);
         var ctr = new AesCtr(key, aesNi);
@@ -138,7 +138,7 @@ public class AesCtrTests
     }
 
     [Fact]
-    public void RejectsBadArguments()
+    public void Rejects_bad_arguments()
     {
         Assert.Throws<ArgumentException>(() => new AesCtr(new byte[24]));
         var ctr = new AesCtr(new byte[32]);

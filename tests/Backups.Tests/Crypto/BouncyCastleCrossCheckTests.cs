@@ -23,7 +23,7 @@ public class BouncyCastleCrossCheckTests
 
     [Theory]
     [MemberData(nameof(AesPaths))]
-    public void AesCtrMatchesBouncyCastle(bool aesNi)
+    public void Aes_ctr_matches_BouncyCastle(bool aesNi)
     {
         var random = new Random(20261202);
         for (var round = 0; round < Rounds; round++)
@@ -55,7 +55,7 @@ public class BouncyCastleCrossCheckTests
 
     [Theory]
     [MemberData(nameof(PolyPaths))]
-    public void Poly1305MatchesBouncyCastle(int vectorMinimum)
+    public void Poly1305_matches_BouncyCastle(int vectorMinimum)
     {
         var random = new Random(1305 + vectorMinimum % 7);
         for (var round = 0; round < Rounds; round++)
@@ -82,7 +82,7 @@ public class BouncyCastleCrossCheckTests
     /// <summary>restic's sealed box, opened with BouncyCastle alone: AES-256-CTR, and Poly1305-AES with s = AES(mac.k, IV)
     /// (BouncyCastle takes its key as r || k and clamps r itself).</summary>
     [Fact]
-    public void ASealedBoxOpensWithBouncyCastle()
+    public void A_sealed_box_opens_with_BouncyCastle()
     {
         var random = new Random(32);
         for (var round = 0; round < 50; round++)

@@ -14,7 +14,7 @@ public class CryptoKeyTests
     [InlineData(16)]
     [InlineData(17)]
     [InlineData(1024 * 1024 + 3)]
-    public void SealThenOpenRoundTrips(int size)
+    public void Seal_then_open_round_trips(int size)
     {
         var key = CryptoKey.Random();
         var plaintext = RandomNumberGenerator.GetBytes(size);
@@ -29,7 +29,7 @@ public class CryptoKeyTests
     }
 
     [Fact]
-    public void EverySealUsesAFreshIv()
+    public void Every_seal_uses_a_fresh_iv()
     {
         var key = CryptoKey.Random();
         var a = key.Seal("same"u8);
@@ -39,7 +39,7 @@ public class CryptoKeyTests
     }
 
     [Fact]
-    public void TamperingWithAnyByteIsDetected()
+    public void Tampering_with_any_byte_is_detected()
     {
         var key = CryptoKey.Random();
         var box = key.Seal(RandomNumberGenerator.GetBytes(40));
@@ -57,7 +57,7 @@ public class CryptoKeyTests
     }
 
     [Fact]
-    public void TamperingWithALargeBoxIsDetected()
+    public void Tampering_with_a_large_box_is_detected()
     {
         var key = CryptoKey.Random();
         var box = key.Seal(RandomNumberGenerator.GetBytes(1024 * 1024 + 3));
@@ -72,7 +72,7 @@ public class CryptoKeyTests
     }
 
     [Fact]
-    public void WrongKeyFailsWithTheExpectedMessage()
+    public void Wrong_key_fails_with_the_expected_message()
     {
         var box = CryptoKey.Random().Seal("secret"u8);
         var e = Assert.Throws<CryptoException>(() => CryptoKey.Random().Open(box));
@@ -80,7 +80,7 @@ public class CryptoKeyTests
     }
 
     [Fact]
-    public void ShortOrZeroIvBoxesAreRejected()
+    public void Short_or_zero_iv_boxes_are_rejected()
     {
         var key = CryptoKey.Random();
         Assert.False(key.TryOpen(new byte[CryptoKey.Overhead - 1], new byte[1]));
@@ -90,7 +90,7 @@ public class CryptoKeyTests
     }
 
     [Fact]
-    public void SealsAndOpensInPlace()
+    public void Seals_and_opens_in_place()
     {
         var key = CryptoKey.Random();
         var plaintext = RandomNumberGenerator.GetBytes(1000);
@@ -104,7 +104,7 @@ public class CryptoKeyTests
     }
 
     [Fact]
-    public void RefusesOtherOverlapsAndShortBuffers()
+    public void Refuses_other_overlaps_and_short_buffers()
     {
         var key = CryptoKey.Random();
         var buffer = new byte[100];
@@ -118,7 +118,7 @@ public class CryptoKeyTests
     }
 
     [Fact]
-    public void KeysAreCheckedAndCopied()
+    public void Keys_are_checked_and_copied()
     {
         Assert.Throws<ArgumentException>(() => new CryptoKey(new byte[31], new byte[16], new byte[16]));
         Assert.Throws<ArgumentException>(() => new CryptoKey(Filled(32), Filled(15), Filled(16)));
@@ -136,7 +136,7 @@ public class CryptoKeyTests
     private static byte[] Filled(int length) => Enumerable.Repeat((byte)7, length).ToArray();
 
     [Fact]
-    public void OpensResticsKnownAnswerBox()
+    public void Opens_restics_known_answer_box()
     {
         // restic's own test vector (internal/repository/crypto): a box sealed by restic under these keys.
         var key = new CryptoKey(
@@ -149,7 +149,7 @@ public class CryptoKeyTests
     }
 
     [Fact]
-    public void IsSafeToShareBetweenThreads()
+    public void Is_safe_to_share_between_threads()
     {
         var key = CryptoKey.Random();
         var failures = 0;

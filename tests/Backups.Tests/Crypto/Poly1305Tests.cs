@@ -65,7 +65,7 @@ public class Poly1305Tests
     }
 
     [Fact]
-    public void Rfc8439Section252Vector()
+    public void Rfc8439_section_252_vector()
     {
         var r = Convert.FromHexString("85d6be7857556d337f4452fe42d506a8");
         var s = Convert.FromHexString("0103808afb0db2fd4abff6af4149f51b");
@@ -98,7 +98,7 @@ public class Poly1305Tests
 
     [Theory]
     [MemberData(nameof(EdgeCases))]
-    public void Rfc8439EdgeCaseVectors(string r, string s, string message, string expected)
+    public void Rfc8439_edge_case_vectors(string r, string s, string message, string expected)
     {
         var tag = Tag(Convert.FromHexString(r), Convert.FromHexString(s), Convert.FromHexString(message));
         Assert.Equal(expected, Convert.ToHexString(tag).ToLowerInvariant());
@@ -121,7 +121,7 @@ public class Poly1305Tests
 
     [Theory]
     [MemberData(nameof(Poly1305AesVectors))]
-    public void BernsteinPoly1305AesVectors(string r, string k, string nonce, string message, string expected)
+    public void Bernstein_Poly1305_aes_vectors(string r, string k, string nonce, string message, string expected)
     {
         var s = new byte[16];
         new AesCtr(Convert.FromHexString(k)).EncryptBlock(Convert.FromHexString(nonce), s);
@@ -130,7 +130,7 @@ public class Poly1305Tests
     }
 
     [Fact]
-    public void MatchesBigIntegerReferenceOnRandomAndExtremeInputs()
+    public void Matches_big_integer_reference_on_random_and_extreme_inputs()
     {
         var random = new Random(1305);
         for (int length = 0; length <= 200; length++)
@@ -158,7 +158,7 @@ public class Poly1305Tests
     }
 
     [Fact]
-    public void MatchesReferenceOnALongMessage()
+    public void Matches_reference_on_a_long_message()
     {
         var random = new Random(7);
         var message = new byte[100_003];
@@ -168,7 +168,7 @@ public class Poly1305Tests
     }
 
     [Fact]
-    public void VectorPathIsTakenOnLongMessagesWhenAvx2IsSupported()
+    public void Vector_path_is_taken_on_long_messages_when_Avx2_is_supported()
     {
         var message = new byte[1 << 20];
         var tag = new byte[16];
@@ -180,7 +180,7 @@ public class Poly1305Tests
     }
 
     [Fact]
-    public void BothPathsMatchReferenceAtEveryLengthUpTo1100()
+    public void Both_paths_match_reference_at_every_length_up_to_1100()
     {
         var random = new Random(2605);
         for (int length = 0; length <= 1100; length++)
@@ -195,7 +195,7 @@ public class Poly1305Tests
     }
 
     [Fact]
-    public void BothPathsMatchReferenceOnAllOnesMessages()
+    public void Both_paths_match_reference_on_all_ones_messages()
     {
         // All-ones blocks under the largest r keep every limb of the accumulator near its bound.
         var random = new Random(5);
@@ -214,7 +214,7 @@ public class Poly1305Tests
     }
 
     [Fact]
-    public void BothPathsMatchReferenceOnLongMessages()
+    public void Both_paths_match_reference_on_long_messages()
     {
         var random = new Random(64);
         var lengths = new List<int> { (1 << 20) + 5 };

@@ -33,7 +33,7 @@ public class ResticCryptoCompatibilityTests
     private static string Sha256Hex(ReadOnlySpan<byte> data) => Convert.ToHexString(SHA256.HashData(data)).ToLowerInvariant();
 
     [Fact]
-    public async Task OpensWhatResticSealsAndResticOpensWhatWeSeal()
+    public async Task Opens_what_restic_seals_and_restic_opens_what_we_seal()
     {
         using var dir = new TempDir();
         string repo = dir.Combine("repo");

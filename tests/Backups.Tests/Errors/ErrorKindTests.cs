@@ -19,7 +19,7 @@ public class ErrorKindTests
 
     [Theory]
     [MemberData(nameof(Kinds))]
-    public void EveryKindHasAnExitCodeAWorkflowNameAndAFunctionName(ErrorKind kind)
+    public void Every_kind_has_an_exit_code_a_workflow_name_and_a_function_name(ErrorKind kind)
     {
         Assert.Contains(ExitCodes.For(kind), DocumentedExitCodes());
         Assert.Matches(@"^BackupAgent\.[A-Z][A-Za-z]+$", TaskReporter.ErrorName(kind));
@@ -27,7 +27,7 @@ public class ErrorKindTests
     }
 
     [Fact]
-    public void KindsAreTellApartOnEverySide()
+    public void Kinds_are_tell_apart_on_every_side()
     {
         var kinds = Enum.GetValues<ErrorKind>();
         Assert.Equal(kinds.Length, kinds.Select(TaskReporter.ErrorName).Distinct().Count());
@@ -59,7 +59,7 @@ public class ErrorKindTests
 
     [Theory]
     [MemberData(nameof(Classified))]
-    public void AnExceptionHasOneKindForExitCodesAndBothErrorNames(Exception e, ErrorKind kind)
+    public void An_exception_has_one_kind_for_exit_codes_and_both_error_names(Exception e, ErrorKind kind)
     {
         Assert.Equal(kind, Failures.KindOf(e));
         Assert.Equal(TaskReporter.ErrorName(kind), TaskReporter.ErrorName(e));
@@ -67,7 +67,7 @@ public class ErrorKindTests
     }
 
     [Fact]
-    public void ADecryptionFailureIsDamageEverywhere()
+    public void A_decryption_failure_is_damage_everywhere()
     {
         var e = new CryptoException("ciphertext verification failed");
         Assert.Equal(15, ExitCodes.For(Failures.KindOf(e)));
@@ -76,7 +76,7 @@ public class ErrorKindTests
     }
 
     [Fact]
-    public void AFunctionsOwnFailureKeepsItsName() =>
+    public void A_functions_own_failure_keeps_its_name() =>
         Assert.Equal("Backups.StaleBackups", ErrorNames.Of(new FunctionFailure("Backups.StaleBackups", "app-db is 3 days old")));
 
     /// <summary>The codes of README's exit code table.</summary>

@@ -62,7 +62,7 @@ public sealed class BootstrapTests(BootstrapBuildFixture build, SesLocalFixture 
     }
 
     [Fact]
-    public async Task FreshnessRunsInTheAotBootstrapWithThePasswordFromSsm()
+    public async Task Freshness_runs_in_the_aot_bootstrap_with_the_password_from_ssm()
     {
         Start("freshness");
 
@@ -82,7 +82,7 @@ public sealed class BootstrapTests(BootstrapBuildFixture build, SesLocalFixture 
     }
 
     [Fact]
-    public async Task NotifyEmailsAFailureFromTheAotBootstrap()
+    public async Task Notify_emails_a_failure_from_the_aot_bootstrap()
     {
         var host = $"box-{Guid.NewGuid():N}";
         Start("notify", ("AWS_ENDPOINT_URL_SESV2", ses.Endpoint.ToString()), ("NOTIFY_SENDER", "backups@example.com"),

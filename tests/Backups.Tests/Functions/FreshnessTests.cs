@@ -38,7 +38,7 @@ public sealed class FreshnessTests(FreshnessRepository repository) : IClassFixtu
     }
 
     [Fact]
-    public async Task StaleAndMissingSourcesFailWithACatchableName()
+    public async Task Stale_and_missing_sources_fail_with_a_catchable_name()
     {
         var e = await Assert.ThrowsAsync<FunctionFailure>(() => CheckAsync(new FreshnessInput { ExpectedSources = ["app-db", "cache", "logs"] }));
 
@@ -47,7 +47,7 @@ public sealed class FreshnessTests(FreshnessRepository repository) : IClassFixtu
     }
 
     [Fact]
-    public async Task WithoutFailingTheResultListsEverySourceAndItsAge()
+    public async Task Without_failing_the_result_lists_every_source_and_its_age()
     {
         var result = await CheckAsync(new FreshnessInput { ExpectedSources = ["app-db", "cache", "logs"], FailWhenStale = false });
 
@@ -64,7 +64,7 @@ public sealed class FreshnessTests(FreshnessRepository repository) : IClassFixtu
     }
 
     [Fact]
-    public async Task WithoutExpectedSourcesEverySourceInTheRepositoryIsChecked()
+    public async Task Without_expected_sources_every_source_in_the_repository_is_checked()
     {
         var result = await CheckAsync(new FreshnessInput(), (FreshnessFunction.MaxAgeVariable, "36"));
 
@@ -75,7 +75,7 @@ public sealed class FreshnessTests(FreshnessRepository repository) : IClassFixtu
     }
 
     [Fact]
-    public async Task AWrongPasswordIsARepositoryError()
+    public async Task A_wrong_password_is_a_repository_error()
     {
         using var environment = new FunctionEnvironment(_history.Variables(("RESTIC_PASSWORD", "not the password")));
 

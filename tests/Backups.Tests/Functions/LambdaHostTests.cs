@@ -61,7 +61,7 @@ public sealed class LambdaHostTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task AnswersEachInvocationWithTheHandlersResult()
+    public async Task Answers_each_invocation_with_the_handlers_result()
     {
         Start("double");
         const string arn = "arn:aws:lambda:eu-west-1:123456789012:function:double";
@@ -80,7 +80,7 @@ public sealed class LambdaHostTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task AHandlerExceptionBecomesAnErrorWithoutTheSecret()
+    public async Task A_handler_exception_becomes_an_error_without_the_secret()
     {
         Start("leaky");
 
@@ -99,7 +99,7 @@ public sealed class LambdaHostTests : IAsyncLifetime
     [InlineData("""{"count": "many"}""", "$.count")]
     [InlineData("""{"count": 1, "label": 7}""", "$.label")]
     [InlineData("""{"count": 1""", "$.count")]
-    public async Task InvalidInputIsAnErrorNamingTheField(string input, string path)
+    public async Task Invalid_input_is_an_error_naming_the_field(string input, string path)
     {
         Start("double");
 
@@ -112,7 +112,7 @@ public sealed class LambdaHostTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task AHandlerRunningPastItsDeadlineIsStoppedAndReportedBeforeIt()
+    public async Task A_handler_running_past_its_deadline_is_stopped_and_reported_before_it()
     {
         Start("slow");
         var deadline = DateTimeOffset.UtcNow + TimeSpan.FromSeconds(4);
@@ -127,7 +127,7 @@ public sealed class LambdaHostTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task AnUnknownHandlerNameIsAnInitError()
+    public async Task An_unknown_handler_name_is_an_init_error()
     {
         Start("no-such-function");
 

@@ -53,7 +53,7 @@ public sealed class NotifyTests(SesLocalFixture ses, NotifyRepository repository
         Assert.Single(await ses.StoredEmailsAsync(), e => e!["subject"]!.GetValue<string>() == subject)!;
 
     [Fact]
-    public async Task AFailureEmailsTheStepHostCauseSourcesLinksAndLastBackupsWithoutSecrets()
+    public async Task A_failure_emails_the_step_host_cause_sources_links_and_last_backups_without_secrets()
     {
         using var environment = Environment();
         var cause = $$"""{"succeeded":false,"failed_sources":["cache"],"sources":[{"name":"cache","error":"redis-cli: AUTH failed","stderr_tail":"REDISCLI_AUTH={{DbPassword}} rejected"}],"taskToken":"{{TaskToken}}","note":"repository password {{Repositories.Password}}","hook":"{{new Uri(_webhook.Url, "hooks/T000/B000/XXXX")}}"}""";
@@ -97,7 +97,7 @@ public sealed class NotifyTests(SesLocalFixture ses, NotifyRepository repository
     }
 
     [Fact]
-    public async Task AFailureStillEmailsWhenTheRepositoryCannotBeRead()
+    public async Task A_failure_still_emails_when_the_repository_cannot_be_read()
     {
         using var environment = Environment(("RESTIC_PASSWORD", "wrong-password-31"));
 
@@ -112,7 +112,7 @@ public sealed class NotifyTests(SesLocalFixture ses, NotifyRepository repository
     }
 
     [Fact]
-    public async Task TheFirstSuccessOfTheMonthSendsASummaryWithSizesAndGrowth()
+    public async Task The_first_success_of_the_month_sends_a_summary_with_sizes_and_growth()
     {
         using var environment = Environment(("NOTIFY_WEBHOOK_URL", ""), ("BACKUP_HOST", $"box-{Guid.NewGuid():N}"));
 
@@ -131,7 +131,7 @@ public sealed class NotifyTests(SesLocalFixture ses, NotifyRepository repository
     }
 
     [Fact]
-    public async Task ALaterSuccessInTheSameMonthSendsNothing()
+    public async Task A_later_success_in_the_same_month_sends_nothing()
     {
         using var environment = Environment();
 
@@ -144,7 +144,7 @@ public sealed class NotifyTests(SesLocalFixture ses, NotifyRepository repository
     }
 
     [Fact]
-    public async Task ASuccessWithWarningsEmailsThemOutsideTheSummaryCadence()
+    public async Task A_success_with_warnings_emails_them_outside_the_summary_cadence()
     {
         using var environment = Environment();
         var function = FunctionCatalog.All["notify"](environment);
@@ -168,7 +168,7 @@ public sealed class NotifyTests(SesLocalFixture ses, NotifyRepository repository
     }
 
     [Fact]
-    public async Task TheCatalogsNotifyNamesAMissingOutcome()
+    public async Task The_catalogs_notify_names_a_missing_outcome()
     {
         using var environment = Environment();
         var function = FunctionCatalog.All["notify"](environment);

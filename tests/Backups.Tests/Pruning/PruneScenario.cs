@@ -71,17 +71,8 @@ public sealed record PruneScenario(RepositoryPair Repo, IReadOnlyList<KeptSnapsh
     /// <summary>An identical copy of this repository (same files) at a new local path.</summary>
     public PruneScenario CopyTo(string path)
     {
-        CopyDirectory(Repo.Repository, path);
+        FileTrees.CopyDirectory(Repo.Repository, path);
         return this with { Repo = new RepositoryPair(new Agent(path, Repositories.Password), new Restic(path, Repositories.Password), path) };
-    }
-
-    private static void CopyDirectory(string from, string to)
-    {
-        foreach (var d in Directory.EnumerateDirectories(from, "*", SearchOption.AllDirectories))
-            Directory.CreateDirectory(Path.Combine(to, Path.GetRelativePath(from, d)));
-        Directory.CreateDirectory(to);
-        foreach (var f in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
-            File.Copy(f, Path.Combine(to, Path.GetRelativePath(from, f)));
     }
 
     /// <summary>restic checks the repository, then restores every kept snapshot byte for byte (restores at once:

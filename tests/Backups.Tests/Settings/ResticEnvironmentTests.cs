@@ -29,7 +29,7 @@ public sealed class ResticEnvironmentTests(S3rverFixture s3)
     }
 
     [Fact]
-    public async Task ThePasswordCommandOpensTheRepositoryFromTheEnvironmentOrTheFlag()
+    public async Task The_password_command_opens_the_repository_from_the_environment_or_the_flag()
     {
         using var dir = new TempDir();
         var repo = new LocalStore(dir).New();
@@ -48,7 +48,7 @@ public sealed class ResticEnvironmentTests(S3rverFixture s3)
     }
 
     [Fact]
-    public async Task AFailingPasswordCommandIsOneLineWithItsOwnExitCodeAndNoOutput()
+    public async Task A_failing_password_command_is_one_line_with_its_own_exit_code_and_no_output()
     {
         using var dir = new TempDir();
         var repo = new LocalStore(dir).New();
@@ -64,7 +64,7 @@ public sealed class ResticEnvironmentTests(S3rverFixture s3)
     }
 
     [Fact]
-    public async Task APasswordFileAndCommandTogetherAreRefused()
+    public async Task A_password_file_and_command_together_are_refused()
     {
         using var dir = new TempDir();
         var repo = new LocalStore(dir).New();
@@ -78,7 +78,7 @@ public sealed class ResticEnvironmentTests(S3rverFixture s3)
     }
 
     [Fact]
-    public async Task TheCommandLineTrustsTheStoreNamedByResticCacert()
+    public async Task The_command_line_trusts_the_store_named_by_restic_cacert()
     {
         var repository = s3.NewRepository();
         var env = new Dictionary<string, string>(s3.Env) { ["RESTIC_CACERT"] = s3.CaCertPath, ["BACKUP_RETRY_BUDGET_SECONDS"] = "5" };
@@ -96,7 +96,7 @@ public sealed class ResticEnvironmentTests(S3rverFixture s3)
     }
 
     [Fact]
-    public async Task AFunctionOpensTheRepositoryWithTheSameSettings()
+    public async Task A_function_opens_the_repository_with_the_same_settings()
     {
         var repository = s3.NewRepository();
         var restic = new Restic(repository, Repositories.Password, s3.CaCertPath, new Dictionary<string, string>(s3.Env));
