@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using BackupAgent.Cli;
-using Backups.Core.Backends;
 using Backups.Core.Reporting;
 
 namespace BackupAgent.Commands;
@@ -23,8 +22,7 @@ public sealed class StatusCommand : Command
     {
         // The deployment's lifecycle settings (infra: coldStorageClass, coldAfterDays) with the same defaults.
         var coldText = args.Value("cold-class") ?? "GLACIER_IR";
-        string? coldClass = coldText.Equals("none", StringComparison.OrdinalIgnoreCase) ? null : coldText.ToUpperInvariant();
-        if (coldClass is not (null or "GLACIER_IR" or "STANDARD_IA"))
+        if (!StorageCost.TryParseColdClass(coldText, out var coldClass))
             throw new UsageException($"--cold-class '{coldText}' is not GLACIER_IR, STANDARD_IA or none");
         var afterText = args.Value("cold-after-days") ?? "30";
         if (!int.TryParse(afterText, NumberStyles.None, CultureInfo.InvariantCulture, out var coldAfterDays) || coldAfterDays > 3650)
@@ -36,11 +34,8 @@ public sealed class StatusCommand : Command
         await repo.LoadIndexAsync(ct);
         var now = DateTimeOffset.UtcNow;
         var sources = await SourceStatuses.ComputeAsync(repo, snapshots, now, ct);
-        long repositoryBytes = 0;
-        foreach (var kind in new[] { FileKind.Pack, FileKind.Index, FileKind.Snapshot, FileKind.Key })
-            await foreach (var (_, size) in repo.Backend.ListAsync(kind, ct)) repositoryBytes += size;
-        var coldBytes = sources.Sum(s => s.StoredBefore(now.AddDays(-coldAfterDays)));
-        var cost = StorageCost.Estimate(repositoryBytes, coldBytes, coldClass);
+        var repositoryBytes = await StorageCost.RepositoryBytesAsync(repo.Backend, ct);
+        var cost = StorageCost.Estimate(repositoryBytes, sources, now, coldAfterDays, coldClass);
 
         if (output.Json)
         {
@@ -74,13 +69,10 @@ public sealed class StatusCommand : Command
         {
             var average = s.Growth.Count == 0 ? "-" : "+" + Size.Format((long)s.Growth.Average(g => g.BytesAdded));
             output.Line($"{s.Source,-20} {s.Latest.Id.Short + " " + s.Latest.Time.UtcDateTime.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture),-26} " +
-                        $"{Age(s.Age),8} {Size.Format(s.RestoreSize),12} {Size.Format(s.Stored),10} {s.DedupRatio.ToString("0.0", CultureInfo.InvariantCulture) + "x",6} {average,20}");
+                        $"{SourceStatuses.AgeText(s.Age),8} {Size.Format(s.RestoreSize),12} {Size.Format(s.Stored),10} {s.DedupRatio.ToString("0.0", CultureInfo.InvariantCulture) + "x",6} {average,20}");
         }
         output.Line($"storage this month (estimate, us-east-1): " +
                     string.Join(", ", cost.Select(c => $"{c.StorageClass} {Size.Format(c.Bytes)} ${c.MonthlyCost.ToString("0.00", CultureInfo.InvariantCulture)}")));
         return ExitCodes.Ok;
     }
-
-    private static string Age(TimeSpan age) =>
-        age.TotalDays >= 1 ? $"{(int)age.TotalDays}d {age.Hours}h" : age.TotalHours >= 1 ? $"{(int)age.TotalHours}h {age.Minutes}m" : $"{Math.Max(0, (int)age.TotalMinutes)}m";
 }

@@ -25,6 +25,10 @@ public sealed record SourceStatus(string Source, Snapshot Latest, TimeSpan Age, 
 
 public static class SourceStatuses
 {
+    /// <summary>"3d 4h", "5h 12m": an age as people read it in a table.</summary>
+    public static string AgeText(TimeSpan age) =>
+        age.TotalDays >= 1 ? $"{(int)age.TotalDays}d {age.Hours}h" : $"{Math.Max(0, (int)age.TotalHours)}h {Math.Max(0, age.Minutes)}m";
+
     /// <summary>How far back the nightly growth goes.</summary>
     public static readonly TimeSpan GrowthWindow = TimeSpan.FromDays(30);
 

@@ -17,6 +17,28 @@ public static class StorageCost
         ["STANDARD"] = 0.023m, ["STANDARD_IA"] = 0.0125m, ["GLACIER_IR"] = 0.004m,
     };
 
+    /// <summary>The cold tier's class as the deployment names it (GLACIER_IR, STANDARD_IA or none, any case):
+    /// null for none; false for anything else.</summary>
+    public static bool TryParseColdClass(string text, out string? coldClass)
+    {
+        coldClass = text.Equals("none", StringComparison.OrdinalIgnoreCase) ? null : text.ToUpperInvariant();
+        return coldClass is null or "GLACIER_IR" or "STANDARD_IA";
+    }
+
+    /// <summary>What <paramref name="sources"/> stored more than <paramref name="coldAfterDays"/> before
+    /// <paramref name="now"/> (in the cold class by now), and the bill for the repository's files.</summary>
+    public static List<StorageClassCost> Estimate(long repositoryBytes, IEnumerable<SourceStatus> sources, DateTimeOffset now, int coldAfterDays, string? coldClass) =>
+        Estimate(repositoryBytes, sources.Sum(s => s.StoredBefore(now.AddDays(-coldAfterDays))), coldClass);
+
+    /// <summary>Everything the repository's files take (packs, index, snapshots, keys).</summary>
+    public static async Task<long> RepositoryBytesAsync(Backends.IBackend backend, CancellationToken ct)
+    {
+        long total = 0;
+        foreach (var kind in new[] { Backends.FileKind.Pack, Backends.FileKind.Index, Backends.FileKind.Snapshot, Backends.FileKind.Key })
+            await foreach (var (_, size) in backend.ListAsync(kind, ct)) total += size;
+        return total;
+    }
+
     /// <param name="repositoryBytes">Everything the repository's files take (packs, index, snapshots, keys).</param>
     /// <param name="coldBytes">What has been stored for longer than the transition age.</param>
     /// <param name="coldClass">The cold class, or null for none.</param>

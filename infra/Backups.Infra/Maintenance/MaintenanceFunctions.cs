@@ -101,6 +101,9 @@ public sealed class MaintenanceFunctions : Construct
             ["NOTIFY_SENDER"] = settings.NotifyFrom,
             ["NOTIFY_RECIPIENTS"] = string.Join(',', settings.NotifyTo),
             ["BACKUP_LOG_GROUP"] = agentLogGroup,
+            // The monthly summary's storage estimate splits the repository as the lifecycle rule does.
+            ["BACKUP_COLD_STORAGE_CLASS"] = settings.ColdStorageClass,
+            ["BACKUP_COLD_AFTER_DAYS"] = settings.ColdAfterDays.ToString(System.Globalization.CultureInfo.InvariantCulture),
         };
         // The agent's other secrets (database passwords) are read only to be masked in whatever Notify sends.
         string[] notifyReads = [.. settings.AgentParameters, .. settings.WebhookParameter is { } w ? new[] { w } : []];
