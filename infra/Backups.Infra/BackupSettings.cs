@@ -35,6 +35,18 @@ public sealed partial record BackupSettings
     /// <summary>Object Lock's default governance retention on the backup bucket, in days: how long every object
     /// version (a pack, a snapshot, a pruned pack's old version) is kept at least, whoever deletes it.</summary>
     public required int LockDays { get; init; }
+    /// <summary>The storage class data packs move to (S3's names: GLACIER_IR, STANDARD_IA), or "none" to keep
+    /// them in STANDARD. Classes whose objects must be restored before a GET (GLACIER, DEEP_ARCHIVE) are refused:
+    /// restic, restores and the nightly drills read packs directly (see README, "What it costs").</summary>
+    public required string ColdStorageClass { get; init; }
+    /// <summary>Days after its upload that a data pack moves to <see cref="ColdStorageClass"/>.</summary>
+    public required int ColdAfterDays { get; init; }
+    /// <summary>Days after it became noncurrent (prune or forget deleted it) that an object version expires; at
+    /// least <see cref="LockDays"/>, since Object Lock keeps it until then anyway.</summary>
+    public required int NoncurrentVersionDays { get; init; }
+    /// <summary>Days over which the nightly verification reads every pack once (check's --read-data-rotate): each
+    /// cycle retrieves every cold data pack once, which the cold class bills per GB (README, "What it costs").</summary>
+    public required int VerifyCycleDays { get; init; }
     /// <summary>The most of the night's verification share one Verify invocation is planned to read, in GiB.</summary>
     public required long VerifySliceGiB { get; init; }
     /// <summary>Verify invocations that read slices at once (the Map state's concurrency).</summary>
@@ -75,6 +87,17 @@ public sealed partial record BackupSettings
                 : throw new SettingsException($"context value '{key}' = '{value}' is not a whole number from {min} to {max}");
         }
 
+        int WholeOr(string key, int fallback, int min, int max) => Optional(key) == null ? fallback : Whole(key, min, max);
+        var lockDaysValue = int.TryParse(lockDays, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var period) && period is >= 1 and <= 3650 ? period
+            : throw new SettingsException($"context value 'objectLockDays' = '{lockDays}' is not a number of days from 1 to 3650");
+        var coldClass = (Optional("coldStorageClass") ?? "GLACIER_IR").ToUpperInvariant();
+        if (coldClass is "GLACIER" or "DEEP_ARCHIVE" or "GLACIER_FLEXIBLE_RETRIEVAL")
+            throw new SettingsException($"context value 'coldStorageClass' = '{coldClass}' is not offered: its objects must be restored (hours) before restic can read them, and restores and drills read packs directly; use GLACIER_IR");
+        if (!ColdClasses.Contains(coldClass))
+            throw new SettingsException($"context value 'coldStorageClass' = '{coldClass}' is not one of {string.Join(", ", ColdClasses)}");
+        // S3 refuses a transition to STANDARD_IA earlier than 30 days after creation.
+        var coldAfter = WholeOr("coldAfterDays", 30, coldClass == "STANDARD_IA" ? 30 : 0, 3650);
+
         return new BackupSettings
         {
             InstanceId = Required("instanceId", InstanceIdShape(), "an EC2 instance id (i-0123456789abcdef0)"),
@@ -93,8 +116,11 @@ public sealed partial record BackupSettings
             FunctionsPath = Required("functionsPath"),
             LogRetention = RetentionByDays.TryGetValue(retention, out var days) ? days
                 : throw new SettingsException($"context value 'logRetentionDays' = '{retention}' is not one of CloudWatch's retention periods ({string.Join(", ", RetentionByDays.Keys)})"),
-            LockDays = int.TryParse(lockDays, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var period) && period is >= 1 and <= 3650 ? period
-                : throw new SettingsException($"context value 'objectLockDays' = '{lockDays}' is not a number of days from 1 to 3650"),
+            LockDays = lockDaysValue,
+            ColdStorageClass = coldClass,
+            ColdAfterDays = coldAfter,
+            NoncurrentVersionDays = WholeOr("noncurrentVersionDays", lockDaysValue, lockDaysValue, 3650),
+            VerifyCycleDays = WholeOr("verifyCycleDays", 7, 1, 366),
             VerifySliceGiB = Whole("verifySliceGiB", 1, 1024),
             // Lambda's default account concurrency is 1,000; the other functions still need some.
             VerifyMaxConcurrency = Whole("verifyMaxConcurrency", 1, 100),
@@ -106,6 +132,8 @@ public sealed partial record BackupSettings
     [GeneratedRegex("^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")] private static partial Regex Prefix();
     [GeneratedRegex("^/[A-Za-z0-9_.\\-/]+$")] private static partial Regex ParameterName();
     [GeneratedRegex("^[^@\\s,]+@[^@\\s,]+\\.[^@\\s,]+$")] private static partial Regex Email();
+
+    private static readonly string[] ColdClasses = ["GLACIER_IR", "STANDARD_IA", "NONE"];
 
     private static readonly Dictionary<string, RetentionDays> RetentionByDays = new()
     {

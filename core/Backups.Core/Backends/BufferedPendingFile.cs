@@ -2,8 +2,9 @@ using Backups.Core.Buffers;
 
 namespace Backups.Core.Backends;
 
-/// <summary>A pending file for stores that take whole objects: gathered in a pooled buffer, saved on commit.</summary>
-public sealed class BufferedPendingFile(IBackend backend, FileKind kind) : IPendingFile
+/// <summary>A pending file for stores that take whole objects: gathered in a pooled buffer, handed to
+/// <paramref name="save"/> with its name on commit.</summary>
+public sealed class BufferedPendingFile(Func<string, ReadOnlyMemory<byte>, CancellationToken, Task> save) : IPendingFile
 {
     private byte[] _buffer = BufferPool.Large.Rent(1 << 20);
     private int _length;
@@ -25,7 +26,7 @@ public sealed class BufferedPendingFile(IBackend backend, FileKind kind) : IPend
     }
 
     public Task CommitAsync(string name, CancellationToken ct = default) =>
-        backend.SaveAsync(new FileHandle(kind, name), _buffer.AsMemory(0, _length), ct);
+        save(name, _buffer.AsMemory(0, _length), ct);
 
     public ValueTask DisposeAsync()
     {

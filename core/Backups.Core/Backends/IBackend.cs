@@ -25,7 +25,10 @@ public interface IBackend : IAsyncDisposable
 
     /// <summary>Starts a file that is written piece by piece and named only when complete (a pack is named by
     /// the hash of its bytes). Nobody sees it before <see cref="IPendingFile.CommitAsync"/>.</summary>
-    Task<IPendingFile> BeginAsync(FileKind kind, CancellationToken ct = default);
+    /// <param name="packOf">For a pack, the type of the blobs in it (a pack holds one type). A store may label the
+    /// file with it (S3: an object tag that lifecycle rules select data packs by, to move them to a colder class);
+    /// what restic reads is the same either way.</param>
+    Task<IPendingFile> BeginAsync(FileKind kind, BlobType? packOf = null, CancellationToken ct = default);
 
     /// <summary>Reads <paramref name="length"/> bytes at <paramref name="offset"/> (length 0: to the end).
     /// Throws <see cref="FileNotFoundInBackendException"/> when the file does not exist.</summary>

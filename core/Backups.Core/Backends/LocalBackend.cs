@@ -20,7 +20,7 @@ public sealed class LocalBackend(string root) : IBackend
         await pending.CommitAsync(file.Name, ct);
     }
 
-    public Task<IPendingFile> BeginAsync(FileKind kind, CancellationToken ct = default) =>
+    public Task<IPendingFile> BeginAsync(FileKind kind, BlobType? packOf = null, CancellationToken ct = default) =>
         Task.FromResult<IPendingFile>(new PendingFile(this, kind));
 
     /// <summary>

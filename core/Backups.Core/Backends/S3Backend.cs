@@ -70,7 +70,14 @@ public sealed partial class S3Backend : IBackend
 
     private string KeyOf(string relative) => _prefix.Length == 0 ? relative : $"{_prefix}/{relative}";
 
-    public async Task SaveAsync(FileHandle file, ReadOnlyMemory<byte> data, CancellationToken ct = default)
+    /// <summary>The object tag every data pack carries from its upload on; the bucket's lifecycle rules select
+    /// data packs by it (a pack's key does not say what it holds). Tree packs and the other files carry none:
+    /// every command reads them, so they stay in the class a GET is cheap in.</summary>
+    public const string BlobTypeTagKey = "backup-blob-type", DataPackTagValue = "data";
+
+    public Task SaveAsync(FileHandle file, ReadOnlyMemory<byte> data, CancellationToken ct = default) => PutAsync(file, data, tagged: false, ct);
+
+    private async Task PutAsync(FileHandle file, ReadOnlyMemory<byte> data, bool tagged, CancellationToken ct)
     {
         var crc32 = Crc32Base64(data.Span);
         try
@@ -91,6 +98,9 @@ public sealed partial class S3Backend : IBackend
                     // A bucket with Object Lock default retention refuses a PUT without Content-MD5 or a checksum
                     // header; CRC32 is the cheapest (the SDK adds none when checksums are "when required").
                     ChecksumCRC32 = crc32,
+                    // Sent as x-amz-tagging: the tag is part of the object from its creation, so no data pack is
+                    // ever untagged (a later PutObjectTagging could fail after the upload succeeded).
+                    TagSet = tagged ? [new Tag { Key = BlobTypeTagKey, Value = DataPackTagValue }] : null,
                 };
                 return await _client.PutObjectAsync(request, c);
             }, ct);
@@ -136,8 +146,11 @@ public sealed partial class S3Backend : IBackend
             : new MemoryStream(data.ToArray(), writable: false);
 
     /// <summary>S3 needs a whole object per PUT: the file gathers in memory and is uploaded on commit.</summary>
-    public Task<IPendingFile> BeginAsync(FileKind kind, CancellationToken ct = default) =>
-        Task.FromResult<IPendingFile>(new BufferedPendingFile(this, kind));
+    public Task<IPendingFile> BeginAsync(FileKind kind, BlobType? packOf = null, CancellationToken ct = default)
+    {
+        var tagged = kind == FileKind.Pack && packOf == BlobType.Data;
+        return Task.FromResult<IPendingFile>(new BufferedPendingFile((name, data, c) => PutAsync(new FileHandle(kind, name), data, tagged, c)));
+    }
 
     public async Task<byte[]> LoadAsync(FileHandle file, long offset = 0, int length = 0, CancellationToken ct = default)
     {

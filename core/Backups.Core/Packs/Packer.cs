@@ -145,7 +145,7 @@ internal sealed class Packer : IAsyncDisposable
                         await StartStoreAsync(pack);
                         pack = null;
                     }
-                    pack ??= _open[(int)entry.Type] = new OpenPack(await _repo.Backend.BeginAsync(FileKind.Pack));
+                    pack ??= _open[(int)entry.Type] = new OpenPack(await _repo.Backend.BeginAsync(FileKind.Pack, entry.Type));
                     await pack.AddAsync(entry, segment);
                 }
                 finally

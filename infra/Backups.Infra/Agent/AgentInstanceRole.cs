@@ -43,6 +43,7 @@ public sealed class AgentInstanceRole : Construct
         repository.GrantList(Role);
         repository.Grant(Role, ["s3:GetObject"], "*");
         repository.Grant(Role, ["s3:PutObject"], RepositoryAccess.WritableKeys);
+        repository.Grant(Role, ["s3:PutObjectTagging"], RepositoryAccess.TaggedKeys);
         repository.Grant(Role, ["s3:DeleteObject"], "locks/*");
         Parameters.GrantRead(this, Role, [settings.PasswordParameter, .. settings.AgentParameters]);
         // The run's task token: read once, then deleted.

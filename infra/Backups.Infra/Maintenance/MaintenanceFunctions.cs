@@ -74,6 +74,8 @@ public sealed class MaintenanceFunctions : Construct
         {
             ["VERIFY_SLICE_BYTES"] = (settings.VerifySliceGiB << 30).ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["VERIFY_MAX_CONCURRENCY"] = settings.VerifyMaxConcurrency.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            // Each cycle reads every data pack once, cold ones included, and a cold read is billed per GB.
+            ["VERIFY_CYCLE_DAYS"] = settings.VerifyCycleDays.ToString(System.Globalization.CultureInfo.InvariantCulture),
         };
         VerifyPlan = Create("verifyPlan", 1024, Duration.Minutes(15), verifyEnvironment);
         Verify = Create("verify", 1024, Duration.Minutes(15));
@@ -89,6 +91,7 @@ public sealed class MaintenanceFunctions : Construct
         Retention = Create("retention", 2048, Duration.Minutes(15));
         repository.Grant(Retention, ["s3:GetObject"], "*");
         repository.Grant(Retention, ["s3:PutObject", "s3:DeleteObject"], RepositoryAccess.WritableKeys);
+        repository.Grant(Retention, ["s3:PutObjectTagging"], RepositoryAccess.TaggedKeys); // prune's repack writes data packs
 
         Freshness = Create("freshness", 512, Duration.Minutes(2));
         repository.Grant(Freshness, ["s3:GetObject"], "*");
@@ -98,6 +101,9 @@ public sealed class MaintenanceFunctions : Construct
             ["NOTIFY_SENDER"] = settings.NotifyFrom,
             ["NOTIFY_RECIPIENTS"] = string.Join(',', settings.NotifyTo),
             ["BACKUP_LOG_GROUP"] = agentLogGroup,
+            // The monthly summary's storage estimate splits the repository as the lifecycle rule does.
+            ["BACKUP_COLD_STORAGE_CLASS"] = settings.ColdStorageClass,
+            ["BACKUP_COLD_AFTER_DAYS"] = settings.ColdAfterDays.ToString(System.Globalization.CultureInfo.InvariantCulture),
         };
         // The agent's other secrets (database passwords) are read only to be masked in whatever Notify sends.
         string[] notifyReads = [.. settings.AgentParameters, .. settings.WebhookParameter is { } w ? new[] { w } : []];

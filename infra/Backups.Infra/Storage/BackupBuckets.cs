@@ -6,10 +6,13 @@ namespace Backups.Infra.Storage;
 
 /// <summary>
 /// The seeds' three buckets. The backup bucket keeps every object version for the lock period whoever deletes
-/// it (Object Lock, governance mode): a delete only hides it behind a delete marker until then. Its one lifecycle
-/// rule touches only noncurrent versions (what prune and forget deleted, once the lock lets go) and the delete
-/// markers left behind: what to keep of the current objects is the repository's retention policy, and a rule
-/// expiring current pack files would silently break snapshots.
+/// it (Object Lock, governance mode): a delete only hides it behind a delete marker until then. Its lifecycle
+/// rules never expire a current object (what to keep is the repository's retention policy; a rule expiring
+/// current pack files would silently break snapshots): one expires noncurrent versions (what prune and forget
+/// deleted) after the configured days, no earlier than the lock lets go, and the delete markers left behind; the
+/// other moves data packs, and only those, to the cold class. Data packs are told apart by the object tag the S3
+/// backend puts on them at upload (their keys look like tree packs'): tree packs, index, snapshots, keys and
+/// config are read by every command and stay in STANDARD, where a GET costs nothing extra.
 /// </summary>
 public sealed class BackupBuckets : Construct
 {
@@ -31,10 +34,11 @@ public sealed class BackupBuckets : Construct
             [
                 new LifecycleRule
                 {
-                    Id = "expire-deleted-versions-after-the-lock-period",
-                    NoncurrentVersionExpiration = lockPeriod,
+                    Id = "expire-deleted-versions",
+                    NoncurrentVersionExpiration = Duration.Days(settings.NoncurrentVersionDays),
                     ExpiredObjectDeleteMarker = true,
                 },
+                .. ColdTier(settings),
             ],
         }));
         Releases = new Bucket(this, "Releases", Private(settings.ReleasesBucketName, new BucketProps
@@ -44,6 +48,33 @@ public sealed class BackupBuckets : Construct
         }));
         // Served only through CloudFront with origin access control: private like the others.
         Assets = new Bucket(this, "Assets", Private(settings.AssetsBucketName, new BucketProps()));
+    }
+
+    /// <summary>The tag S3Backend puts on every data pack (Backups.Core's S3Backend.BlobTypeTagKey and
+    /// DataPackTagValue; the infra does not reference core, a test holds the two equal).</summary>
+    public const string BlobTypeTagKey = "backup-blob-type", DataPackTagValue = "data";
+
+    /// <summary>GLACIER_IR bills at least 128 KiB per object and S3 does not move smaller ones by default; the rule
+    /// says so rather than rely on the default.</summary>
+    public const int ColdMinimumObjectSize = 128 * 1024;
+
+    private static IEnumerable<LifecycleRule> ColdTier(BackupSettings settings)
+    {
+        var storageClass = settings.ColdStorageClass switch
+        {
+            "GLACIER_IR" => StorageClass.GLACIER_INSTANT_RETRIEVAL,
+            "STANDARD_IA" => StorageClass.INFREQUENT_ACCESS,
+            _ => null,
+        };
+        if (storageClass == null) yield break;
+        yield return new LifecycleRule
+        {
+            Id = "data-packs-to-cold-storage",
+            Prefix = $"{settings.RepositoryPrefix}/data/",
+            TagFilters = new Dictionary<string, object> { [BlobTypeTagKey] = DataPackTagValue },
+            ObjectSizeGreaterThan = ColdMinimumObjectSize,
+            Transitions = [new Transition { StorageClass = storageClass, TransitionAfter = Duration.Days(settings.ColdAfterDays) }],
+        };
     }
 
     private static BucketProps Private(string name, BucketProps props)

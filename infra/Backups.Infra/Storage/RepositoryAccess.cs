@@ -26,4 +26,9 @@ public sealed class RepositoryAccess(IBucket bucket, string prefix)
 
     /// <summary>"data/*", "index/*", "snapshots/*", "locks/*": what the box and the Retention function may write.</summary>
     public static string[] WritableKeys => [.. AppendOnlyPolicy.WritableFolders.Select(f => $"{f}/*")];
+
+    /// <summary>"data/*": a PUT with x-amz-tagging (every data pack's upload) also needs s3:PutObjectTagging. The
+    /// same grant lets the holder retag a pack later, which at worst moves a tree pack to the cold class (still
+    /// read instantly) or keeps a data pack in STANDARD: a cost, never a loss.</summary>
+    public static string[] TaggedKeys => ["data/*"];
 }

@@ -57,7 +57,7 @@ public sealed class StackTests(SynthesizedStack stack) : IClassFixture<Synthesiz
         Assert.Equal(14, (int)retention["Days"]!);
         // Only noncurrent versions (deleted or replaced objects) and bare delete markers expire; current objects
         // are the repository's business.
-        var lifecycle = Assert.Single(backups["LifecycleConfiguration"]!["Rules"]!.AsArray())!;
+        var lifecycle = backups["LifecycleConfiguration"]!["Rules"]!.AsArray().Single(r => (string?)r!["Id"] == "expire-deleted-versions")!;
         Assert.Equal(14, (int)lifecycle["NoncurrentVersionExpiration"]!["NoncurrentDays"]!);
         Assert.True((bool)lifecycle["ExpiredObjectDeleteMarker"]!);
         Assert.Equal("Enabled", (string?)lifecycle["Status"]);

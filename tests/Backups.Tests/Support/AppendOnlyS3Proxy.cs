@@ -3,16 +3,18 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
+using System.Xml.Linq;
+using Backups.Aws;
 
 namespace Backups.Tests.Support;
 
 /// <summary>
-/// A proxy in front of the real s3rver that adds the two features s3rver lacks. Conditional writes as AWS
+/// A proxy in front of the real s3rver that adds the three features s3rver lacks. Conditional writes as AWS
 /// documents them: a PUT with <c>If-None-Match: *</c> on a key that exists answers 412 PreconditionFailed and
 /// writes nothing. Retention: a DELETE of a key put under retention answers 403 AccessDenied and the object stays,
 /// which is S3's answer to deleting a version under governance retention without bypass (a plain DELETE in a
 /// versioned AWS bucket leaves a delete marker instead; this proxy stands for a store or a policy that refuses,
-/// the case prune must survive). Everything else goes to s3rver untouched, with the client's Host header so that
+/// the case prune must survive). Tags set at upload: see <see cref="TagSet"/>. Everything else goes to s3rver untouched, with the client's Host header so that
 /// s3rver checks the client's signature. Plain HTTP towards the client (our S3 backend sends plain bodies;
 /// restic, which would send aws-chunked ones over HTTP, talks to s3rver directly).
 /// </summary>
@@ -105,6 +107,16 @@ public sealed class AppendOnlyS3Proxy : IAsyncDisposable
     {
         var request = context.Request;
         var response = context.Response;
+        IReadOnlyList<(string Key, string Value)>? tags = null;
+        if (request.HttpMethod == "PUT" && string.IsNullOrEmpty(request.Url!.Query) && request.Headers["x-amz-tagging"] is { } tagging)
+        {
+            tags = TagSet(tagging);
+            if (tags == null)
+            {
+                await ErrorAsync(response, 400, "InvalidTag", "The TagValue you have provided is invalid");
+                return;
+            }
+        }
         using var message = new HttpRequestMessage(new HttpMethod(request.HttpMethod), new Uri(_s3.Endpoint, request.RawUrl));
         var body = new MemoryStream();
         await request.InputStream.CopyToAsync(body);
@@ -124,6 +136,7 @@ public sealed class AppendOnlyS3Proxy : IAsyncDisposable
             await ErrorAsync(response, 500, "InternalError", "We encountered an internal error. Please try again.");
             return;
         }
+        if (tags != null && answer.IsSuccessStatusCode) await PutTagsAsync(path, tags);
         response.StatusCode = (int)answer.StatusCode;
         foreach (var (name, values) in answer.Headers.Concat(answer.Content.Headers))
         {
@@ -136,6 +149,55 @@ public sealed class AppendOnlyS3Proxy : IAsyncDisposable
         if (answer.Content.Headers.ContentLength is { } length) response.ContentLength64 = length;
         if (request.HttpMethod != "HEAD") await response.OutputStream.WriteAsync(bytes);
         response.Close();
+    }
+
+    /// <summary>
+    /// PutObject's x-amz-tagging as AWS documents it: the tag set as URL query parameters ("k1=v1&amp;k2=v2"), at
+    /// most 10 tags, no key twice, keys of 1 to 128 characters and values of up to 256; null (answered 400 InvalidTag,
+    /// nothing written) otherwise. s3rver ignores the header but keeps what PutObjectTagging gives it and answers
+    /// GetObjectTagging from that, so once s3rver has stored the object the proxy puts the set there.
+    /// </summary>
+    private static List<(string Key, string Value)>? TagSet(string header)
+    {
+        var tags = new List<(string Key, string Value)>();
+        foreach (var pair in header.Split('&', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var eq = pair.IndexOf('=');
+            string Decode(string part) => Uri.UnescapeDataString(part.Replace('+', ' '));
+            var (key, value) = eq < 0 ? (Decode(pair), "") : (Decode(pair[..eq]), Decode(pair[(eq + 1)..]));
+            if (key.Length is 0 or > 128 || value.Length > 256 || tags.Any(t => t.Key == key)) return null;
+            tags.Add((key, value));
+        }
+        return tags.Count <= 10 ? tags : null;
+    }
+
+    private async Task PutTagsAsync(string path, IReadOnlyList<(string Key, string Value)> tags)
+    {
+        var xml = new XElement("Tagging", new XElement("TagSet",
+            tags.Select(t => new XElement("Tag", new XElement("Key", t.Key), new XElement("Value", t.Value))))).ToString(SaveOptions.DisableFormatting);
+        using var answer = await SendSignedAsync(HttpMethod.Put, path, Encoding.UTF8.GetBytes(xml));
+        answer.EnsureSuccessStatusCode();
+    }
+
+    /// <summary>An object's tags as S3 answers GetObjectTagging for it (here s3rver, from what the proxy put).</summary>
+    /// <param name="bucketAndKey">bucket/key, as in the URL path.</param>
+    public async Task<Dictionary<string, string>> TagsAsync(string bucketAndKey)
+    {
+        using var answer = await SendSignedAsync(HttpMethod.Get, bucketAndKey, []);
+        answer.EnsureSuccessStatusCode();
+        var xml = XDocument.Parse(await answer.Content.ReadAsStringAsync());
+        return xml.Descendants().Where(e => e.Name.LocalName == "Tag").ToDictionary(
+            t => t.Elements().Single(e => e.Name.LocalName == "Key").Value,
+            t => t.Elements().SingleOrDefault(e => e.Name.LocalName == "Value")?.Value ?? "");
+    }
+
+    /// <summary>A request on an object's tagging subresource, signed with s3rver's keys.</summary>
+    private async Task<HttpResponseMessage> SendSignedAsync(HttpMethod method, string bucketAndKey, byte[] body)
+    {
+        using var message = new HttpRequestMessage(method, new Uri(_s3.Endpoint, "/" + bucketAndKey + "?tagging"));
+        if (method != HttpMethod.Get) message.Content = new ByteArrayContent(body);
+        SigV4Signer.Sign(message, body, new AwsCredentials(S3rverFixture.AccessKey, S3rverFixture.SecretKey), S3rverFixture.Region, "s3", DateTimeOffset.UtcNow);
+        return await _upstream.SendAsync(message);
     }
 
     private static async Task ErrorAsync(HttpListenerResponse response, int status, string code, string message)

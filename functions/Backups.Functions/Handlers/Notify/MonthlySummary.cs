@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using Backups.Core;
 using Backups.Core.Backends;
+using Backups.Core.Reporting;
 using Backups.Core.Restoring;
 using Backups.Core.Snapshots;
 using Backups.Core.Trees;
@@ -19,6 +20,13 @@ namespace Backups.Functions.Handlers.Notify;
 /// </summary>
 public static class MonthlySummary
 {
+    /// <summary>The deployment's cold tier (infra sets BACKUP_COLD_STORAGE_CLASS and BACKUP_COLD_AFTER_DAYS from its
+    /// lifecycle settings), for the storage estimate.</summary>
+    public sealed record ColdTier(string? StorageClass, int AfterDays)
+    {
+        public const string ClassVariable = "BACKUP_COLD_STORAGE_CLASS", DaysVariable = "BACKUP_COLD_AFTER_DAYS";
+    }
+
     public const string CadenceVariable = "NOTIFY_SUCCESS_SUMMARY";
 
     public static string? NotDueReason(string cadence, SourceHistory history, DateTimeOffset executionStart)
@@ -37,7 +45,7 @@ public static class MonthlySummary
     /// <summary>Per source: latest snapshot, its size (the files in it) and the growth since the latest snapshot
     /// before this month; then what the repository stores.</summary>
     public static async Task<Message> ComposeAsync(Repo repo, SourceHistory history, string host, NotifyInput input,
-        NotifyLocations where, CancellationToken ct)
+        NotifyLocations where, ColdTier cold, CancellationToken ct, string? preface = null)
     {
         var start = input.ExecutionStartTime!.Value.UtcDateTime;
         var monthStart = new DateTimeOffset(start.Year, start.Month, 1, 0, 0, 0, TimeSpan.Zero);
@@ -63,8 +71,16 @@ public static class MonthlySummary
         body.AppendLine()
             .AppendLine($"Repository: {history.Snapshots.Count} snapshots, {MiB(stored)} stored in {packs} pack files (deduplicated, compressed).")
             .AppendLine();
+        // The same figures as `backup-agent status`, as of the execution's start.
+        var now = input.ExecutionStartTime!.Value;
+        var statuses = await SourceStatuses.ComputeAsync(repo, history.Snapshots, now, ct);
+        var cost = StorageCost.Estimate(await StorageCost.RepositoryBytesAsync(repo.Backend, ct), statuses, now, cold.AfterDays, cold.StorageClass);
+        SummaryTable.AppendText(body, statuses, cost);
+        body.AppendLine();
+        var table = body.Length;
         where.AppendExecution(body, input);
-        return new Message($"Backups OK: {host}, {start.ToString("MMMM yyyy", CultureInfo.InvariantCulture)}", body.ToString());
+        var subject = $"Backups OK: {host}, {start.ToString("MMMM yyyy", CultureInfo.InvariantCulture)}";
+        return new Message(subject, body.ToString(), SummaryTable.Html(subject, statuses, cost, body.ToString(table, body.Length - table), preface));
     }
 
     private static async Task<long> SizeAsync(Repo repo, Snapshot snapshot, CancellationToken ct)

@@ -29,6 +29,7 @@ public sealed class NotifyFunction
     private readonly SecretRef? _webhook;
     private readonly IReadOnlyList<SecretRef> _otherSecrets;
     private readonly NotifyLocations _where;
+    private readonly MonthlySummary.ColdTier _cold;
 
     public NotifyFunction(FunctionEnvironment environment)
     {
@@ -48,6 +49,12 @@ public sealed class NotifyFunction
             _ => throw new ConfigurationException("set at most one of NOTIFY_WEBHOOK_URL, NOTIFY_WEBHOOK_URL_SSM_PARAMETER"),
         };
         _otherSecrets = List(environment.Optional("NOTIFY_REDACT_SSM_PARAMETERS") ?? "").Select(p => new SecretRef { Ssm = p }).ToList();
+        var coldClass = environment.Optional(MonthlySummary.ColdTier.ClassVariable) ?? "GLACIER_IR";
+        if (!Backups.Core.Reporting.StorageCost.TryParseColdClass(coldClass, out var cold))
+            throw new ConfigurationException($"{MonthlySummary.ColdTier.ClassVariable} must be GLACIER_IR, STANDARD_IA or none");
+        var coldDays = environment.Optional(MonthlySummary.ColdTier.DaysVariable) ?? "30";
+        _cold = new MonthlySummary.ColdTier(cold, int.TryParse(coldDays, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var days)
+            ? days : throw new ConfigurationException($"{MonthlySummary.ColdTier.DaysVariable} must be a whole number of days"));
         _where = new NotifyLocations(new ConsoleLinks(environment.Region), environment.Optional("BACKUP_LOG_GROUP"),
             environment.Optional("AWS_LAMBDA_LOG_GROUP_NAME"));
     }
@@ -78,6 +85,8 @@ public sealed class NotifyFunction
                 problem = $"{ErrorNames.Of(e)}: {e.Message}";
             }
             message = FailureReport.Compose(input, host, history, problem, _where, _environment.Time.GetUtcNow());
+            if (history != null && input.ExecutionStartTime is { } failedStart && MonthlySummary.NotDueReason(_cadence, history, failedStart) == null)
+                message = await WithSummaryAsync(message, history, host, input, context);
         }
         else
         {
@@ -93,15 +102,35 @@ public sealed class NotifyFunction
             }
             else
             {
-                message = await MonthlySummary.ComposeAsync(repo, history, host, input, _where, ct);
-                if (warnings != null) message = new Message(warnings.Subject, warnings.Body + "\n" + message.Body);
+                message = await MonthlySummary.ComposeAsync(repo, history, host, input, _where, _cold, ct);
+                if (warnings != null) message = new Message(warnings.Subject, warnings.Body + "\n" + message.Body, message.Html);
             }
         }
 
-        message = new Message(_environment.Clean(message.Subject), _environment.Clean(message.Body));
-        var id = await _ses.SendEmailAsync(_sender, _recipients, message.Subject, message.Body, cancellationToken: ct);
+        message = new Message(_environment.Clean(message.Subject), _environment.Clean(message.Body), message.Html is { } html ? _environment.Clean(html) : null);
+        var id = await _ses.SendEmailAsync(_sender, _recipients, message.Subject, message.Body, message.Html, ct);
         if (webhook != null) webhookError = await PostAsync(webhook, message, ct);
         return new NotifyResult(Sent: true, id, message.Subject, WebhookSent: webhook != null && webhookError == null, webhookError);
+    }
+
+    /// <summary>
+    /// A failed run that is the month's first (no snapshot of the month before it started) still brings the month's
+    /// summary, under the failure: the cadence is stateless, so a month whose first run failed part-way would
+    /// otherwise have none (its later successes find this run's snapshots and are not the month's first). The
+    /// summary is best effort: the failure email goes out without it when the repository cannot be read in time.
+    /// </summary>
+    private async Task<Message> WithSummaryAsync(Message failure, SourceHistory history, string host, NotifyInput input, InvocationContext context)
+    {
+        try
+        {
+            await using var repo = await _repository.OpenAsync(context, HistoryWait);
+            var summary = await MonthlySummary.ComposeAsync(repo, history, host, input, _where, _cold, context.CancellationToken, preface: failure.Body);
+            return new Message(failure.Subject, failure.Body + "\n" + summary.Body, summary.Html);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            return new Message(failure.Subject, failure.Body + $"\n(the monthly summary could not be composed: {ErrorNames.Of(e)}: {e.Message})\n");
+        }
     }
 
     /// <summary>Resolved before anything is composed, so that its URL (a credential) is masked too. A webhook

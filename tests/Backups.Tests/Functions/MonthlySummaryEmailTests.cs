@@ -1,0 +1,111 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Backups.Functions.Contracts;
+using Backups.Functions.Handlers.Notify;
+using Backups.Functions.Runtime;
+using Backups.Tests.Aws;
+using Xunit;
+
+namespace Backups.Tests.Functions;
+
+/// <summary>
+/// The monthly summary as aws-ses-v2-local receives it: a plain-text part and an HTML part, both with the status
+/// table (the figures `backup-agent status` prints) and the chart of stored size and growth per night, whose
+/// numbers restic's raw-data confirms; and the summary rides along with the failure email when the month's first
+/// run fails, so a month whose first run failed still gets one.
+/// </summary>
+public sealed class MonthlySummaryEmailTests(SesLocalFixture ses, NotifyRepository repository)
+    : IClassFixture<SesLocalFixture>, IClassFixture<NotifyRepository>
+{
+    private static readonly DateTimeOffset RunStart = NotifyRepository.RunStart;
+
+    private FunctionEnvironment Environment(string host) => new(repository.History.Variables(
+    [
+        ("AWS_REGION", "eu-west-1"), ("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE"), ("AWS_SECRET_ACCESS_KEY", "notify/secret"),
+        ("AWS_ENDPOINT_URL_SESV2", ses.Endpoint.ToString()), ("NOTIFY_SENDER", "backups@example.com"),
+        ("NOTIFY_RECIPIENTS", "ops@example.com"), ("BACKUP_HOST", host), ("BACKUP_COLD_AFTER_DAYS", "10"),
+    ]));
+
+    private async Task<JsonNode> EmailAsync(string subject) =>
+        Assert.Single(await ses.StoredEmailsAsync(), e => e!["subject"]!.GetValue<string>() == subject)!;
+
+    [Fact]
+    public async Task The_summary_email_has_the_status_table_and_a_chart_of_stored_size_and_nightly_growth_in_text_and_html()
+    {
+        using var environment = Environment($"box-{Guid.NewGuid():N}");
+        var result = await new NotifyFunction(environment).NotifyAsync(
+            new NotifyInput { Outcome = NotifyOutcome.Success, ExecutionStartTime = RunStart }, SnapshotHistory.Invocation());
+
+        var email = await EmailAsync(result.Subject!);
+        var text = email["body"]!["text"]!.GetValue<string>();
+        var html = email["body"]!["html"]!.GetValue<string>();
+        var stored = await RawDataAsync(DateTimeOffset.MaxValue);
+        var before = await RawDataAsync(RunStart);
+
+        // Text: a table row per source, a chart row per night with growth, the storage estimate.
+        Assert.Contains("avg growth/night", text);
+        Assert.Matches(@"\n  app-db +2026-11-15 03:02 ", text);
+        Assert.Matches(@"\n  cache +2026-10-31 03:01 ", text);
+        Assert.Contains("Stored size and growth per night:", text);
+        Assert.Matches($@"\n  10-31 #+ +\+{Regex.Escape(MiB(before))}, {Regex.Escape(MiB(before))} stored", text);
+        Assert.Matches($@"\n  11-15 #+ +\+{Regex.Escape(MiB(stored - before))}, {Regex.Escape(MiB(stored))} stored", text);
+        // Cold after 10 days: what was stored on 10-31 is in GLACIER_IR by 11-15.
+        Assert.Contains($"GLACIER_IR {MiB(before)}", text);
+
+        // HTML: the same table and a bar per night, as table cells of a width (what Gmail and Outlook render).
+        Assert.StartsWith("<!DOCTYPE html>", html);
+        foreach (var cell in new[] { ">app-db<", ">cache<", ">Stored size and growth per night<", $">+{MiB(stored - before)}<", $">{MiB(stored)} stored<" })
+            Assert.Contains(cell, html);
+        var bars = Regex.Matches(html, "<td class=\"bar\" width=\"(\\d+)\"").Select(m => int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)).ToList();
+        Assert.Equal(2, bars.Count);
+        Assert.Equal(300, bars.Max());
+        Assert.DoesNotContain("<img", html);
+        Assert.DoesNotContain("<style", html);
+    }
+
+    [Fact]
+    public async Task A_failed_first_run_of_the_month_still_sends_the_summary_with_the_failure()
+    {
+        using var environment = Environment($"box-{Guid.NewGuid():N}");
+        // The month's first run (December: no snapshot of the month before it started) fails at Verify.
+        var start = new DateTimeOffset(2026, 12, 1, 3, 0, 0, TimeSpan.Zero);
+        var result = await new NotifyFunction(environment).NotifyAsync(new NotifyInput
+        {
+            Outcome = NotifyOutcome.Failure, Step = "Verify", Error = "Backups.RepositoryDamaged", Cause = "pack 0123 is damaged",
+            ExecutionStartTime = start,
+        }, SnapshotHistory.Invocation());
+
+        Assert.True(result.Sent);
+        var email = await EmailAsync(result.Subject!);
+        Assert.StartsWith("Backup failed: Verify on box-", result.Subject);
+        var text = email["body"]!["text"]!.GetValue<string>();
+        Assert.Contains("The backup workflow failed at Verify", text);
+        Assert.Contains("avg growth/night", text);
+        Assert.Contains("Stored size and growth per night:", text);
+        var html = email["body"]!["html"]!.GetValue<string>();
+        Assert.Contains("The backup workflow failed at Verify", html);
+        Assert.Contains("class=\"bar\"", html);
+
+        // A later failure in the same month is not the month's first: no summary again.
+        var later = await new NotifyFunction(environment).NotifyAsync(new NotifyInput
+        {
+            Outcome = NotifyOutcome.Failure, Step = "Retention", Error = "Backups.Unavailable", Cause = "timeout",
+            ExecutionStartTime = new DateTimeOffset(2026, 11, 20, 3, 0, 0, TimeSpan.Zero),
+        }, SnapshotHistory.Invocation());
+        var laterEmail = await EmailAsync(later.Subject!);
+        Assert.DoesNotContain("avg growth/night", laterEmail["body"]!["text"]!.GetValue<string>());
+        Assert.Null(laterEmail["body"]!["html"]);
+    }
+
+    /// <summary>restic's raw-data of the snapshots taken before <paramref name="before"/>.</summary>
+    private async Task<long> RawDataAsync(DateTimeOffset before)
+    {
+        var ids = (await repository.History.Restic.JsonAsync("snapshots")).EnumerateArray()
+            .Where(s => s.GetProperty("time").GetDateTimeOffset() < before)
+            .Select(s => s.GetProperty("id").GetString()!).ToArray();
+        return (await repository.History.Restic.JsonAsync(["stats", "--mode", "raw-data", .. ids])).GetProperty("total_size").GetInt64();
+    }
+
+    private static string MiB(long bytes) => $"{bytes / 1048576.0:0.0} MiB";
+}
