@@ -78,8 +78,8 @@ public sealed class ContentSaverBackPressureTests(ITestOutputHelper log) : IDisp
 
         public string Location => inner.Location;
         public Task SaveAsync(FileHandle file, ReadOnlyMemory<byte> data, CancellationToken ct = default) => inner.SaveAsync(file, data, ct);
-        public async Task<IPendingFile> BeginAsync(FileKind kind, CancellationToken ct = default) =>
-            new HeldFile(this, await inner.BeginAsync(kind, ct));
+        public async Task<IPendingFile> BeginAsync(FileKind kind, BlobType? packOf = null, CancellationToken ct = default) =>
+            new HeldFile(this, await inner.BeginAsync(kind, packOf, ct));
         public Task<byte[]> LoadAsync(FileHandle file, long offset = 0, int length = 0, CancellationToken ct = default) => inner.LoadAsync(file, offset, length, ct);
         public Task<long?> StatAsync(FileHandle file, CancellationToken ct = default) => inner.StatAsync(file, ct);
         public IAsyncEnumerable<(string Name, long Size)> ListAsync(FileKind kind, CancellationToken ct = default) => inner.ListAsync(kind, ct);
