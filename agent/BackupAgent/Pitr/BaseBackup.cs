@@ -32,7 +32,8 @@ public static class BaseBackup
         "pg_basebackup", "--pgdata=-", "--format=tar", "--wal-method=none",
         // The nightly run is the quiet hour: a spread checkpoint would hold it for up to checkpoint_timeout × 0.9.
         "--checkpoint=fast", "--label=" + $"backup-agent {source.Name}",
-        .. PostgresConnection.Of(source, null).WithDatabase("postgres").Arguments,
+        // pg_basebackup reads --dbname as a connection string, and a replication connection names no database.
+        .. PostgresConnection.Of(source, null).Arguments.Where(a => !a.StartsWith("--dbname=", StringComparison.Ordinal)),
     ];
 
     /// <summary>Saves the tar stream's members as a tree; returns its root and the facts recovery needs.</summary>
@@ -73,7 +74,7 @@ public static class BaseBackup
                 node.Content = saved.Content;
                 node.Size = saved.Size;
             }
-            else throw new BaseBackupException($"pg_basebackup wrote '{path}' of type {entry.EntryType}, which a data directory does not hold");
+            else throw new SourceFailedException($"pg_basebackup wrote '{path}' of type {entry.EntryType}, which a data directory does not hold", null, "");
             Directory(directories, parent).Children.Add(node);
         }
         var facts = Facts(label, manifest, control, version);
@@ -111,7 +112,7 @@ public static class BaseBackup
         var path = name.StartsWith("./", StringComparison.Ordinal) ? name[2..] : name;
         path = path.TrimEnd('/');
         if (path.Length > 0 && (path.StartsWith('/') || path.Split('/').Any(p => p is ".." or "." or "")))
-            throw new BaseBackupException($"pg_basebackup wrote a member named '{name}', outside the data directory");
+            throw new SourceFailedException($"pg_basebackup wrote a member named '{name}', outside the data directory", null, "");
         return path;
     }
 
@@ -161,10 +162,10 @@ public static class BaseBackup
     private static BaseBackupFacts Facts(byte[]? label, byte[]? manifest, byte[]? control, byte[]? version)
     {
         if (label == null || manifest == null || control == null || control.Length < 8 || version == null)
-            throw new BaseBackupException("pg_basebackup's output lacks backup_label, backup_manifest, global/pg_control or PG_VERSION (PostgreSQL 13 or later is needed)");
+            throw new SourceFailedException("pg_basebackup's output lacks backup_label, backup_manifest, global/pg_control or PG_VERSION (PostgreSQL 13 or later is needed)", null, "");
         var lines = Encoding.UTF8.GetString(label).Split('\n');
         string Field(string key) => lines.FirstOrDefault(l => l.StartsWith(key, StringComparison.Ordinal))?[key.Length..].Trim()
-            ?? throw new BaseBackupException($"backup_label has no '{key}'");
+            ?? throw new SourceFailedException($"backup_label has no '{key}'", null, "");
         var start = Lsn.Parse(Field("START WAL LOCATION:").Split(' ')[0]);
         var timeline = uint.Parse(Field("START TIMELINE:"), CultureInfo.InvariantCulture);
         using var doc = JsonDocument.Parse(manifest);
@@ -174,7 +175,3 @@ public static class BaseBackup
         return new BaseBackupFacts(start, stop, timeline, Encoding.ASCII.GetString(version).Trim(), system);
     }
 }
-
-/// <summary>A base backup that cannot be used: its source fails and gets no snapshot.</summary>
-public sealed class BaseBackupException(string message)
-    : Backups.Core.Repositories.ClassifiedException(Backups.Core.Repositories.ErrorKind.SourceFailed, message);

@@ -120,7 +120,18 @@ public sealed class NightlyRun(RunConfig config, Secrets secrets, RunLog log)
                 using var process = SourceProcess.Start(BaseBackup.Command(source), SecretEnvironment(source, password), secrets.Redactor);
                 using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(source.TimeoutSeconds));
                 using var kill = timeout.Token.Register(process.Kill);
-                var (tree, facts) = await BaseBackup.SaveAsync(session, process.Output, stats, ct);
+                (Id Tree, BaseBackupFacts Facts) backup;
+                try
+                {
+                    backup = await BaseBackup.SaveAsync(session, process.Output, stats, ct);
+                }
+                catch (Exception e) when (e is IOException or InvalidDataException or FormatException)
+                {
+                    // A stream cut short is pg_basebackup failing: its own words say more.
+                    await process.EnsureSucceededAsync(timeout.IsCancellationRequested, source.TimeoutSeconds);
+                    throw new SourceFailedException($"pg_basebackup's output cannot be read: {e.Message}", null, process.StderrTail);
+                }
+                var (tree, facts) = backup;
                 await process.EnsureSucceededAsync(timeout.IsCancellationRequested, source.TimeoutSeconds);
                 result.ExitStatus = 0;
                 result.Succeeded = true;

@@ -35,7 +35,7 @@ public sealed class PostgresServer : IAsyncDisposable
     /// <summary>Holds the cluster, its Unix socket and the server log; removed on dispose.</summary>
     public string TempDirectory { get; }
 
-    private string DataDirectory => Path.Combine(TempDirectory, "data");
+    public string DataDirectory => Path.Combine(TempDirectory, "data");
 
     private string LogFile => Path.Combine(TempDirectory, "postgres.log");
 
@@ -51,12 +51,14 @@ public sealed class PostgresServer : IAsyncDisposable
     /// <summary>A PostgreSQL 15 program by name (pg_dump, pg_restore, psql, ...), independent of PATH.</summary>
     public static string Tool(string name) => Path.Combine(BinDirectory, name);
 
-    public static async Task<PostgresServer> StartAsync()
+    /// <param name="configuration">Lines added to postgresql.conf before the first start (archiving, for one).</param>
+    public static async Task<PostgresServer> StartAsync(string? configuration = null)
     {
         var server = new PostgresServer(CreateTempDirectory());
         try
         {
             await server.InitDbAsync();
+            if (configuration != null) await File.AppendAllTextAsync(Path.Combine(server.DataDirectory, "postgresql.conf"), "\n" + configuration + "\n");
             await server.LaunchAsync();
             await server.WaitUntilReadyAsync();
             return server;
@@ -152,18 +154,22 @@ public sealed class PostgresServer : IAsyncDisposable
 
     public Task CreateDatabaseAsync(string name) => ExecAsync("postgres", $"CREATE DATABASE {QuoteIdentifier(name)}");
 
+    /// <summary>Every user table's exact row count, one "schema.table TAB count" line each.</summary>
+    public const string RowCountsSql = """
+        SELECT schemaname || '.' || tablename,
+               (xpath('/row/n/text()', query_to_xml(
+                   format('SELECT count(*) AS n FROM %I.%I', schemaname, tablename), false, true, '')))[1]::text
+        FROM pg_tables
+        WHERE schemaname <> 'information_schema' AND schemaname !~ '^pg_'
+        """;
+
     /// <summary>Every user table's exact row count, keyed by "schema.table".</summary>
-    public async Task<Dictionary<string, long>> RowCountsAsync(string database)
+    public async Task<Dictionary<string, long>> RowCountsAsync(string database) => ParseRowCounts(await PsqlAsync(database, RowCountsSql));
+
+    public static Dictionary<string, long> ParseRowCounts(string lines)
     {
-        const string sql = """
-            SELECT schemaname || '.' || tablename,
-                   (xpath('/row/n/text()', query_to_xml(
-                       format('SELECT count(*) AS n FROM %I.%I', schemaname, tablename), false, true, '')))[1]::text
-            FROM pg_tables
-            WHERE schemaname <> 'information_schema' AND schemaname !~ '^pg_'
-            """;
         var counts = new Dictionary<string, long>();
-        foreach (var line in (await PsqlAsync(database, sql)).Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        foreach (var line in lines.Split('\n', StringSplitOptions.RemoveEmptyEntries))
         {
             var fields = line.Split('\t');
             counts[fields[0]] = long.Parse(fields[1], CultureInfo.InvariantCulture);
