@@ -13,16 +13,22 @@ public sealed class BackupCommand : Command
 {
     public override string Name => "backup";
     public override string Usage =>
-        "backup [--tag T] [--host H] [--exclude P] [--parent ID | --force] [--ignore-ctime] [--ignore-inode] PATH... | --stdin --stdin-filename NAME | --stdin-from-command --stdin-filename NAME -- CMD ARGS... [--pg-dump-segments]: back up files and directories, standard input or a command's output";
-    public override IReadOnlyDictionary<string, string?> ValueFlags { get; } = new Dictionary<string, string?>
-    {
-        ["stdin-filename"] = null, ["tag"] = null, ["host"] = "H", ["exclude"] = "e", ["time"] = null, ["parent"] = null,
-    };
-    public override IReadOnlyDictionary<string, string?> SwitchFlags { get; } = new Dictionary<string, string?>
-    {
-        ["stdin"] = null, ["stdin-from-command"] = null, ["force"] = "f", ["ignore-ctime"] = null, ["ignore-inode"] = null,
-        ["pg-dump-segments"] = null,
-    };
+        "backup [flags] PATH... | --stdin | --stdin-from-command -- COMMAND [ARGS...]: back up files and directories, standard input or a command's output";
+    public override IReadOnlyList<Flag> Flags { get; } =
+    [
+        Flag.Switch("stdin", "back up standard input"),
+        Flag.Switch("stdin-from-command", "back up what the command after -- prints; no snapshot if it fails"),
+        Flag.Valued("stdin-filename", "NAME", "the file name of the standard input in the snapshot (default: stdin)"),
+        Flag.Valued("tag", "T[,T...]", "tag the new snapshot (repeatable)"),
+        Flag.Valued("host", "HOST", "the host name saved in the snapshot (default: this host's)", "H"),
+        Flag.Valued("exclude", "PATTERN", "leave out files and directories matching PATTERN (repeatable)", "e"),
+        Flag.Valued("time", "TIME", "the snapshot's time instead of now (\"2026-01-31 03:00:00\")"),
+        Flag.Valued("parent", "ID", "compare with this snapshot (default: the latest of this host and paths)"),
+        Flag.Switch("force", "read every file again, also those unchanged since the parent", "f"),
+        Flag.Switch("ignore-ctime", "a file whose ctime alone changed counts as unchanged"),
+        Flag.Switch("ignore-inode", "a file whose inode alone changed counts as unchanged"),
+        Flag.Switch("pg-dump-segments", "cut a pg_dump archive where its tables begin, for better deduplication"),
+    ];
 
     public override async Task<int> RunAsync(Arguments args, GlobalOptions global, Output output, CancellationToken ct)
     {

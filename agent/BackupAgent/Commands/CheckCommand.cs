@@ -8,13 +8,15 @@ namespace BackupAgent.Commands;
 public sealed class CheckCommand : Command
 {
     public override string Name => "check";
-    public override string Usage =>
-        "check [--read-data | --read-data-subset N%|n/t | --read-data-slice n/t | --read-data-rotate DAYS] [--read-data-budget 90s|10m|1h]: verify the repository";
-    public override IReadOnlyDictionary<string, string?> ValueFlags { get; } = new Dictionary<string, string?>
-    {
-        ["read-data-subset"] = null, ["read-data-slice"] = null, ["read-data-rotate"] = null, ["read-data-budget"] = null,
-    };
-    public override IReadOnlyDictionary<string, string?> SwitchFlags { get; } = new Dictionary<string, string?> { ["read-data"] = null };
+    public override string Usage => "check [flags]: verify the repository's structure and, if asked, its data";
+    public override IReadOnlyList<Flag> Flags { get; } =
+    [
+        Flag.Switch("read-data", "also read and verify every pack"),
+        Flag.Valued("read-data-subset", "N%|n/t", "read a random N% of the packs, or the n-th of t parts"),
+        Flag.Valued("read-data-slice", "n/t", "read the n-th of t parts of the packs"),
+        Flag.Valued("read-data-rotate", "DAYS", "read the part of the packs due today, all of them within DAYS days"),
+        Flag.Valued("read-data-budget", "DURATION", "stop reading packs after 90s, 10m, 1h... (what is left is reported)"),
+    ];
 
     public override async Task<int> RunAsync(Arguments args, GlobalOptions global, Output output, CancellationToken ct)
     {

@@ -11,7 +11,7 @@ public sealed class DumpCommand : Command
     public override string Name => "dump";
     public override string Usage => "dump SNAPSHOT FILE: write a file from a snapshot to standard output";
 
-    public override IReadOnlyDictionary<string, string?> ValueFlags { get; } = SnapshotFilterFlags;
+    public override IReadOnlyList<Flag> Flags => SnapshotFilters;
 
     public override async Task<int> RunAsync(Arguments args, GlobalOptions global, Output output, CancellationToken ct)
     {

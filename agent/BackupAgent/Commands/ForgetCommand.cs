@@ -9,18 +9,30 @@ namespace BackupAgent.Commands;
 public sealed class ForgetCommand : Command
 {
     public override string Name => "forget";
-    public override string Usage =>
-        "forget [ID...] [--keep-last|-hourly|-daily|-weekly|-monthly|-yearly N|unlimited] [--keep-within[-hourly|-daily|...] 1y2m3d4h] [--keep-tag T] " +
-        "[--group-by host,paths,tags] [--host H] [--tag T] [--path P] [--dry-run] [--prune]: remove snapshots by policy";
+    public override string Usage => "forget [flags] [ID...]: remove the snapshots named, or those a policy does not keep";
 
-    public override IReadOnlyDictionary<string, string?> ValueFlags { get; } = new Dictionary<string, string?>(
-        RetentionRule.All.Select(r => KeyValuePair.Create(r.Flag, r.ShortFlag)))
+    public override IReadOnlyList<Flag> Flags { get; } =
+    [
+        .. RetentionRule.All.Select(Describe),
+        // restic's forget takes --host/--tag/--path without -H: -H is --keep-hourly here.
+        .. SnapshotFilters.Select(f => f with { Short = null }),
+        Flag.Valued("group-by", "host,paths,tags", "apply the policy to each group of snapshots (default host,paths)", "g"),
+        Flag.Switch("dry-run", "only say what would be removed", "n"),
+        Flag.Switch("prune", "then remove the data no snapshot uses any more (as prune)"),
+        PruneCommand.MaxUnusedFlag,
+        Flag.Switch("compact", "list snapshots without their paths", "c"),
+    ];
+
+    private static Flag Describe(RetentionRule rule)
     {
-        ["host"] = null, ["tag"] = null, ["path"] = null, ["group-by"] = "g", ["max-unused"] = null,
-    };
-
-    public override IReadOnlyDictionary<string, string?> SwitchFlags { get; } =
-        new Dictionary<string, string?> { ["dry-run"] = "n", ["prune"] = null, ["compact"] = "c" };
+        var every = rule.Flag.Split('-')[^1] is var unit and not ("last" or "within" or "tag") ? unit + " " : "";
+        return rule.Kind switch
+        {
+            RetentionRuleKind.TagList => Flag.Valued(rule.Flag, "T[,T...]", "keep snapshots with these tags (repeatable)", rule.ShortFlag),
+            RetentionRuleKind.Duration => Flag.Valued(rule.Flag, "DURATION", $"keep the {every}snapshots within DURATION (1y2m3d4h) of the newest", rule.ShortFlag),
+            _ => Flag.Valued(rule.Flag, "N", $"keep the last N {every}snapshots (unlimited: all)", rule.ShortFlag),
+        };
+    }
 
     public override async Task<int> RunAsync(Arguments args, GlobalOptions global, Output output, CancellationToken ct)
     {

@@ -8,9 +8,12 @@ namespace BackupAgent.Commands;
 public sealed class PruneCommand : Command
 {
     public override string Name => "prune";
-    public override string Usage => "prune [--max-unused 5%|SIZE|unlimited] [--dry-run]: remove data no snapshot uses";
-    public override IReadOnlyDictionary<string, string?> ValueFlags { get; } = new Dictionary<string, string?> { ["max-unused"] = null };
-    public override IReadOnlyDictionary<string, string?> SwitchFlags { get; } = new Dictionary<string, string?> { ["dry-run"] = "n" };
+    public override string Usage => "prune [flags]: remove data no snapshot uses";
+    public override IReadOnlyList<Flag> Flags { get; } = [MaxUnusedFlag, Flag.Switch("dry-run", "only say what would be removed", "n")];
+
+    /// <summary>Also forget --prune's.</summary>
+    public static readonly Flag MaxUnusedFlag =
+        Flag.Valued("max-unused", "LIMIT", "unused space to tolerate: 5% (default), a size (100M) or unlimited");
 
     public override async Task<int> RunAsync(Arguments args, GlobalOptions global, Output output, CancellationToken ct)
     {

@@ -8,11 +8,15 @@ namespace BackupAgent.Commands;
 public sealed class RestoreCommand : Command
 {
     public override string Name => "restore";
-    public override string Usage =>
-        "restore SNAPSHOT --target DIR [--include PATTERN | --exclude PATTERN]... [--verify]: restore a snapshot into a directory";
-    public override IReadOnlyDictionary<string, string?> ValueFlags { get; } =
-        new Dictionary<string, string?>(SnapshotFilterFlags) { ["target"] = "t", ["include"] = "i", ["exclude"] = "e" };
-    public override IReadOnlyDictionary<string, string?> SwitchFlags { get; } = new Dictionary<string, string?> { ["verify"] = null };
+    public override string Usage => "restore SNAPSHOT --target DIR [flags]: restore a snapshot into a directory";
+    public override IReadOnlyList<Flag> Flags { get; } =
+    [
+        .. SnapshotFilters,
+        Flag.Valued("target", "DIR", "the directory to restore into", "t"),
+        Flag.Valued("include", "PATTERN", "restore only what matches PATTERN (repeatable)", "i"),
+        Flag.Valued("exclude", "PATTERN", "leave out what matches PATTERN (repeatable)", "e"),
+        Flag.Switch("verify", "read the restored files back and compare them with the snapshot"),
+    ];
 
     public override async Task<int> RunAsync(Arguments args, GlobalOptions global, Output output, CancellationToken ct)
     {

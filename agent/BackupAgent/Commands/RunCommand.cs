@@ -10,13 +10,14 @@ namespace BackupAgent.Commands;
 public sealed class RunCommand(IReadOnlyDictionary<string, string> environment) : Command
 {
     public override string Name => "run";
-    public override string Usage =>
-        "run [--config FILE] [--source NAME]... [--tag T]...: the nightly job (without --config: the embedded demo into ./.demo); " +
-        $"with a Step Functions task token in {TaskReporter.TokenVariable} it reports to the workflow";
-    public override IReadOnlyDictionary<string, string?> ValueFlags { get; } = new Dictionary<string, string?>
-    {
-        ["config"] = "c", ["source"] = null, ["tag"] = null, ["task-token"] = null,
-    };
+    public override string Usage => "run [--config FILE] [flags]: the nightly job: back up every source of the config";
+    public override IReadOnlyList<Flag> Flags { get; } =
+    [
+        Flag.Valued("config", "FILE", "the run's config (default: the embedded demo, into ./.demo)", "c"),
+        Flag.Valued("source", "NAME", "back up only this source (repeatable)"),
+        Flag.Valued("tag", "T[,T...]", "add tags to every snapshot of this run (repeatable)"),
+        Flag.Valued("task-token", "TOKEN", $"report to this Step Functions task (default: ${TaskReporter.TokenVariable})"),
+    ];
 
     public override async Task<int> RunAsync(Arguments args, GlobalOptions global, Output output, CancellationToken ct)
     {

@@ -7,8 +7,8 @@ namespace BackupAgent.Commands;
 public sealed class UnlockCommand : Command
 {
     public override string Name => "unlock";
-    public override string Usage => "unlock [--remove-all]: remove stale locks (older than 30 min, or of a dead process on this host), or all";
-    public override IReadOnlyDictionary<string, string?> SwitchFlags { get; } = new Dictionary<string, string?> { ["remove-all"] = null };
+    public override string Usage => "unlock [--remove-all]: remove stale locks (older than 30 min, or of a dead process on this host)";
+    public override IReadOnlyList<Flag> Flags { get; } = [Flag.Switch("remove-all", "remove every lock, also those of running processes")];
 
     public override async Task<int> RunAsync(Arguments args, GlobalOptions global, Output output, CancellationToken ct)
     {
