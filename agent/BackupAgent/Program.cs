@@ -37,10 +37,12 @@ public static class Program
         });
         var env = Environment.GetEnvironmentVariables().Cast<DictionaryEntry>()
             .ToDictionary(e => (string)e.Key, e => (string?)e.Value ?? "");
-        return await RunAsync(args, env, Console.OpenStandardOutput(), Console.Error, cts.Token);
+        return await RunAsync(args, env, Console.OpenStandardOutput(), Console.Error, cts.Token, stderrIsTerminal: !Console.IsErrorRedirected);
     }
 
-    public static async Task<int> RunAsync(IReadOnlyList<string> args, IReadOnlyDictionary<string, string> env, Stream stdout, TextWriter stderr, CancellationToken ct)
+    /// <param name="stderrIsTerminal">A person watches stderr: progress lines, logs as text.</param>
+    public static async Task<int> RunAsync(IReadOnlyList<string> args, IReadOnlyDictionary<string, string> env, Stream stdout, TextWriter stderr,
+        CancellationToken ct, bool stderrIsTerminal = false)
     {
         try
         {
@@ -64,7 +66,7 @@ public static class Program
             Flag[] flags = [.. GlobalOptions.Flags, .. command.Flags];
             var parsed = Arguments.Parse(args, Flag.Table(flags, takingValues: true), Flag.Table(flags, takingValues: false));
             var global = new GlobalOptions(parsed, env);
-            return await command.RunAsync(parsed, global, new Output(stdout, stderr, global.Json), ct);
+            return await command.RunAsync(parsed, global, new Output(stdout, stderr, global.Json, global.Quiet, stderrIsTerminal), ct);
         }
         catch (Exception e)
         {

@@ -5,6 +5,7 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using BackupAgent.Cli;
 using Backups.Core.Archiving;
+using Backups.Core.Filtering;
 using Backups.Core.Repositories;
 
 namespace BackupAgent.Commands;
@@ -54,6 +55,26 @@ public sealed class BackupCommand : Command
 
         await using var repo = await global.OpenRepositoryAsync(ct);
         var started = Stopwatch.StartNew();
+        var stats = new SourceStats();
+        options = options with { Stats = stats };
+        BackupResult result;
+        using var stopCounting = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        // The total (for a percentage and an ETA) is counted beside the backup, for a person watching only.
+        if (output.ShowsProgress && !fromStdin && !fromCommand)
+            _ = Task.Run(() => stats.BytesTotal = SizeEstimate.Of(Backup.AbsolutePaths(args.Positional),
+                [.. options.Excludes.Select(e => new PathPattern(e))], stopCounting.Token), stopCounting.Token);
+        await using (await output.ProgressAsync(() => ProgressLine.Status(started.Elapsed, stats.Files, stats.BytesRead, stats.BytesTotal)))
+            result = await RunAsync(args, global, options, fromStdin, fromCommand, repo, ct);
+        await stopCounting.CancelAsync();
+
+        foreach (var error in result.Stats.Errors) output.Message($"error: {error}");
+        Report(result, started.Elapsed, output);
+        return result.Stats.Errors.Count > 0 ? ExitCodes.Incomplete : ExitCodes.Ok;
+    }
+
+    private static async Task<BackupResult> RunAsync(Arguments args, GlobalOptions global, BackupOptions options, bool fromStdin, bool fromCommand,
+        Repository repo, CancellationToken ct)
+    {
         BackupResult result;
         if (fromCommand)
         {
@@ -72,10 +93,7 @@ public sealed class BackupCommand : Command
         }
         else
             result = await Backup.PathsAsync(repo, args.Positional, options, ct);
-
-        foreach (var error in result.Stats.Errors) output.Message($"error: {error}");
-        Report(result, started.Elapsed, output);
-        return result.Stats.Errors.Count > 0 ? ExitCodes.Incomplete : ExitCodes.Ok;
+        return result;
     }
 
     private static DateTimeOffset ParseTime(string text) =>
@@ -102,8 +120,8 @@ public sealed class BackupCommand : Command
             });
             return;
         }
-        output.Line($"Added to the repository: {Size.Format(r.Stats.BytesAdded)} ({Size.Format(r.Stats.BytesStored)} stored)");
-        output.Line($"processed {r.Stats.Files} files ({r.Stats.FilesUnchanged} unchanged since the parent snapshot), {Size.Format(r.Stats.BytesRead)} in {elapsed:mm\\:ss}");
-        output.Line($"snapshot {r.Snapshot.Id.Short} saved");
+        output.Info($"Added to the repository: {Size.Format(r.Stats.BytesAdded)} ({Size.Format(r.Stats.BytesStored)} stored)");
+        output.Info($"processed {r.Stats.Files} files ({r.Stats.FilesUnchanged} unchanged since the parent snapshot), {Size.Format(r.Stats.BytesRead)} in {ProgressLine.Clock(elapsed)}");
+        output.Info($"snapshot {r.Snapshot.Id.Short} saved");
     }
 }

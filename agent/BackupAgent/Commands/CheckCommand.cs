@@ -20,15 +20,21 @@ public sealed class CheckCommand : Command
 
     public override async Task<int> RunAsync(Arguments args, GlobalOptions global, Output output, CancellationToken ct)
     {
+        var progress = new ReadProgress();
         var options = new CheckOptions
         {
+            Progress = progress,
             ReadData = Selection(args),
             ReadDeadline = args.Value("read-data-budget") is { } budget ? DateTimeOffset.UtcNow + Duration(budget) : null,
         };
         await using var repo = await global.OpenRepositoryAsync(ct);
         CheckReport report;
         // As restic 0.14: others may back up meanwhile, but prune (exclusive) must not remove packs under us.
+        var started = System.Diagnostics.Stopwatch.StartNew();
         await using (await global.ReadLockAsync(repo, ct))
+        await using (options.ReadData == PackSelection.None ? null
+                         : await output.ProgressAsync(() => progress.Packs == 0 ? $"[{ProgressLine.Clock(started.Elapsed)}] checking structure"
+                             : ProgressLine.Status(started.Elapsed, null, progress.BytesRead, progress.Bytes) + $" ({progress.PacksRead} of {progress.Packs} packs)"))
             report = await Checker.CheckAsync(repo, options, ct);
 
         var errors = report.ErrorCount;
@@ -41,11 +47,12 @@ public sealed class CheckCommand : Command
         else
         {
             foreach (var problem in report.Problems) output.Line(problem.ToString());
-            output.Line($"checked {report.Snapshots} snapshots, {report.Trees} trees, {report.IndexFiles} index files, {report.Packs} packs ({report.Blobs} blobs)");
+            output.Info($"checked {report.Snapshots} snapshots, {report.Trees} trees, {report.IndexFiles} index files, {report.Packs} packs ({report.Blobs} blobs)");
             if (report.PacksSelected > 0)
-                output.Line($"read {report.PacksRead} of {report.PacksSelected} packs ({report.ReadSelection}), {Size.Format(report.BytesRead)}"
+                output.Info($"read {report.PacksRead} of {report.PacksSelected} packs ({report.ReadSelection}), {Size.Format(report.BytesRead)}"
                             + (report.PacksLeft > 0 ? $"; {report.PacksLeft} left unread at the deadline" : ""));
-            output.Line(errors == 0 ? $"no errors were found ({report.WarningCount} warnings)" : $"{errors} errors, {report.WarningCount} warnings");
+            if (errors == 0) output.Info($"no errors were found ({report.WarningCount} warnings)");
+            else output.Line($"{errors} errors, {report.WarningCount} warnings");
         }
         if (errors == 0) return ExitCodes.Ok;
         output.Message($"{Backups.Core.ProgramInfo.Name}: the repository is damaged: {errors} errors (first: {report.Errors.First().Message})");

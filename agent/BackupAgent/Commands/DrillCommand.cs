@@ -23,7 +23,7 @@ public sealed class DrillCommand(IReadOnlyDictionary<string, string> environment
     {
         var config = RunConfig.Load(args.Value("config") ?? throw new UsageException("drill needs --config FILE (the run's config)"));
         using var secrets = new Secrets(environment);
-        var log = new RunLog(Console.Error, secrets.Redactor);
+        var log = RunLog.For(output, secrets.Redactor);
         await using var reporter = await TaskReporter.StartAsync(args.Value("task-token"), environment, config.HeartbeatSeconds, secrets, log, ct);
         var skip = args.Has("when-due") ? DrillCadence.WhyNotToday(config.DrillCadence, DateTimeOffset.UtcNow) : null;
 

@@ -25,7 +25,7 @@ public sealed class InitCommand(IReadOnlyDictionary<string, string> environment)
         if (output.Json)
             output.JsonLine(new JsonObject { ["message_type"] = "initialized", ["id"] = repo.Config.Id, ["repository"] = repo.Backend.Location });
         else
-            output.Line($"created repository {repo.Config.Id[..10]} at {repo.Backend.Location}");
+            output.Info($"created repository {repo.Config.Id[..10]} at {repo.Backend.Location}");
         return ExitCodes.Ok;
     }
 

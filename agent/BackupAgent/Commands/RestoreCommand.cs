@@ -37,8 +37,10 @@ public sealed class RestoreCommand : Command
         await repo.LoadIndexAsync(ct);
         var snapshot = await FindSnapshotAsync(repo, args, what, output, ct);
         var restorer = new Restorer(repo, options);
-        await restorer.RestoreAsync(snapshot.Tree, target, ct);
-        if (!output.Json) output.Line($"restored snapshot {snapshot.Id.Short} to {Path.GetFullPath(target)}: {restorer.Files} files, {Size.Format(restorer.Bytes)}");
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        await using (await output.ProgressAsync(() => ProgressLine.Status(started.Elapsed, restorer.Files, restorer.Bytes, null)))
+            await restorer.RestoreAsync(snapshot.Tree, target, ct);
+        if (!output.Json) output.Info($"restored snapshot {snapshot.Id.Short} to {Path.GetFullPath(target)}: {restorer.Files} files, {Size.Format(restorer.Bytes)}");
         return ExitCodes.Ok;
     }
 

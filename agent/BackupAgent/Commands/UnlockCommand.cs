@@ -16,7 +16,7 @@ public sealed class UnlockCommand : Command
         await using var repo = await global.OpenRepositoryAsync(ct);
         var removed = await StaleLocks.RemoveAsync(repo, all: args.Has("remove-all"), ct);
         if (output.Json) output.JsonLine(new JsonObject { ["message_type"] = "summary", ["removed_locks"] = removed });
-        else output.Line($"successfully removed {removed} lock{(removed == 1 ? "" : "s")}");
+        else output.Info($"successfully removed {removed} lock{(removed == 1 ? "" : "s")}");
         return ExitCodes.Ok;
     }
 }

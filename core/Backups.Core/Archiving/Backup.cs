@@ -23,6 +23,8 @@ public sealed record BackupOptions
     /// <summary>Runs after all data is stored and before the snapshot is written; throwing prevents the
     /// snapshot (a source command's exit status is checked here).</summary>
     public Func<Task>? BeforeSnapshot { get; init; }
+    /// <summary>Counted into as the backup goes (a progress display reads it); by default a new one.</summary>
+    public SourceStats? Stats { get; init; }
 }
 
 public sealed record BackupResult(Snapshot Snapshot, SourceStats Stats);
@@ -68,7 +70,7 @@ public static class Backup
         Func<BackupSession, DateTimeOffset, SourceStats, CancellationToken, Task<(Id Tree, Id? Parent)>> save, CancellationToken ct)
     {
         var time = options.Time ?? DateTimeOffset.Now;
-        var stats = new SourceStats();
+        var stats = options.Stats ?? new SourceStats();
         await using var session = await BackupSession.StartAsync(repo, options.Workers, options.Uploads, ct);
         var (tree, parent) = await save(session, time, stats, ct);
         await session.FinishAsync(ct);
