@@ -23,6 +23,7 @@ public sealed class BackupCommand : Command
         Flag.Valued("tag", "T[,T...]", "tag the new snapshot (repeatable)"),
         Flag.Valued("host", "HOST", "the host name saved in the snapshot (default: this host's)", "H"),
         Flag.Valued("exclude", "PATTERN", "leave out files and directories matching PATTERN (repeatable)", "e"),
+        Flag.Valued("exclude-file", "FILE", "leave out what the patterns in FILE match, one a line (repeatable)"),
         Flag.Valued("time", "TIME", "the snapshot's time instead of now (\"2026-01-31 03:00:00\")"),
         Flag.Valued("parent", "ID", "compare with this snapshot (default: the latest of this host and paths)"),
         Flag.Switch("force", "read every file again, also those unchanged since the parent", "f"),
@@ -38,6 +39,7 @@ public sealed class BackupCommand : Command
             Host = args.Value("host"),
             Tags = Tags.Parse(args.Values("tag")),
             Excludes = args.Values("exclude"),
+            UnrecordedExcludes = ExcludeFile.Read(args.Values("exclude-file")),
             Time = args.Value("time") is { } t ? ParseTime(t) : null,
             Parent = args.Value("parent"),
             Force = args.Has("force"),
@@ -62,7 +64,7 @@ public sealed class BackupCommand : Command
         // The total (for a percentage and an ETA) is counted beside the backup, for a person watching only.
         if (output.ShowsProgress && !fromStdin && !fromCommand)
             _ = Task.Run(() => stats.BytesTotal = SizeEstimate.Of(Backup.AbsolutePaths(args.Positional),
-                [.. options.Excludes.Select(e => new PathPattern(e))], stopCounting.Token), stopCounting.Token);
+                [.. options.Excludes.Concat(options.UnrecordedExcludes).Select(e => new PathPattern(e))], stopCounting.Token), stopCounting.Token);
         await using (await output.ProgressAsync(() => ProgressLine.Status(started.Elapsed, stats.Files, stats.BytesRead, stats.BytesTotal)))
             result = await RunAsync(args, global, options, fromStdin, fromCommand, repo, ct);
         await stopCounting.CancelAsync();

@@ -9,6 +9,9 @@ public sealed record BackupOptions
     public string? Host { get; init; }
     public IReadOnlyList<string> Tags { get; init; } = [];
     public IReadOnlyList<string> Excludes { get; init; } = [];
+    /// <summary>Patterns that exclude as <see cref="Excludes"/> do but, as restic's from --exclude-file, are not
+    /// recorded in the snapshot.</summary>
+    public IReadOnlyList<string> UnrecordedExcludes { get; init; } = [];
     public DateTimeOffset? Time { get; init; }
     /// <summary>The parent snapshot's id (or a unique prefix, or "latest"); by default restic's choice.</summary>
     public string? Parent { get; init; }
@@ -45,7 +48,7 @@ public static class Backup
     public static async Task<BackupResult> PathsAsync(Repo repo, IReadOnlyList<string> paths, BackupOptions options, CancellationToken ct = default)
     {
         var absolute = AbsolutePaths(paths);
-        var excludes = options.Excludes.Select(e => new PathPattern(e)).ToList();
+        var excludes = options.Excludes.Concat(options.UnrecordedExcludes).Select(e => new PathPattern(e)).ToList();
         return await RunAsync(repo, options, absolute, async (session, _, stats, token) =>
         {
             var parent = options.Force ? null
