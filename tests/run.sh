@@ -13,6 +13,8 @@ command -v zstd >/dev/null || need_apt+=(zstd)
 command -v openssl >/dev/null || need_apt+=(openssl)
 command -v qemu-aarch64 >/dev/null || need_apt+=(qemu-user)
 command -v strace >/dev/null || need_apt+=(strace)
+command -v zsh >/dev/null || need_apt+=(zsh)
+command -v groff >/dev/null || need_apt+=(groff-base)
 command -v systemd-analyze >/dev/null || need_apt+=(systemd)
 if [ ${#need_apt[@]} -gt 0 ]; then
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"

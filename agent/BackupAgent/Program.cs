@@ -11,13 +11,14 @@ namespace BackupAgent;
 
 public static class Program
 {
-    private static IReadOnlyList<Command> Commands(IReadOnlyDictionary<string, string> env) =>
+    /// <summary>Every command, in the order help lists them.</summary>
+    public static IReadOnlyList<Command> Commands(IReadOnlyDictionary<string, string> env) =>
     [
         new InitCommand(env), new BackupCommand(), new SnapshotsCommand(), new LsCommand(), new DumpCommand(),
         new RestoreCommand(), new CatCommand(), new CheckCommand(), new RunCommand(env), new DrillCommand(env), new ForgetCommand(),
         new PruneCommand(), new UnlockCommand(), new StatsCommand(), new DiffCommand(), new FindCommand(), new KeyCommand(),
         new TagCommand(), new VersionCommand(), new StatusCommand(), new ArchiverCommand(env), new WalPushCommand(), new WalFetchCommand(),
-        new PitrCommand(env),
+        new PitrCommand(env), new GenerateCommand(() => Commands(env)),
     ];
 
     public static async Task<int> Main(string[] args)
@@ -37,10 +38,12 @@ public static class Program
         });
         var env = Environment.GetEnvironmentVariables().Cast<DictionaryEntry>()
             .ToDictionary(e => (string)e.Key, e => (string?)e.Value ?? "");
-        return await RunAsync(args, env, Console.OpenStandardOutput(), Console.Error, cts.Token);
+        return await RunAsync(args, env, Console.OpenStandardOutput(), Console.Error, cts.Token, stderrIsTerminal: !Console.IsErrorRedirected);
     }
 
-    public static async Task<int> RunAsync(IReadOnlyList<string> args, IReadOnlyDictionary<string, string> env, Stream stdout, TextWriter stderr, CancellationToken ct)
+    /// <param name="stderrIsTerminal">A person watches stderr: progress lines, logs as text.</param>
+    public static async Task<int> RunAsync(IReadOnlyList<string> args, IReadOnlyDictionary<string, string> env, Stream stdout, TextWriter stderr,
+        CancellationToken ct, bool stderrIsTerminal = false)
     {
         try
         {
@@ -61,10 +64,10 @@ public static class Program
                 return ExitCodes.Usage;
             }
             var command = commands.FirstOrDefault(c => c.Name == name) ?? throw UnknownCommand(name);
-            var parsed = Arguments.Parse(args,
-                Merge(GlobalOptions.ValueFlags, command.ValueFlags), Merge(GlobalOptions.SwitchFlags, command.SwitchFlags));
+            Flag[] flags = [.. GlobalOptions.Flags, .. command.Flags];
+            var parsed = Arguments.Parse(args, Flag.Table(flags, takingValues: true), Flag.Table(flags, takingValues: false));
             var global = new GlobalOptions(parsed, env);
-            return await command.RunAsync(parsed, global, new Output(stdout, stderr, global.Json), ct);
+            return await command.RunAsync(parsed, global, new Output(stdout, stderr, global.Json, global.Quiet, stderrIsTerminal), ct);
         }
         catch (Exception e)
         {
@@ -81,8 +84,9 @@ public static class Program
     /// </summary>
     private static string? CommandName(IReadOnlyList<string> args, IReadOnlyList<Command> commands)
     {
-        bool Known(string flag, Func<Command, IReadOnlyDictionary<string, string?>> commandFlags, IReadOnlyDictionary<string, string?> global) =>
-            commands.Select(commandFlags).Append(global).Any(flags => flags.Any(f => f.Key == flag || f.Value == flag));
+        var known = commands.SelectMany(c => c.Flags).Concat(GlobalOptions.Flags).ToList();
+        // A name that takes a value in some command (-c: run's --config, forget's --compact) is read as taking one.
+        Flag? Known(string name) => known.Where(f => f.Name == name || f.Short == name).OrderByDescending(f => f.TakesValue).FirstOrDefault();
         for (var i = 0; i < args.Count; i++)
         {
             var a = args[i];
@@ -90,11 +94,11 @@ public static class Program
             if (!a.StartsWith('-')) return a;
             var token = a.Split('=', 2)[0];
             var flag = token.TrimStart('-');
-            if (Known(flag, c => c.ValueFlags, GlobalOptions.ValueFlags))
+            switch (Known(flag))
             {
-                if (!a.Contains('=')) i++;
+                case null: throw UsageException.UnknownFlag(token);
+                case { TakesValue: true } when !a.Contains('='): i++; break;
             }
-            else if (!Known(flag, c => c.SwitchFlags, GlobalOptions.SwitchFlags)) throw UsageException.UnknownFlag(token);
         }
         return null;
     }
@@ -112,13 +116,6 @@ public static class Program
 
     private static ValueTask WriteAsync(Stream stdout, string text, CancellationToken ct) =>
         stdout.WriteAsync(System.Text.Encoding.UTF8.GetBytes(text), ct);
-
-    private static Dictionary<string, string?> Merge(IReadOnlyDictionary<string, string?> a, IReadOnlyDictionary<string, string?> b)
-    {
-        var result = new Dictionary<string, string?>(a);
-        foreach (var (k, v) in b) result[k] = v;
-        return result;
-    }
 
     /// <summary>One line for a person and the exit code for a script (by the failure's kind); never a stack trace.</summary>
     private static (int Code, string Message) Describe(Exception e) =>

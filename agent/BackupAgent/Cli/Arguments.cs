@@ -4,6 +4,14 @@ namespace BackupAgent.Cli;
 /// restic-style command lines: `[flags] command [flags] [args] [-- program args...]`, flags as `--name value`,
 /// `--name=value` or `-x value`, repeatable flags collected in order.
 /// </summary>
+/// <remarks>
+/// Kept by hand rather than System.CommandLine 2.0: what people need from a parser here is restic's behaviour, not
+/// a framework's (help wherever -h stands but never after a bare `--`, decided before any command runs; flags
+/// before and after the command; the unknown flag named, not its value; a source command's own words passed
+/// through untouched), and each of those would be a customisation fighting its defaults. The help, completion
+/// scripts and man pages that such a framework would generate come from one table (<see cref="Flag"/>) instead,
+/// without adding a dependency to the AOT binary.
+/// </remarks>
 public sealed class Arguments
 {
     private readonly Dictionary<string, List<string>> _values = [];

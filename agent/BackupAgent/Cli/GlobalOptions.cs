@@ -27,10 +27,17 @@ public sealed class GlobalOptions(Arguments args, IReadOnlyDictionary<string, st
 
     public Task<Repository> OpenRepositoryAsync(CancellationToken ct) => Settings.OpenAsync(ct);
 
-    public static readonly Dictionary<string, string?> ValueFlags = new()
-    {
-        ["repo"] = "r", ["password-file"] = "p", ["password-command"] = null, ["cacert"] = null, ["compression"] = null,
-    };
-
-    public static readonly Dictionary<string, string?> SwitchFlags = new() { ["json"] = null, ["quiet"] = "q", ["help"] = "h", ["no-lock"] = null };
+    /// <summary>The flags every command takes.</summary>
+    public static readonly IReadOnlyList<Flag> Flags =
+    [
+        Flag.Valued("repo", "REPOSITORY", $"repository to use (default: ${ResticEnvironment.Repository})", "r"),
+        Flag.Valued("password-file", "FILE", $"read the repository password from FILE (default: ${ResticEnvironment.PasswordFile})", "p"),
+        Flag.Valued("password-command", "COMMAND", $"run COMMAND for the password (default: ${ResticEnvironment.PasswordCommand})"),
+        Flag.Valued("cacert", "FILE", $"trust the certificate in FILE for HTTPS stores (default: ${ResticEnvironment.CaCert})"),
+        Flag.Valued("compression", "MODE", $"auto, off or max (default: ${ResticEnvironment.Compression}, else auto)"),
+        Flag.Switch("json", "print results as JSON (and run's log as JSON lines even on a terminal)"),
+        Flag.Switch("quiet", "print nothing but errors", "q"),
+        Flag.Switch("no-lock", "read without locking the repository (risky: a prune may delete what is read)"),
+        Flag.Switch("help", "show this help and do nothing else", "h"),
+    ];
 }

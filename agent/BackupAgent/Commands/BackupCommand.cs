@@ -5,6 +5,7 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using BackupAgent.Cli;
 using Backups.Core.Archiving;
+using Backups.Core.Filtering;
 using Backups.Core.Repositories;
 
 namespace BackupAgent.Commands;
@@ -13,16 +14,23 @@ public sealed class BackupCommand : Command
 {
     public override string Name => "backup";
     public override string Usage =>
-        "backup [--tag T] [--host H] [--exclude P] [--parent ID | --force] [--ignore-ctime] [--ignore-inode] PATH... | --stdin --stdin-filename NAME | --stdin-from-command --stdin-filename NAME -- CMD ARGS... [--pg-dump-segments]: back up files and directories, standard input or a command's output";
-    public override IReadOnlyDictionary<string, string?> ValueFlags { get; } = new Dictionary<string, string?>
-    {
-        ["stdin-filename"] = null, ["tag"] = null, ["host"] = "H", ["exclude"] = "e", ["time"] = null, ["parent"] = null,
-    };
-    public override IReadOnlyDictionary<string, string?> SwitchFlags { get; } = new Dictionary<string, string?>
-    {
-        ["stdin"] = null, ["stdin-from-command"] = null, ["force"] = "f", ["ignore-ctime"] = null, ["ignore-inode"] = null,
-        ["pg-dump-segments"] = null,
-    };
+        "backup [flags] PATH... | --stdin | --stdin-from-command -- COMMAND [ARGS...]: back up files and directories, standard input or a command's output";
+    public override IReadOnlyList<Flag> Flags { get; } =
+    [
+        Flag.Switch("stdin", "back up standard input"),
+        Flag.Switch("stdin-from-command", "back up what the command after -- prints; no snapshot if it fails"),
+        Flag.Valued("stdin-filename", "NAME", "the file name of the standard input in the snapshot (default: stdin)"),
+        Flag.Valued("tag", "T[,T...]", "tag the new snapshot (repeatable)"),
+        Flag.Valued("host", "HOST", "the host name saved in the snapshot (default: this host's)", "H"),
+        Flag.Valued("exclude", "PATTERN", "leave out files and directories matching PATTERN (repeatable)", "e"),
+        Flag.Valued("exclude-file", "FILE", "leave out what the patterns in FILE match, one a line (repeatable)"),
+        Flag.Valued("time", "TIME", "the snapshot's time instead of now (\"2026-01-31 03:00:00\")"),
+        Flag.Valued("parent", "ID", "compare with this snapshot (default: the latest of this host and paths)"),
+        Flag.Switch("force", "read every file again, also those unchanged since the parent", "f"),
+        Flag.Switch("ignore-ctime", "a file whose ctime alone changed counts as unchanged"),
+        Flag.Switch("ignore-inode", "a file whose inode alone changed counts as unchanged"),
+        Flag.Switch("pg-dump-segments", "cut a pg_dump archive where its tables begin, for better deduplication"),
+    ];
 
     public override async Task<int> RunAsync(Arguments args, GlobalOptions global, Output output, CancellationToken ct)
     {
@@ -31,6 +39,7 @@ public sealed class BackupCommand : Command
             Host = args.Value("host"),
             Tags = Tags.Parse(args.Values("tag")),
             Excludes = args.Values("exclude"),
+            UnrecordedExcludes = ExcludeFile.Read(args.Values("exclude-file")),
             Time = args.Value("time") is { } t ? ParseTime(t) : null,
             Parent = args.Value("parent"),
             Force = args.Has("force"),
@@ -48,6 +57,26 @@ public sealed class BackupCommand : Command
 
         await using var repo = await global.OpenRepositoryAsync(ct);
         var started = Stopwatch.StartNew();
+        var stats = new SourceStats();
+        options = options with { Stats = stats };
+        BackupResult result;
+        using var stopCounting = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        // The total (for a percentage and an ETA) is counted beside the backup, for a person watching only.
+        if (output.ShowsProgress && !fromStdin && !fromCommand)
+            _ = Task.Run(() => stats.BytesTotal = SizeEstimate.Of(Backup.AbsolutePaths(args.Positional),
+                [.. options.Excludes.Concat(options.UnrecordedExcludes).Select(e => new PathPattern(e))], stopCounting.Token), stopCounting.Token);
+        await using (await output.ProgressAsync(() => ProgressLine.Status(started.Elapsed, stats.Files, stats.BytesRead, stats.BytesTotal)))
+            result = await RunAsync(args, global, options, fromStdin, fromCommand, repo, ct);
+        await stopCounting.CancelAsync();
+
+        foreach (var error in result.Stats.Errors) output.Message($"error: {error}");
+        Report(result, started.Elapsed, output);
+        return result.Stats.Errors.Count > 0 ? ExitCodes.Incomplete : ExitCodes.Ok;
+    }
+
+    private static async Task<BackupResult> RunAsync(Arguments args, GlobalOptions global, BackupOptions options, bool fromStdin, bool fromCommand,
+        Repository repo, CancellationToken ct)
+    {
         BackupResult result;
         if (fromCommand)
         {
@@ -66,10 +95,7 @@ public sealed class BackupCommand : Command
         }
         else
             result = await Backup.PathsAsync(repo, args.Positional, options, ct);
-
-        foreach (var error in result.Stats.Errors) output.Message($"error: {error}");
-        Report(result, started.Elapsed, output);
-        return result.Stats.Errors.Count > 0 ? ExitCodes.Incomplete : ExitCodes.Ok;
+        return result;
     }
 
     private static DateTimeOffset ParseTime(string text) =>
@@ -96,8 +122,8 @@ public sealed class BackupCommand : Command
             });
             return;
         }
-        output.Line($"Added to the repository: {Size.Format(r.Stats.BytesAdded)} ({Size.Format(r.Stats.BytesStored)} stored)");
-        output.Line($"processed {r.Stats.Files} files ({r.Stats.FilesUnchanged} unchanged since the parent snapshot), {Size.Format(r.Stats.BytesRead)} in {elapsed:mm\\:ss}");
-        output.Line($"snapshot {r.Snapshot.Id.Short} saved");
+        output.Info($"Added to the repository: {Size.Format(r.Stats.BytesAdded)} ({Size.Format(r.Stats.BytesStored)} stored)");
+        output.Info($"processed {r.Stats.Files} files ({r.Stats.FilesUnchanged} unchanged since the parent snapshot), {Size.Format(r.Stats.BytesRead)} in {ProgressLine.Clock(elapsed)}");
+        output.Info($"snapshot {r.Snapshot.Id.Short} saved");
     }
 }

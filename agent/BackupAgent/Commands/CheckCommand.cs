@@ -8,25 +8,33 @@ namespace BackupAgent.Commands;
 public sealed class CheckCommand : Command
 {
     public override string Name => "check";
-    public override string Usage =>
-        "check [--read-data | --read-data-subset N%|n/t | --read-data-slice n/t | --read-data-rotate DAYS] [--read-data-budget 90s|10m|1h]: verify the repository";
-    public override IReadOnlyDictionary<string, string?> ValueFlags { get; } = new Dictionary<string, string?>
-    {
-        ["read-data-subset"] = null, ["read-data-slice"] = null, ["read-data-rotate"] = null, ["read-data-budget"] = null,
-    };
-    public override IReadOnlyDictionary<string, string?> SwitchFlags { get; } = new Dictionary<string, string?> { ["read-data"] = null };
+    public override string Usage => "check [flags]: verify the repository's structure and, if asked, its data";
+    public override IReadOnlyList<Flag> Flags { get; } =
+    [
+        Flag.Switch("read-data", "also read and verify every pack"),
+        Flag.Valued("read-data-subset", "N%|n/t", "read a random N% of the packs, or the n-th of t parts"),
+        Flag.Valued("read-data-slice", "n/t", "read the n-th of t parts of the packs"),
+        Flag.Valued("read-data-rotate", "DAYS", "read the part of the packs due today, all of them within DAYS days"),
+        Flag.Valued("read-data-budget", "DURATION", "stop reading packs after 90s, 10m, 1h... (what is left is reported)"),
+    ];
 
     public override async Task<int> RunAsync(Arguments args, GlobalOptions global, Output output, CancellationToken ct)
     {
+        var progress = new ReadProgress();
         var options = new CheckOptions
         {
+            Progress = progress,
             ReadData = Selection(args),
             ReadDeadline = args.Value("read-data-budget") is { } budget ? DateTimeOffset.UtcNow + Duration(budget) : null,
         };
         await using var repo = await global.OpenRepositoryAsync(ct);
         CheckReport report;
         // As restic 0.14: others may back up meanwhile, but prune (exclusive) must not remove packs under us.
+        var started = System.Diagnostics.Stopwatch.StartNew();
         await using (await global.ReadLockAsync(repo, ct))
+        await using (options.ReadData == PackSelection.None ? null
+                         : await output.ProgressAsync(() => progress.Packs == 0 ? $"[{ProgressLine.Clock(started.Elapsed)}] checking structure"
+                             : ProgressLine.Status(started.Elapsed, null, progress.BytesRead, progress.Bytes) + $" ({progress.PacksRead} of {progress.Packs} packs)"))
             report = await Checker.CheckAsync(repo, options, ct);
 
         var errors = report.ErrorCount;
@@ -39,11 +47,12 @@ public sealed class CheckCommand : Command
         else
         {
             foreach (var problem in report.Problems) output.Line(problem.ToString());
-            output.Line($"checked {report.Snapshots} snapshots, {report.Trees} trees, {report.IndexFiles} index files, {report.Packs} packs ({report.Blobs} blobs)");
+            output.Info($"checked {report.Snapshots} snapshots, {report.Trees} trees, {report.IndexFiles} index files, {report.Packs} packs ({report.Blobs} blobs)");
             if (report.PacksSelected > 0)
-                output.Line($"read {report.PacksRead} of {report.PacksSelected} packs ({report.ReadSelection}), {Size.Format(report.BytesRead)}"
+                output.Info($"read {report.PacksRead} of {report.PacksSelected} packs ({report.ReadSelection}), {Size.Format(report.BytesRead)}"
                             + (report.PacksLeft > 0 ? $"; {report.PacksLeft} left unread at the deadline" : ""));
-            output.Line(errors == 0 ? $"no errors were found ({report.WarningCount} warnings)" : $"{errors} errors, {report.WarningCount} warnings");
+            if (errors == 0) output.Info($"no errors were found ({report.WarningCount} warnings)");
+            else output.Line($"{errors} errors, {report.WarningCount} warnings");
         }
         if (errors == 0) return ExitCodes.Ok;
         output.Message($"{Backups.Core.ProgramInfo.Name}: the repository is damaged: {errors} errors (first: {report.Errors.First().Message})");

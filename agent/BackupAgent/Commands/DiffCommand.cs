@@ -9,7 +9,7 @@ public sealed class DiffCommand : Command
 {
     public override string Name => "diff";
     public override string Usage => "diff ID1 ID2 [--metadata]: show what changed between two snapshots (+ added, - removed, M content, T type, U metadata)";
-    public override IReadOnlyDictionary<string, string?> SwitchFlags { get; } = new Dictionary<string, string?> { ["metadata"] = null };
+    public override IReadOnlyList<Flag> Flags { get; } = [Flag.Switch("metadata", "also show files whose metadata alone changed")];
 
     public override async Task<int> RunAsync(Arguments args, GlobalOptions global, Output output, CancellationToken ct)
     {

@@ -10,19 +10,20 @@ public sealed class DrillCommand(IReadOnlyDictionary<string, string> environment
 {
     public override string Name => "drill";
     public override string Usage =>
-        "drill --config FILE [--source NAME]... [--when-due]: restore each source's latest snapshot somewhere throwaway, compare it with what the backup recorded, clean up " +
-        $"(--when-due: only on the config's drill_cadence days); with a task token in {TaskReporter.TokenVariable} it reports to the workflow";
-    public override IReadOnlyDictionary<string, string?> ValueFlags { get; } = new Dictionary<string, string?>
-    {
-        ["config"] = "c", ["source"] = null, ["task-token"] = null,
-    };
-    public override IReadOnlyDictionary<string, string?> SwitchFlags { get; } = new Dictionary<string, string?> { ["when-due"] = null };
+        "drill --config FILE [flags]: restore each source's latest snapshot somewhere throwaway, compare it with what the backup recorded, clean up";
+    public override IReadOnlyList<Flag> Flags { get; } =
+    [
+        Flag.Valued("config", "FILE", "the run's config (repository, password, sources, checks)", "c"),
+        Flag.Valued("source", "NAME", "drill only this source (repeatable)"),
+        Flag.Switch("when-due", "drill only on the config's drill_cadence days"),
+        Flag.Valued("task-token", "TOKEN", $"report to this Step Functions task (default: ${TaskReporter.TokenVariable})"),
+    ];
 
     public override async Task<int> RunAsync(Arguments args, GlobalOptions global, Output output, CancellationToken ct)
     {
         var config = RunConfig.Load(args.Value("config") ?? throw new UsageException("drill needs --config FILE (the run's config)"));
         using var secrets = new Secrets(environment);
-        var log = new RunLog(Console.Error, secrets.Redactor);
+        var log = RunLog.For(output, secrets.Redactor);
         await using var reporter = await TaskReporter.StartAsync(args.Value("task-token"), environment, config.HeartbeatSeconds, secrets, log, ct);
         var skip = args.Has("when-due") ? DrillCadence.WhyNotToday(config.DrillCadence, DateTimeOffset.UtcNow) : null;
 

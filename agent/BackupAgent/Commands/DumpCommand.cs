@@ -11,7 +11,7 @@ public sealed class DumpCommand : Command
     public override string Name => "dump";
     public override string Usage => "dump SNAPSHOT FILE: write a file from a snapshot to standard output";
 
-    public override IReadOnlyDictionary<string, string?> ValueFlags { get; } = SnapshotFilterFlags;
+    public override IReadOnlyList<Flag> Flags => SnapshotFilters;
 
     public override async Task<int> RunAsync(Arguments args, GlobalOptions global, Output output, CancellationToken ct)
     {
@@ -24,7 +24,13 @@ public sealed class DumpCommand : Command
         var snapshot = await FindSnapshotAsync(repo, args, what, output, ct);
         var node = await TreeWalker.FindAsync(repo, snapshot.Tree, path, ct);
         if (node.Type != Node.File) throw new RepositoryException(ErrorKind.NotFound, $"{path} is a {node.Type}, not a file (dump writes files)");
-        await ContentReader.CopyToAsync(repo, node.Content ?? [], output.Stdout, ct);
+        var written = new CountingStream(output.Stdout);
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        // Only when the file goes elsewhere: on the terminal the line would land inside the file's text.
+        await using (Console.IsOutputRedirected
+                         ? await output.ProgressAsync(() => ProgressLine.Status(started.Elapsed, null, written.Written, (long)node.Size))
+                         : null)
+            await ContentReader.CopyToAsync(repo, node.Content ?? [], written, ct);
         await output.Stdout.FlushAsync(ct);
         return ExitCodes.Ok;
     }

@@ -11,11 +11,14 @@ public sealed class FindCommand : Command
 {
     public override string Name => "find";
     public override string Usage =>
-        "find PATTERN... [--snapshot ID] [--host H] [--tag T] [--path P] [-i] [-l]: find files by restic's patterns ('*.sql', '/srv/**/x', 'dir')";
-    public override IReadOnlyDictionary<string, string?> ValueFlags { get; } =
-        new Dictionary<string, string?>(SnapshotFilterFlags) { ["snapshot"] = "s" };
-    public override IReadOnlyDictionary<string, string?> SwitchFlags { get; } =
-        new Dictionary<string, string?> { ["ignore-case"] = "i", ["long"] = "l" };
+        "find [flags] PATTERN...: find files by restic's patterns ('*.sql', '/srv/**/x', 'dir')";
+    public override IReadOnlyList<Flag> Flags { get; } =
+    [
+        .. SnapshotFilters,
+        Flag.Valued("snapshot", "ID", "search only this snapshot (repeatable)", "s"),
+        Flag.Switch("ignore-case", "match patterns regardless of case", "i"),
+        Flag.Switch("long", "list mode, owner, size and time too", "l"),
+    ];
 
     public override async Task<int> RunAsync(Arguments args, GlobalOptions global, Output output, CancellationToken ct)
     {

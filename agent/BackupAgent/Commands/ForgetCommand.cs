@@ -9,18 +9,30 @@ namespace BackupAgent.Commands;
 public sealed class ForgetCommand : Command
 {
     public override string Name => "forget";
-    public override string Usage =>
-        "forget [ID...] [--keep-last|-hourly|-daily|-weekly|-monthly|-yearly N|unlimited] [--keep-within[-hourly|-daily|...] 1y2m3d4h] [--keep-tag T] " +
-        "[--group-by host,paths,tags] [--host H] [--tag T] [--path P] [--dry-run] [--prune]: remove snapshots by policy";
+    public override string Usage => "forget [flags] [ID...]: remove the snapshots named, or those a policy does not keep";
 
-    public override IReadOnlyDictionary<string, string?> ValueFlags { get; } = new Dictionary<string, string?>(
-        RetentionRule.All.Select(r => KeyValuePair.Create(r.Flag, r.ShortFlag)))
+    public override IReadOnlyList<Flag> Flags { get; } =
+    [
+        .. RetentionRule.All.Select(Describe),
+        // restic's forget takes --host/--tag/--path without -H: -H is --keep-hourly here.
+        .. SnapshotFilters.Select(f => f with { Short = null }),
+        Flag.Valued("group-by", "host,paths,tags", "apply the policy to each group of snapshots (default host,paths)", "g"),
+        Flag.Switch("dry-run", "only say what would be removed", "n"),
+        Flag.Switch("prune", "then remove the data no snapshot uses any more (as prune)"),
+        PruneCommand.MaxUnusedFlag,
+        Flag.Switch("compact", "list snapshots without their paths", "c"),
+    ];
+
+    private static Flag Describe(RetentionRule rule)
     {
-        ["host"] = null, ["tag"] = null, ["path"] = null, ["group-by"] = "g", ["max-unused"] = null,
-    };
-
-    public override IReadOnlyDictionary<string, string?> SwitchFlags { get; } =
-        new Dictionary<string, string?> { ["dry-run"] = "n", ["prune"] = null, ["compact"] = "c" };
+        var every = rule.Flag.Split('-')[^1] is var unit and not ("last" or "within" or "tag") ? unit + " " : "";
+        return rule.Kind switch
+        {
+            RetentionRuleKind.TagList => Flag.Valued(rule.Flag, "T[,T...]", "keep snapshots with these tags (repeatable)", rule.ShortFlag),
+            RetentionRuleKind.Duration => Flag.Valued(rule.Flag, "DURATION", $"keep the {every}snapshots within DURATION (1y2m3d4h) of the newest", rule.ShortFlag),
+            _ => Flag.Valued(rule.Flag, "N", $"keep the last N {every}snapshots (unlimited: all)", rule.ShortFlag),
+        };
+    }
 
     public override async Task<int> RunAsync(Arguments args, GlobalOptions global, Output output, CancellationToken ct)
     {
@@ -37,7 +49,7 @@ public sealed class ForgetCommand : Command
         {
             // As restic: named snapshots go regardless of any policy, and --json prints nothing for them.
             var named = await Forgetter.ForgetSnapshotsAsync(repo, args.Positional, dryRun, ct);
-            if (!output.Json) foreach (var s in named) output.Line($"{(dryRun ? "would remove" : "removed")} snapshot {s.Id.Short}");
+            if (!output.Json) foreach (var s in named) output.Info($"{(dryRun ? "would remove" : "removed")} snapshot {s.Id.Short}");
             return ExitCodes.Ok;
         }
         var (plan, pruned) = await Forgetter.ForgetAsync(repo, request, dryRun, pruneOptions, ct);
@@ -50,15 +62,15 @@ public sealed class ForgetCommand : Command
         }
         if (request.Policy.IsEmpty)
         {
-            output.Line("no policy was specified, no snapshots will be removed");
+            output.Info("no policy was specified, no snapshots will be removed");
             return ExitCodes.Ok;
         }
-        output.Line($"Applying Policy: {request.Policy}");
+        output.Info($"Applying Policy: {request.Policy}");
         if (!global.Quiet)
             foreach (var g in plan.Groups) PrintGroup(output, g, args.Has("compact"));
         var forgotten = plan.Removed.Select(s => s.Id.Short).ToList();
         if (forgotten.Count > 0)
-            output.Line(dryRun
+            output.Info(dryRun
                 ? $"Would have removed the following snapshots:\n{{{string.Join(' ', forgotten)}}}\n"
                 : $"removed {forgotten.Count} snapshots");
         if (pruned != null) PruneCommand.Report(pruned, output);
@@ -100,7 +112,7 @@ public sealed class ForgetCommand : Command
     private static void PrintGroup(Output output, GroupPlan g, bool compact)
     {
         var key = g.Key.ToString();
-        if (key != "") output.Line($"snapshots for ({key}):");
+        if (key != "") output.Info($"snapshots for ({key}):");
         var reasons = g.Reasons.ToDictionary(r => r.Snapshot.Id, r => string.Join(", ", r.Matches));
         PrintTable(output, $"keep {g.Keep.Count} snapshots:", g.Keep, reasons, compact);
         PrintTable(output, $"remove {g.Remove.Count} snapshots:", g.Remove, null, compact);
@@ -109,18 +121,18 @@ public sealed class ForgetCommand : Command
     private static void PrintTable(Output output, string title, IReadOnlyList<Snapshot> snapshots, Dictionary<Backups.Core.Id, string>? reasons, bool compact)
     {
         if (snapshots.Count == 0) return;
-        output.Line(title);
+        output.Info(title);
         var header = $"{"ID",-9} {"Time",-19}  {"Host",-12} {"Tags",-16}";
         if (reasons != null) header += $" {"Reasons",-24}";
-        output.Line(compact ? header : header + " Paths");
-        output.Line(new string('-', 100));
+        output.Info(compact ? header : header + " Paths");
+        output.Info(new string('-', 100));
         foreach (var s in snapshots)
         {
             var line = $"{s.Id.Short,-9} {s.Time.LocalDateTime:yyyy-MM-dd HH:mm:ss}  {s.Hostname,-12} {string.Join(',', s.Tags ?? []),-16}";
             if (reasons != null) line += $" {reasons[s.Id],-24}";
-            output.Line(compact ? line : line + " " + string.Join(' ', s.Paths));
+            output.Info(compact ? line : line + " " + string.Join(' ', s.Paths));
         }
-        output.Line(new string('-', 100));
-        output.Line($"{snapshots.Count} snapshots\n");
+        output.Info(new string('-', 100));
+        output.Info($"{snapshots.Count} snapshots\n");
     }
 }

@@ -8,10 +8,12 @@ namespace BackupAgent.Commands;
 public sealed class InitCommand(IReadOnlyDictionary<string, string> environment) : Command
 {
     public override string Name => "init";
-    public override string Usage =>
-        "init [--repository-version 1|2] [--config FILE]: create a new repository (with --config: the one the run's config names, with its password)";
-    public override IReadOnlyDictionary<string, string?> ValueFlags { get; } =
-        new Dictionary<string, string?> { ["repository-version"] = null, ["config"] = "c" };
+    public override string Usage => "init [flags]: create a new repository";
+    public override IReadOnlyList<Flag> Flags { get; } =
+    [
+        Flag.Valued("repository-version", "1|2", "the repository format (default 2: compressed)"),
+        Flag.Valued("config", "FILE", "create the repository the run's config names, with its password", "c"),
+    ];
 
     public override async Task<int> RunAsync(Arguments args, GlobalOptions global, Output output, CancellationToken ct)
     {
@@ -23,7 +25,7 @@ public sealed class InitCommand(IReadOnlyDictionary<string, string> environment)
         if (output.Json)
             output.JsonLine(new JsonObject { ["message_type"] = "initialized", ["id"] = repo.Config.Id, ["repository"] = repo.Backend.Location });
         else
-            output.Line($"created repository {repo.Config.Id[..10]} at {repo.Backend.Location}");
+            output.Info($"created repository {repo.Config.Id[..10]} at {repo.Backend.Location}");
         return ExitCodes.Ok;
     }
 

@@ -9,10 +9,13 @@ namespace BackupAgent.Commands;
 public sealed class KeyCommand : Command
 {
     public override string Name => "key";
-    public override string Usage =>
-        "key list|add|remove ID|passwd [--new-password-file FILE] [--user U] [--host H]: manage the repository's keys (passwords)";
-    public override IReadOnlyDictionary<string, string?> ValueFlags { get; } =
-        new Dictionary<string, string?> { ["new-password-file"] = null, ["user"] = null, ["host"] = null };
+    public override string Usage => "key list | add | remove ID | passwd [flags]: manage the repository's keys (passwords)";
+    public override IReadOnlyList<Flag> Flags { get; } =
+    [
+        Flag.Valued("new-password-file", "FILE", "add, passwd: the new password, from FILE"),
+        Flag.Valued("user", "USER", "add: the user name saved in the new key"),
+        Flag.Valued("host", "HOST", "add: the host name saved in the new key"),
+    ];
 
     public override async Task<int> RunAsync(Arguments args, GlobalOptions global, Output output, CancellationToken ct)
     {

@@ -10,7 +10,7 @@ public sealed class LsCommand : Command
     public override string Name => "ls";
     public override string Usage => "ls SNAPSHOT [DIR]: list the files in a snapshot";
 
-    public override IReadOnlyDictionary<string, string?> ValueFlags { get; } = SnapshotFilterFlags;
+    public override IReadOnlyList<Flag> Flags => SnapshotFilters;
 
     public override async Task<int> RunAsync(Arguments args, GlobalOptions global, Output output, CancellationToken ct)
     {

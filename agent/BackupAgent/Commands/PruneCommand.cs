@@ -8,19 +8,37 @@ namespace BackupAgent.Commands;
 public sealed class PruneCommand : Command
 {
     public override string Name => "prune";
-    public override string Usage => "prune [--max-unused 5%|SIZE|unlimited] [--dry-run]: remove data no snapshot uses";
-    public override IReadOnlyDictionary<string, string?> ValueFlags { get; } = new Dictionary<string, string?> { ["max-unused"] = null };
-    public override IReadOnlyDictionary<string, string?> SwitchFlags { get; } = new Dictionary<string, string?> { ["dry-run"] = "n" };
+    public override string Usage => "prune [flags]: remove data no snapshot uses";
+    public override IReadOnlyList<Flag> Flags { get; } = [MaxUnusedFlag, Flag.Switch("dry-run", "only say what would be removed", "n")];
+
+    /// <summary>Also forget --prune's.</summary>
+    public static readonly Flag MaxUnusedFlag =
+        Flag.Valued("max-unused", "LIMIT", "unused space to tolerate: 5% (default), a size (100M) or unlimited");
 
     public override async Task<int> RunAsync(Arguments args, GlobalOptions global, Output output, CancellationToken ct)
     {
         if (args.Positional.Count > 0) throw new UsageException("prune takes no arguments");
         var options = Options(args, args.Has("dry-run"));
         await using var repo = await global.OpenRepositoryAsync(ct);
-        var stats = await Pruner.PruneAsync(repo, options, output.Json ? null : s => ReportPlan(s, output), ct);
+        PruneStats? planned = null;
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        PruneStats stats;
+        await using (await output.ProgressAsync(() => Progress(planned, started.Elapsed)))
+            stats = await Pruner.PruneAsync(repo, options, output.Json ? null : s => ReportPlan(planned = s, output), ct);
         if (output.Json) output.JsonLine(ToJson(stats));
         else ReportDone(stats, output);
         return ExitCodes.Ok;
+    }
+
+    /// <summary>The live line: planning, then how much of the repacking and deleting is done.</summary>
+    private static string Progress(PruneStats? s, TimeSpan elapsed)
+    {
+        var clock = $"[{ProgressLine.Clock(elapsed)}] ";
+        if (s == null) return clock + "planning";
+        var work = s.BlobsToRepack + s.PacksToDelete + s.UnreferencedPacks;
+        var done = s.BlobsRepacked + s.PacksDeleted;
+        return clock + (work > 0 ? $"{100.0 * Math.Min(done, work) / work:0.00}%  " : "")
+                     + $"repacked {s.BlobsRepacked} of {s.BlobsToRepack} blobs ({Size.Format(s.BytesRepacked)}), deleted {s.PacksDeleted} packs";
     }
 
     /// <summary>prune's options from --max-unused (also forget --prune's).</summary>
@@ -45,22 +63,22 @@ public sealed class PruneCommand : Command
 
     private static void ReportPlan(PruneStats s, Output output)
     {
-        output.Line($"{s.Snapshots} snapshots");
-        output.Line($"used:         {s.UsedBlobs,10} blobs / {Size.Format(s.UsedBytes)}");
-        if (s.DuplicateBlobs > 0) output.Line($"duplicates:   {s.DuplicateBlobs,10} blobs / {Size.Format(s.DuplicateBytes)}");
-        output.Line($"unused:       {s.UnusedBlobs,10} blobs / {Size.Format(s.UnusedBytes)}");
-        if (s.UnreferencedPacks > 0) output.Line($"unreferenced: {s.UnreferencedPacks,10} packs / {Size.Format(s.UnreferencedBytes)}");
-        output.Line($"total:        {s.TotalBlobs,10} blobs / {Size.Format(s.TotalBytes)}");
-        output.Line("");
-        output.Line($"to repack:    {s.BlobsToRepack,10} blobs / {Size.Format(s.BytesToRepack)}");
-        output.Line($"this removes: {s.BlobsRemovedByRepack,10} blobs / {Size.Format(s.BytesRemovedByRepack)}");
-        output.Line($"to delete:    {s.BlobsToDelete,10} blobs / {Size.Format(s.BytesToDelete + s.UnreferencedBytes)}");
-        output.Line($"remaining:    {s.TotalBlobs - s.BlobsToDelete - s.BlobsRemovedByRepack,10} blobs / {Size.Format(s.TotalBytes - s.BytesToPrune)}");
-        output.Line($"unused size after prune: {Size.Format(s.UnusedBytesAfter)}");
-        output.Line("");
-        output.Line($"packs: {s.PacksUsed} used, {s.PacksPartlyUsed} partly used, {s.PacksUnused} unused" +
+        output.Info($"{s.Snapshots} snapshots");
+        output.Info($"used:         {s.UsedBlobs,10} blobs / {Size.Format(s.UsedBytes)}");
+        if (s.DuplicateBlobs > 0) output.Info($"duplicates:   {s.DuplicateBlobs,10} blobs / {Size.Format(s.DuplicateBytes)}");
+        output.Info($"unused:       {s.UnusedBlobs,10} blobs / {Size.Format(s.UnusedBytes)}");
+        if (s.UnreferencedPacks > 0) output.Info($"unreferenced: {s.UnreferencedPacks,10} packs / {Size.Format(s.UnreferencedBytes)}");
+        output.Info($"total:        {s.TotalBlobs,10} blobs / {Size.Format(s.TotalBytes)}");
+        output.Info("");
+        output.Info($"to repack:    {s.BlobsToRepack,10} blobs / {Size.Format(s.BytesToRepack)}");
+        output.Info($"this removes: {s.BlobsRemovedByRepack,10} blobs / {Size.Format(s.BytesRemovedByRepack)}");
+        output.Info($"to delete:    {s.BlobsToDelete,10} blobs / {Size.Format(s.BytesToDelete + s.UnreferencedBytes)}");
+        output.Info($"remaining:    {s.TotalBlobs - s.BlobsToDelete - s.BlobsRemovedByRepack,10} blobs / {Size.Format(s.TotalBytes - s.BytesToPrune)}");
+        output.Info($"unused size after prune: {Size.Format(s.UnusedBytesAfter)}");
+        output.Info("");
+        output.Info($"packs: {s.PacksUsed} used, {s.PacksPartlyUsed} partly used, {s.PacksUnused} unused" +
                     (s.PacksMissing > 0 ? $", {s.PacksMissing} missing (no snapshot needs them; their index entries are dropped)" : ""));
-        output.Line($"to keep {s.PacksToKeep} packs, repack {s.PacksToRepack}, delete {s.PacksToDelete}" +
+        output.Info($"to keep {s.PacksToKeep} packs, repack {s.PacksToRepack}, delete {s.PacksToDelete}" +
                     (s.UnreferencedPacks > 0 ? $" and {s.UnreferencedPacks} unreferenced" : ""));
     }
 
@@ -68,17 +86,17 @@ public sealed class PruneCommand : Command
     {
         if (s.DryRun)
         {
-            output.Line("dry run: nothing was changed");
+            output.Info("dry run: nothing was changed");
             return;
         }
-        output.Line($"repacked {s.BlobsRepacked} blobs ({Size.Format(s.BytesRepacked)}) into {s.PacksWritten} new packs");
-        output.Line($"deleted {s.PacksDeleted} packs ({Size.Format(s.BytesDeleted)}); freed {Size.Format(s.BytesFreed)}");
-        output.Line($"index files: {s.IndexFilesWritten} written, {s.IndexFilesRemoved} removed");
+        output.Info($"repacked {s.BlobsRepacked} blobs ({Size.Format(s.BytesRepacked)}) into {s.PacksWritten} new packs");
+        output.Info($"deleted {s.PacksDeleted} packs ({Size.Format(s.BytesDeleted)}); freed {Size.Format(s.BytesFreed)}");
+        output.Info($"index files: {s.IndexFilesWritten} written, {s.IndexFilesRemoved} removed");
         if (s.RetainedPacks.Count > 0 || s.RetainedIndexFiles.Count > 0)
-            output.Line($"kept under retention (a later prune removes them): {s.RetainedPacks.Count} packs, {s.RetainedIndexFiles.Count} index files");
-        foreach (var pack in s.RetainedPacks) output.Line($"  retained data/{pack[..2]}/{pack}");
-        foreach (var index in s.RetainedIndexFiles) output.Line($"  retained index/{index}");
-        output.Line("done");
+            output.Info($"kept under retention (a later prune removes them): {s.RetainedPacks.Count} packs, {s.RetainedIndexFiles.Count} index files");
+        foreach (var pack in s.RetainedPacks) output.Info($"  retained data/{pack[..2]}/{pack}");
+        foreach (var index in s.RetainedIndexFiles) output.Info($"  retained index/{index}");
+        output.Info("done");
     }
 
     private static JsonObject ToJson(PruneStats s) => new()

@@ -8,11 +8,15 @@ namespace BackupAgent.Commands;
 public sealed class RestoreCommand : Command
 {
     public override string Name => "restore";
-    public override string Usage =>
-        "restore SNAPSHOT --target DIR [--include PATTERN | --exclude PATTERN]... [--verify]: restore a snapshot into a directory";
-    public override IReadOnlyDictionary<string, string?> ValueFlags { get; } =
-        new Dictionary<string, string?>(SnapshotFilterFlags) { ["target"] = "t", ["include"] = "i", ["exclude"] = "e" };
-    public override IReadOnlyDictionary<string, string?> SwitchFlags { get; } = new Dictionary<string, string?> { ["verify"] = null };
+    public override string Usage => "restore SNAPSHOT --target DIR [flags]: restore a snapshot into a directory";
+    public override IReadOnlyList<Flag> Flags { get; } =
+    [
+        .. SnapshotFilters,
+        Flag.Valued("target", "DIR", "the directory to restore into", "t"),
+        Flag.Valued("include", "PATTERN", "restore only what matches PATTERN (repeatable)", "i"),
+        Flag.Valued("exclude", "PATTERN", "leave out what matches PATTERN (repeatable)", "e"),
+        Flag.Switch("verify", "read the restored files back and compare them with the snapshot"),
+    ];
 
     public override async Task<int> RunAsync(Arguments args, GlobalOptions global, Output output, CancellationToken ct)
     {
@@ -33,8 +37,10 @@ public sealed class RestoreCommand : Command
         await repo.LoadIndexAsync(ct);
         var snapshot = await FindSnapshotAsync(repo, args, what, output, ct);
         var restorer = new Restorer(repo, options);
-        await restorer.RestoreAsync(snapshot.Tree, target, ct);
-        if (!output.Json) output.Line($"restored snapshot {snapshot.Id.Short} to {Path.GetFullPath(target)}: {restorer.Files} files, {Size.Format(restorer.Bytes)}");
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        await using (await output.ProgressAsync(() => ProgressLine.Status(started.Elapsed, restorer.Files, restorer.Bytes, null)))
+            await restorer.RestoreAsync(snapshot.Tree, target, ct);
+        if (!output.Json) output.Info($"restored snapshot {snapshot.Id.Short} to {Path.GetFullPath(target)}: {restorer.Files} files, {Size.Format(restorer.Bytes)}");
         return ExitCodes.Ok;
     }
 

@@ -10,9 +10,9 @@ namespace BackupAgent.Commands;
 public sealed class SnapshotsCommand : Command
 {
     public override string Name => "snapshots";
-    public override string Usage => "snapshots [ID...] [--host H] [--tag T] [--path P] [--latest N]: list snapshots";
-    public override IReadOnlyDictionary<string, string?> ValueFlags { get; } =
-        new Dictionary<string, string?>(SnapshotFilterFlags) { ["latest"] = null };
+    public override string Usage => "snapshots [flags] [ID...]: list snapshots";
+    public override IReadOnlyList<Flag> Flags { get; } =
+        [.. SnapshotFilters, Flag.Valued("latest", "N", "only the newest N snapshots of each host and set of paths")];
 
     public override async Task<int> RunAsync(Arguments args, GlobalOptions global, Output output, CancellationToken ct)
     {

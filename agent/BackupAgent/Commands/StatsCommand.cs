@@ -8,10 +8,9 @@ namespace BackupAgent.Commands;
 public sealed class StatsCommand : Command
 {
     public override string Name => "stats";
-    public override string Usage =>
-        $"stats [ID...] [--mode {string.Join('|', StatsModes.Names)}] [--host H] [--tag T] [--path P]: count files and bytes of snapshots";
-    public override IReadOnlyDictionary<string, string?> ValueFlags { get; } =
-        new Dictionary<string, string?>(SnapshotFilterFlags) { ["mode"] = null };
+    public override string Usage => "stats [flags] [ID...]: count files and bytes of snapshots (default: all)";
+    public override IReadOnlyList<Flag> Flags { get; } =
+        [.. SnapshotFilters, Flag.Valued("mode", "MODE", $"what to count: {string.Join(", ", StatsModes.Names)} (default restore-size)")];
 
     public override async Task<int> RunAsync(Arguments args, GlobalOptions global, Output output, CancellationToken ct)
     {

@@ -9,9 +9,14 @@ public sealed class TagCommand : Command
 {
     public override string Name => "tag";
     public override string Usage =>
-        "tag [ID...] --add T|--remove T|--set T [--host H] [--tag T] [--path P]: change snapshots' tags (each becomes a new snapshot naming its original)";
-    public override IReadOnlyDictionary<string, string?> ValueFlags { get; } =
-        new Dictionary<string, string?>(SnapshotFilterFlags) { ["add"] = null, ["remove"] = null, ["set"] = null };
+        "tag [flags] [ID...]: change snapshots' tags (each becomes a new snapshot naming its original)";
+    public override IReadOnlyList<Flag> Flags { get; } =
+    [
+        .. SnapshotFilters,
+        Flag.Valued("add", "T[,T...]", "add tags (repeatable)"),
+        Flag.Valued("remove", "T[,T...]", "remove tags (repeatable)"),
+        Flag.Valued("set", "T[,T...]", "replace the tags ('' removes all; repeatable)"),
+    ];
 
     public override async Task<int> RunAsync(Arguments args, GlobalOptions global, Output output, CancellationToken ct)
     {

@@ -1,32 +1,31 @@
-using System.Globalization;
 using BackupAgent.Cli;
 
 namespace BackupAgent.Run;
 
 /// <summary>
-/// Progress while sources run: for a person at a terminal one live line (bytes and rate per source), for a
-/// log (journald, SSM's output) a structured line per source every half minute.
+/// Progress while sources run: for a person at a terminal one live line (<see cref="Line"/>: each running source's
+/// files, bytes, rate and, for a paths source once counted, percentage and ETA), for a log (journald, SSM's
+/// output) a structured line per source every half minute.
 /// </summary>
 public static class Progress
 {
-    public static async Task ReportAsync(NightlyRun run, RunLog log, TextWriter terminal, bool isTerminal, CancellationToken ct)
+    private static readonly TimeSpan LogInterval = TimeSpan.FromSeconds(30);
+
+    public static string Line(NightlyRun run, TimeSpan elapsed)
     {
-        var interval = TimeSpan.FromSeconds(isTerminal ? 1 : 30);
+        var running = run.Running.OrderBy(r => r.Name, StringComparer.Ordinal).ToList();
+        return $"[{ProgressLine.Clock(elapsed)}] " + (running.Count == 0 ? "starting"
+            : string.Join(" | ", running.Select(r => $"{r.Name} {ProgressLine.Figures(r.Elapsed, r.Stats.Files, r.Stats.BytesRead, r.Stats.BytesTotal)}")));
+    }
+
+    public static async Task LogAsync(NightlyRun run, RunLog log, CancellationToken ct)
+    {
         try
         {
             while (true)
             {
-                await Task.Delay(interval, ct);
-                var running = run.Running.OrderBy(r => r.Name, StringComparer.Ordinal).ToList();
-                if (isTerminal)
-                {
-                    var line = string.Join(" | ", running.Select(r =>
-                        $"{r.Name} {Size.Format(r.Stats.BytesRead)} {Rate(r.Stats.BytesRead, r.Elapsed)}" +
-                        (Eta(r.Stats, r.Elapsed) is { } eta ? $" ETA {eta:hh\\:mm\\:ss}" : "")));
-                    terminal.Write($"\r{line,-100}");
-                    continue;
-                }
-                foreach (var (name, stats, elapsed) in running)
+                await Task.Delay(LogInterval, ct);
+                foreach (var (name, stats, elapsed) in run.Running)
                     log.Info("progress", ("source", name), ("bytes_read", stats.BytesRead), ("bytes_added", stats.BytesAdded),
                         ("files", stats.Files), ("mib_per_second", stats.BytesRead / 1048576.0 / Math.Max(elapsed.TotalSeconds, 0.001)),
                         ("bytes_total", stats.BytesTotal), ("eta_seconds", Eta(stats, elapsed)?.TotalSeconds));
@@ -34,7 +33,7 @@ public static class Progress
         }
         catch (OperationCanceledException)
         {
-            if (isTerminal) terminal.Write($"\r{"",-100}\r");
+            // the run is over
         }
     }
 
@@ -45,7 +44,4 @@ public static class Progress
         var left = Math.Max(0, total - stats.BytesRead);
         return TimeSpan.FromSeconds(Math.Round(left / (stats.BytesRead / Math.Max(elapsed.TotalSeconds, 0.001))));
     }
-
-    private static string Rate(long bytes, TimeSpan elapsed) =>
-        (bytes / 1048576.0 / Math.Max(elapsed.TotalSeconds, 0.001)).ToString("0.0", CultureInfo.InvariantCulture) + " MiB/s";
 }

@@ -9,6 +9,9 @@ public sealed record BackupOptions
     public string? Host { get; init; }
     public IReadOnlyList<string> Tags { get; init; } = [];
     public IReadOnlyList<string> Excludes { get; init; } = [];
+    /// <summary>Patterns that exclude as <see cref="Excludes"/> do but, as restic's from --exclude-file, are not
+    /// recorded in the snapshot.</summary>
+    public IReadOnlyList<string> UnrecordedExcludes { get; init; } = [];
     public DateTimeOffset? Time { get; init; }
     /// <summary>The parent snapshot's id (or a unique prefix, or "latest"); by default restic's choice.</summary>
     public string? Parent { get; init; }
@@ -23,6 +26,8 @@ public sealed record BackupOptions
     /// <summary>Runs after all data is stored and before the snapshot is written; throwing prevents the
     /// snapshot (a source command's exit status is checked here).</summary>
     public Func<Task>? BeforeSnapshot { get; init; }
+    /// <summary>Counted into as the backup goes (a progress display reads it); by default a new one.</summary>
+    public SourceStats? Stats { get; init; }
 }
 
 public sealed record BackupResult(Snapshot Snapshot, SourceStats Stats);
@@ -43,7 +48,7 @@ public static class Backup
     public static async Task<BackupResult> PathsAsync(Repo repo, IReadOnlyList<string> paths, BackupOptions options, CancellationToken ct = default)
     {
         var absolute = AbsolutePaths(paths);
-        var excludes = options.Excludes.Select(e => new PathPattern(e)).ToList();
+        var excludes = options.Excludes.Concat(options.UnrecordedExcludes).Select(e => new PathPattern(e)).ToList();
         return await RunAsync(repo, options, absolute, async (session, _, stats, token) =>
         {
             var parent = options.Force ? null
@@ -68,7 +73,7 @@ public static class Backup
         Func<BackupSession, DateTimeOffset, SourceStats, CancellationToken, Task<(Id Tree, Id? Parent)>> save, CancellationToken ct)
     {
         var time = options.Time ?? DateTimeOffset.Now;
-        var stats = new SourceStats();
+        var stats = options.Stats ?? new SourceStats();
         await using var session = await BackupSession.StartAsync(repo, options.Workers, options.Uploads, ct);
         var (tree, parent) = await save(session, time, stats, ct);
         await session.FinishAsync(ct);

@@ -221,6 +221,7 @@ public sealed class Checker
         var selected = _options.ReadData.Select(present);
         _report.ReadSelection = _options.ReadData.Description;
         _report.PacksSelected = selected.Count;
+        _options.Progress?.Start(selected.Count, selected.Sum(id => _packSizes[id]));
         var reader = new PackCheck(_repo, _index, _report, _options.ReadWindow);
         int read = 0, left = 0;
         long bytes = 0;
@@ -232,8 +233,10 @@ public sealed class Checker
                 return;
             }
             _index.TryGetPack(id, out var pack);
-            Interlocked.Add(ref bytes, await reader.ReadAsync(pack, _packSizes[id], token));
+            var packBytes = await reader.ReadAsync(pack, _packSizes[id], token);
+            Interlocked.Add(ref bytes, packBytes);
             Interlocked.Increment(ref read);
+            _options.Progress?.Read(packBytes);
         });
         _report.PacksRead = read;
         _report.PacksLeft = left;
