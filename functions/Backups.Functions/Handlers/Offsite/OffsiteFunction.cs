@@ -27,8 +27,8 @@ public sealed class OffsiteFunction(FunctionEnvironment environment)
     public const string CadenceVariable = "OFFSITE_CADENCE", RoleVariable = "OFFSITE_ROLE_ARN";
     public const string StalledError = ErrorNames.Prefix + "OffsiteStalled";
 
-    // Packs are started until this long before the deadline; then the packer's last packs, the index and the
-    // locks' removal must still fit.
+    // Packs are started until this long before the deadline (or a quarter of a shorter invocation's time); then
+    // the packer's last packs, the index and the locks' removal must still fit.
     private static readonly TimeSpan FlushMargin = TimeSpan.FromMinutes(2);
 
     private readonly FunctionRepository _source = new(environment);
@@ -54,7 +54,8 @@ public sealed class OffsiteFunction(FunctionEnvironment environment)
         await using var source = await _source.OpenAsync(context);
         await using var destination = await destinationRepository.OpenAsync(context);
         var stats = await Copier.CopyAsync(source, destination,
-            new CopyOptions { StopAfter = context.Deadline - FlushMargin, Time = context.TimeProvider }, ct: context.CancellationToken);
+            new CopyOptions { StopAfter = context.Deadline - Min(FlushMargin, context.RemainingTime / 4), Time = context.TimeProvider },
+            ct: context.CancellationToken);
         var copied = stats.Snapshots.Count(c => !c.AlreadyThere);
         // Another invocation would stop at the same place: say so rather than loop.
         if (!stats.Complete && copied == 0 && stats.BlobsCopied == 0)
@@ -64,6 +65,8 @@ public sealed class OffsiteFunction(FunctionEnvironment environment)
 
         OffsiteResult Skipped(string why) => new(false, why, null, 0, 0, 0, 0, true, 0);
     }
+
+    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
 
     /// <summary>The assumed role's credentials for this invocation (a session outlives it), or the function's own
     /// when no role is configured (a destination in the same account that grants the function's role).</summary>
