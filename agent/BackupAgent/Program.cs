@@ -17,8 +17,8 @@ public static class Program
         new InitCommand(env), new BackupCommand(), new SnapshotsCommand(), new LsCommand(), new DumpCommand(),
         new RestoreCommand(), new CatCommand(), new CheckCommand(), new RunCommand(env), new DrillCommand(env), new ForgetCommand(),
         new PruneCommand(), new UnlockCommand(), new StatsCommand(), new DiffCommand(), new FindCommand(), new KeyCommand(),
-        new TagCommand(), new VersionCommand(), new StatusCommand(), new ArchiverCommand(env), new WalPushCommand(), new WalFetchCommand(),
-        new PitrCommand(env), new GenerateCommand(() => Commands(env)),
+        new TagCommand(), new CopyCommand(env), new VersionCommand(), new StatusCommand(), new ArchiverCommand(env), new WalPushCommand(),
+        new WalFetchCommand(), new PitrCommand(env), new GenerateCommand(() => Commands(env)),
     ];
 
     public static async Task<int> Main(string[] args)

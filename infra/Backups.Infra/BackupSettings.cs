@@ -52,6 +52,12 @@ public sealed partial record BackupSettings
     /// <summary>Verify invocations that read slices at once (the Map state's concurrency).</summary>
     public required int VerifyMaxConcurrency { get; init; }
 
+    /// <summary>The offsite copy's destination, when there is one (context offsiteBucket).</summary>
+    public OffsiteSettings? Offsite { get; init; }
+
+    /// <summary>When the Offsite step copies: weekly (Sundays UTC), daily or never.</summary>
+    public required string OffsiteCadence { get; init; }
+
     public static BackupSettings FromContext(Node node)
     {
         string? Optional(string key) => node.TryGetContext(key) switch
@@ -124,9 +130,22 @@ public sealed partial record BackupSettings
             VerifySliceGiB = Whole("verifySliceGiB", 1, 1024),
             // Lambda's default account concurrency is 1,000; the other functions still need some.
             VerifyMaxConcurrency = Whole("verifyMaxConcurrency", 1, 100),
+            Offsite = Optional("offsiteBucket") is { } offsiteBucket ? new OffsiteSettings(
+                Each("offsiteBucket", [offsiteBucket], BucketName(), "a valid S3 bucket name")[0],
+                Optional("offsiteRegion"),
+                Each("offsitePrefix", [Optional("offsitePrefix") ?? "restic"], Prefix(), "a folder name without leading or trailing /")[0],
+                Optional("offsiteRoleArn") is { } role ? Each("offsiteRoleArn", [role], RoleArn(), "an IAM role ARN")[0] : null,
+                Each("offsitePasswordParameter", [Optional("offsitePasswordParameter") ?? Required("passwordParameter")], ParameterName(), parameter)[0])
+                : null,
+            OffsiteCadence = (Optional("offsiteCadence") ?? "weekly") switch
+            {
+                var cadence when cadence is "weekly" or "daily" or "never" => cadence,
+                var other => throw new SettingsException($"context value 'offsiteCadence' = '{other}' is not weekly, daily or never"),
+            },
         };
     }
 
+    [GeneratedRegex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]+$")] private static partial Regex RoleArn();
     [GeneratedRegex("^i-[0-9a-f]{8,17}$")] private static partial Regex InstanceIdShape();
     [GeneratedRegex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")] private static partial Regex BucketName();
     [GeneratedRegex("^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")] private static partial Regex Prefix();
@@ -143,6 +162,16 @@ public sealed partial record BackupSettings
         ["731"] = RetentionDays.TWO_YEARS, ["1827"] = RetentionDays.FIVE_YEARS, ["3653"] = RetentionDays.TEN_YEARS,
     };
 }
+
+/// <summary>
+/// Where the Offsite step copies the repository. Without <paramref name="RoleArn"/> the stack creates the bucket
+/// (in its own region) and the role the copier assumes; with one, the bucket and role belong to another account or
+/// region, made there by its owner, and the stack only lets the copier assume that role.
+/// </summary>
+/// <param name="Region">The bucket's region; the stack's by default.</param>
+/// <param name="PasswordParameter">The SecureString with the offsite repository's password (by default the
+/// repository's own).</param>
+public sealed record OffsiteSettings(string BucketName, string? Region, string Prefix, string? RoleArn, string PasswordParameter);
 
 /// <summary>A deployment setting is missing or malformed.</summary>
 public sealed class SettingsException(string message) : Exception(message);

@@ -24,6 +24,8 @@ namespace Backups.Functions.Contracts;
 [JsonSerializable(typeof(VerifyMergeInput))]
 [JsonSerializable(typeof(RetentionInput))]
 [JsonSerializable(typeof(RetentionResult))]
+[JsonSerializable(typeof(OffsiteInput))]
+[JsonSerializable(typeof(OffsiteResult))]
 [JsonSerializable(typeof(NotifyInput))]
 [JsonSerializable(typeof(NotifyResult))]
 [JsonSerializable(typeof(WebhookMessage))]

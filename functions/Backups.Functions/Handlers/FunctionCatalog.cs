@@ -2,6 +2,7 @@ using System.Text.Json.Serialization.Metadata;
 using Backups.Functions.Contracts;
 using Backups.Functions.Handlers.Freshness;
 using Backups.Functions.Handlers.Notify;
+using Backups.Functions.Handlers.Offsite;
 using Backups.Functions.Handlers.Retention;
 using Backups.Functions.Handlers.Verify;
 using Backups.Functions.Runtime;
@@ -28,6 +29,7 @@ public static class FunctionCatalog
         ["verify"] = Of<VerifyInput, VerifyResult>(env => new VerifyFunction(env).VerifyAsync, FunctionJson.Default.VerifyInput, FunctionJson.Default.VerifyResult),
         ["verifyMerge"] = Of<VerifyMergeInput, VerifyResult>(_ => VerifyMergeFunction.MergeAsync, FunctionJson.Default.VerifyMergeInput, FunctionJson.Default.VerifyResult),
         ["retention"] = Of<RetentionInput, RetentionResult>(env => new RetentionFunction(env).ApplyAsync, FunctionJson.Default.RetentionInput, FunctionJson.Default.RetentionResult),
+        ["offsite"] = Of<OffsiteInput, OffsiteResult>(env => new OffsiteFunction(env).CopyAsync, FunctionJson.Default.OffsiteInput, FunctionJson.Default.OffsiteResult),
         ["notify"] = Of<NotifyInput, NotifyResult>(env => new NotifyFunction(env).NotifyAsync, FunctionJson.Default.NotifyInput, FunctionJson.Default.NotifyResult),
     };
 

@@ -12,7 +12,7 @@ namespace Backups.Infra.Maintenance;
 
 /// <summary>
 /// The Lambda functions that look after the repository once the agent has backed up: one AOT binary
-/// (functions/build.sh) deployed six times, each picking its handler by name. Each gets only the access its
+/// (functions/build.sh) deployed seven times, each picking its handler by name. Each gets only the access its
 /// handler uses.
 /// </summary>
 public sealed class MaintenanceFunctions : Construct
@@ -23,10 +23,15 @@ public sealed class MaintenanceFunctions : Construct
     public Function Retention { get; }
     public Function Freshness { get; }
     public Function Notify { get; }
+    public Function Offsite { get; }
+
+    /// <summary>The offsite copy's destination, when one is configured.</summary>
+    public OffsiteStorage? OffsiteStorage { get; }
 
     public IReadOnlyDictionary<string, Function> ByHandler => new Dictionary<string, Function>
     {
         ["verifyPlan"] = VerifyPlan, ["verify"] = Verify, ["verifyMerge"] = VerifyMerge, ["retention"] = Retention, ["freshness"] = Freshness, ["notify"] = Notify,
+        ["offsite"] = Offsite,
     };
 
     public MaintenanceFunctions(Construct scope, string id, BackupSettings settings, IBucket backups, EmailIdentity sender, string agentLogGroup)
@@ -95,6 +100,22 @@ public sealed class MaintenanceFunctions : Construct
 
         Freshness = Create("freshness", 512, Duration.Minutes(2));
         repository.Grant(Freshness, ["s3:GetObject"], "*");
+
+        // The offsite copy reads the repository as Verify does and writes the destination only through the role it
+        // assumes (see OffsiteFunction for why a function and not the box). Without a destination it reports
+        // that it skipped.
+        Offsite = Create("offsite", 2048, Duration.Minutes(15), new Dictionary<string, string> { ["OFFSITE_CADENCE"] = settings.OffsiteCadence });
+        repository.Grant(Offsite, ["s3:GetObject"], "*");
+        repository.Grant(Offsite, ["s3:PutObject", "s3:DeleteObject"], "locks/*");
+        if (settings.Offsite is { } offsite)
+        {
+            OffsiteStorage = new OffsiteStorage(this, "OffsiteStorage", offsite, Offsite.Role!);
+            Offsite.AddEnvironment("OFFSITE_REPOSITORY", OffsiteStorage.Repository);
+            Offsite.AddEnvironment("OFFSITE_ROLE_ARN", OffsiteStorage.RoleArn);
+            Offsite.AddEnvironment("OFFSITE_PASSWORD_SSM_PARAMETER", offsite.PasswordParameter);
+            if (offsite.PasswordParameter != settings.PasswordParameter) Parameters.GrantRead(this, Offsite, [offsite.PasswordParameter]);
+            Offsite.AddToRolePolicy(new PolicyStatement(new PolicyStatementProps { Actions = ["sts:AssumeRole"], Resources = [OffsiteStorage.RoleArn] }));
+        }
 
         var notifyEnvironment = new Dictionary<string, string>
         {

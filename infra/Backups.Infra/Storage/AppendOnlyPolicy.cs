@@ -16,21 +16,25 @@ public static class AppendOnlyPolicy
     /// <summary>The folders the box and the Retention function may write (config and keys/ are the operator's).</summary>
     public static readonly string[] WritableFolders = ["data", "index", "snapshots", "locks"];
 
-    public static void Apply(IBucket bucket, string prefix, IRole instance, IRole retention)
+    /// <param name="instance">The box, or whatever writes as it may (the offsite copier in its bucket).</param>
+    /// <param name="retention">The one role that may delete backup files, if any.</param>
+    public static void Apply(IBucket bucket, string prefix, IRole instance, IRole? retention = null)
     {
         string Keys(string pattern) => bucket.ArnForObjects($"{prefix}/{pattern}");
         var writable = WritableFolders.Select(f => Keys($"{f}/*")).ToArray();
+        IPrincipal[] writers = retention == null ? [instance.GrantPrincipal] : [instance.GrantPrincipal, retention.GrantPrincipal];
 
         Deny(bucket, "DenySseC", [new AnyPrincipal()], ["s3:PutObject"], [bucket.ArnForObjects("*")],
             new() { ["Null"] = new Dictionary<string, object> { ["s3:x-amz-server-side-encryption-customer-algorithm"] = "false" } });
-        Deny(bucket, "DenyPutsThatMayReplace", [instance.GrantPrincipal, retention.GrantPrincipal], ["s3:PutObject"], [bucket.ArnForObjects("*")],
+        Deny(bucket, "DenyPutsThatMayReplace", writers, ["s3:PutObject"], [bucket.ArnForObjects("*")],
             new() { ["Null"] = new Dictionary<string, object> { ["s3:if-none-match"] = "true" } });
         Deny(bucket, "DenyInstanceWritesOutsideRepositoryFolders", [instance.GrantPrincipal], ["s3:PutObject"], notResources: writable);
         Deny(bucket, "DenyInstanceDeletesOutsideLocks", [instance.GrantPrincipal], ["s3:DeleteObject"], notResources: [Keys("locks/*")]);
-        Deny(bucket, "DenyRetentionDeletesOutsideRepositoryFolders", [retention.GrantPrincipal], ["s3:DeleteObject"], notResources: writable);
+        if (retention != null)
+            Deny(bucket, "DenyRetentionDeletesOutsideRepositoryFolders", [retention.GrantPrincipal], ["s3:DeleteObject"], notResources: writable);
         // Versions are removed only by the lifecycle rule once their lock has ended (or by an operator): a
         // delete by the box or the function leaves a delete marker, and the data stays recoverable.
-        Deny(bucket, "DenyVersionAndRetentionChanges", [instance.GrantPrincipal, retention.GrantPrincipal],
+        Deny(bucket, "DenyVersionAndRetentionChanges", writers,
             ["s3:DeleteObjectVersion", "s3:BypassGovernanceRetention", "s3:PutObjectRetention", "s3:PutObjectLegalHold"], [bucket.ArnForObjects("*")]);
     }
 

@@ -49,6 +49,7 @@ public sealed class BackupWorkflow : Construct
                 ["RetentionFunctionArn"] = functions.Retention.FunctionArn,
                 ["FreshnessFunctionArn"] = functions.Freshness.FunctionArn,
                 ["NotifyFunctionArn"] = functions.Notify.FunctionArn,
+                ["OffsiteFunctionArn"] = functions.Offsite.FunctionArn,
             },
             StateMachineType = StateMachineType.STANDARD,
             // The agent's own timeout plus the maintenance steps.

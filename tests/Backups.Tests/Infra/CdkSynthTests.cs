@@ -25,7 +25,7 @@ public sealed class CdkSynthTests
         var template = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(dir.Path, "Backups.template.json")))!;
         var types = template["Resources"]!.AsObject().Select(r => (string)r.Value!["Type"]!).ToList();
         Assert.Equal(3, types.Count(t => t == "AWS::S3::Bucket"));
-        Assert.Equal(6, types.Count(t => t == "AWS::Lambda::Function"));
+        Assert.Equal(7, types.Count(t => t == "AWS::Lambda::Function"));
         Assert.Single(types, "AWS::StepFunctions::StateMachine");
         Assert.Single(types, "AWS::SSM::Document");
         Assert.Single(types, "AWS::Events::Rule");

@@ -212,7 +212,7 @@ public sealed class StackTests(SynthesizedStack stack) : IClassFixture<Synthesiz
     public void Functions_run_on_provided_al2023_arm64_with_their_own_handler_and_log_group()
     {
         var functions = stack.Resources("AWS::Lambda::Function").ToList();
-        Assert.Equal(["freshness", "notify", "retention", "verify", "verifyMerge", "verifyPlan"], functions.Select(f => (string)f.Properties["Handler"]!).Order(StringComparer.Ordinal));
+        Assert.Equal(["freshness", "notify", "offsite", "retention", "verify", "verifyMerge", "verifyPlan"], functions.Select(f => (string)f.Properties["Handler"]!).Order(StringComparer.Ordinal));
         foreach (var (id, f) in functions)
         {
             Assert.Equal("provided.al2023", (string?)f["Runtime"]);

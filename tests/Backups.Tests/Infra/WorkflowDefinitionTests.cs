@@ -69,7 +69,7 @@ public sealed partial class WorkflowDefinitionTests(SynthesizedStack stack) : IC
         var functions = stack.Resources("AWS::Lambda::Function").ToDictionary(f => f.Id, f => (string)f.Properties["Handler"]!);
         var document = Assert.Single(stack.Resources("AWS::SSM::Document")).Id;
         var tasks = AllStates().Where(s => (string?)s.State["Type"] == "Task").ToList();
-        Assert.Equal(new[] { "Freshness", "LaunchBackup", "LaunchDrill", "NotifyFailure", "NotifySuccess", "Retention", "StartBackup", "StartDrill", "VerifyMerge", "VerifyPlan", "VerifySlice" },
+        Assert.Equal(new[] { "Freshness", "LaunchBackup", "LaunchDrill", "NotifyFailure", "NotifySuccess", "Offsite", "Retention", "StartBackup", "StartDrill", "VerifyMerge", "VerifyPlan", "VerifySlice" },
             tasks.Select(t => t.Name).Order());
 
         foreach (var (name, state) in tasks)

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Backups.Tests.Errors;
 using Backups.Tests.Support;
 using Xunit;
@@ -9,8 +8,8 @@ namespace Backups.Tests.Pruning;
 /// <summary>
 /// SIGKILL of a prune at random points (at least 20) never breaks a kept snapshot, and a rerun completes it.
 /// The points are file operations in the repository (packs written, index files written and removed, packs
-/// removed): the kill follows the k-th one seen, k drawn at random over an uninterrupted prune's count, so the
-/// kills spread over every phase however fast the machine is.
+/// removed): the kill follows the k-th one seen (<see cref="FileOperationKill"/>), k drawn at random over an
+/// uninterrupted prune's count, so the kills spread over every phase however fast the machine is.
 /// </summary>
 public sealed class KilledPruneTests(ResticScenarioFixture shared, ITestOutputHelper log) : IClassFixture<ResticScenarioFixture>, IDisposable
 {
@@ -70,55 +69,8 @@ public sealed class KilledPruneTests(ResticScenarioFixture shared, ITestOutputHe
     /// <returns>How many operations were seen, whether it was killed and the last operation before the kill.</returns>
     private static async Task<(int Events, bool Killed, string Last)> PruneAsync(PruneScenario s, int killAfter)
     {
-        var psi = new ProcessStartInfo(Agent.Program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { "prune", "--max-unused", "0" }) psi.ArgumentList.Add(a);
-        foreach (var (k, v) in s.Repo.Agent.Environment()) psi.Environment[k] = v;
-
-        var count = 0;
-        var last = "";
-        var killed = false;
-        Process? process = null;
-        var gate = new Lock();
-        using var watcher = new FileSystemWatcher(s.Repo.Repository) { IncludeSubdirectories = true, InternalBufferSize = 1 << 16 };
-        void Seen(string operation)
-        {
-            lock (gate)
-            {
-                if (killed || operation == "") return;
-                last = operation;
-                if (++count < killAfter || process == null) return;
-                try
-                {
-                    process.Kill();
-                    killed = true;
-                }
-                catch (InvalidOperationException) { /* it ended just now */ }
-            }
-        }
-        watcher.Renamed += (_, e) => Seen(Describe("wrote", e.FullPath));
-        watcher.Deleted += (_, e) => Seen(Path.GetFileName(e.FullPath).StartsWith('.') ? "" : Describe("removed", e.FullPath));
-        watcher.EnableRaisingEvents = true;
-
-        lock (gate) process = Process.Start(psi)!;
-        using (process)
-        {
-            var stdout = process.StandardOutput.ReadToEndAsync();
-            var stderr = process.StandardError.ReadToEndAsync();
-            await process.WaitForExitAsync();
-            await Task.WhenAll(stdout, stderr);
-            await Task.Delay(100); // the watcher's last events
-            lock (gate)
-            {
-                Assert.True(killed || process.ExitCode == 0, $"prune failed on its own ({process.ExitCode}): {stderr.Result}");
-                return (count, killed, last);
-            }
-        }
-    }
-
-    private static string Describe(string verb, string path)
-    {
-        var folder = Path.GetFileName(Path.GetDirectoryName(path)!);
-        var kind = folder is "index" ? "index" : folder is "locks" ? "lock" : folder.Length == 2 ? "pack" : "";
-        return kind == "" ? "" : $"{verb}-{kind} {Path.GetFileName(path)[..8]}";
+        var run = await FileOperationKill.RunAsync(s.Repo.Repository, ["prune", "--max-unused", "0"], s.Repo.Agent.Environment(), killAfter);
+        Assert.True(run.Killed || run.ExitCode == 0, $"prune failed on its own ({run.ExitCode}): {run.Stderr}");
+        return (run.Operations, run.Killed, run.Last);
     }
 }

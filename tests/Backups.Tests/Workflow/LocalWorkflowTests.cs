@@ -37,7 +37,7 @@ public sealed class LocalWorkflowTests(WorkflowStack stack) : IClassFixture<Work
         var report = await stack.ExecuteAsync(input, repository);
 
         Assert.True((string?)report["status"] == "SUCCEEDED", report.ToJsonString());
-        Assert.Equal(["Defaults", "Options", "LaunchBackup", "StartBackup", "VerifyPlan", "VerifySlices", "VerifyMerge", "RetentionWanted", "Retention", "Freshness", "DrillWanted", "LaunchDrill", "StartDrill", "NotifySuccess", "Done"], States(report));
+        Assert.Equal(["Defaults", "Options", "LaunchBackup", "StartBackup", "VerifyPlan", "VerifySlices", "VerifyMerge", "RetentionWanted", "Retention", "Freshness", "OffsiteWanted", "Offsite", "OffsiteComplete", "DrillWanted", "LaunchDrill", "StartDrill", "NotifySuccess", "Done"], States(report));
         var output = report["output"]!;
         Assert.True((bool)output["backup"]!["succeeded"]!);
         Assert.Equal(2, (int)output["verify"]!["snapshots"]!);
@@ -166,7 +166,7 @@ public sealed class LocalWorkflowTests(WorkflowStack stack) : IClassFixture<Work
             repository, SlicesOf(before.Sum(p => p.Size), 4));
 
         Assert.True((string?)report["status"] == "SUCCEEDED", report.ToJsonString());
-        Assert.Equal(["Defaults", "Options", "LaunchBackup", "StartBackup", "VerifyPlan", "VerifySlices", "VerifyMerge", "RetentionWanted", "Freshness", "DrillWanted", "NotifySuccess", "Done"], States(report));
+        Assert.Equal(["Defaults", "Options", "LaunchBackup", "StartBackup", "VerifyPlan", "VerifySlices", "VerifyMerge", "RetentionWanted", "Freshness", "OffsiteWanted", "Offsite", "OffsiteComplete", "DrillWanted", "NotifySuccess", "Done"], States(report));
         var packs = await PacksAsync(repository);
         var verify = report["output"]!["verify"]!;
         var slices = verify["slices"]!.AsArray();
@@ -228,7 +228,7 @@ public sealed class LocalWorkflowTests(WorkflowStack stack) : IClassFixture<Work
 
         Assert.Equal("FAILED", (string?)report["status"]);
         Assert.Equal("BackupAgent.DrillFailed", (string?)report["error"]);
-        Assert.Equal(["Defaults", "Options", "LaunchBackup", "StartBackup", "VerifyPlan", "VerifySlices", "VerifyMerge", "RetentionWanted", "Freshness", "DrillWanted", "LaunchDrill", "StartDrill", "DrillFailed", "NotifyFailure", "Failed"], States(report));
+        Assert.Equal(["Defaults", "Options", "LaunchBackup", "StartBackup", "VerifyPlan", "VerifySlices", "VerifyMerge", "RetentionWanted", "Freshness", "OffsiteWanted", "Offsite", "OffsiteComplete", "DrillWanted", "LaunchDrill", "StartDrill", "DrillFailed", "NotifyFailure", "Failed"], States(report));
         var body = (string)(await EmailAsync($"StartDrill on {WorkflowStack.Host}"))["body"]!["text"]!;
         Assert.Contains("Error: BackupAgent.DrillFailed", body);
         Assert.Contains("Sources affected: app-db", body);
@@ -243,7 +243,7 @@ public sealed class LocalWorkflowTests(WorkflowStack stack) : IClassFixture<Work
         var report = await stack.ExecuteAsync(Input(new { trigger = "manual", tags = new[] { "pre-deploy" }, skipRetention = true, drill = "skip" }), repository);
 
         Assert.True((string?)report["status"] == "SUCCEEDED", report.ToJsonString());
-        Assert.Equal(["Defaults", "Options", "LaunchBackup", "StartBackup", "VerifyPlan", "VerifySlices", "VerifyMerge", "RetentionWanted", "Freshness", "DrillWanted", "NotifySuccess", "Done"], States(report));
+        Assert.Equal(["Defaults", "Options", "LaunchBackup", "StartBackup", "VerifyPlan", "VerifySlices", "VerifyMerge", "RetentionWanted", "Freshness", "OffsiteWanted", "Offsite", "OffsiteComplete", "DrillWanted", "NotifySuccess", "Done"], States(report));
         Assert.Null(report["output"]!["retention"]);
         var tagged = (await stack.Restic(repository).JsonAsync("snapshots", "--tag", "pre-deploy")).EnumerateArray().ToList();
         Assert.Equal(["app-db", "cache"], tagged.Select(s => s.GetProperty("tags")[0].GetString()).Order());

@@ -102,7 +102,7 @@ public sealed class WorkflowStack : IAsyncLifetime
                 ["handlers"] = new JsonObject
                 {
                     ["VerifyPlan"] = "verifyPlan", ["VerifySlice"] = "verify", ["VerifyMerge"] = "verifyMerge",
-                    ["Retention"] = "retention", ["Freshness"] = "freshness",
+                    ["Retention"] = "retention", ["Freshness"] = "freshness", ["Offsite"] = "offsite",
                     ["NotifySuccess"] = "notify", ["NotifyFailure"] = "notify",
                 },
                 ["env"] = Merge(aws, new JsonObject
