@@ -10,19 +10,22 @@ public sealed class ArchiverCommand(IReadOnlyDictionary<string, string> environm
 {
     public override string Name => "archiver";
     public override string Usage =>
-        "archiver --config FILE [--source NAME] [--socket PATH] [--socket-group GROUP] [--pgdata DIR]: serve wal-push and wal-fetch " +
-        "for a postgres-cluster source, storing ahead what PostgreSQL has ready in DIR/pg_wal";
-    public override IReadOnlyDictionary<string, string?> ValueFlags { get; } = new Dictionary<string, string?>
-    {
-        ["config"] = "c", ["source"] = null, ["socket"] = null, ["socket-group"] = null, ["pgdata"] = null,
-    };
+        "archiver --config FILE [flags]: the resident WAL archiver (as root) serving wal-push and wal-fetch of a postgres-cluster source";
+    public override IReadOnlyList<Flag> Flags { get; } =
+    [
+        Flag.Valued("config", "FILE", "the run's config (repository, password, the postgres-cluster source)", "c"),
+        Flag.Valued("source", "NAME", "the postgres-cluster source (default: the only one)"),
+        WalPushCommand.SocketFlag,
+        Flag.Valued("socket-group", "GROUP", "the group that may use the socket: the database's account (default postgres)"),
+        Flag.Valued("pgdata", "DIR", "the cluster's data directory, to store ahead what PostgreSQL has ready in DIR/pg_wal"),
+    ];
 
     public override async Task<int> RunAsync(Arguments args, GlobalOptions global, Output output, CancellationToken ct)
     {
         var config = RunConfig.Load(args.Value("config") ?? throw new UsageException("archiver needs --config FILE (the run's config)"));
         var source = config.ClusterSource(args.Value("source"));
         using var secrets = new Secrets(environment);
-        var log = new RunLog(Console.Error, secrets.Redactor);
+        var log = RunLog.For(output, secrets.Redactor);
         var (repo, _) = await RunStart.OpenAsync(config, secrets, [], createRepository: false, ct);
         await using var _ = repo;
         var archiver = new WalArchiver(repo, source.Name!, config.Host, args.Value("pgdata"), message => log.Info(message));

@@ -11,8 +11,13 @@ public sealed class CopyCommand(IReadOnlyDictionary<string, string> environment)
     public override string Name => "copy";
     public override string Usage =>
         "copy --from-repo REPO [--from-password-file F|--from-password-command C] [ID...] [--host H] [--tag T] [--path P]: copy the snapshots the repository lacks from another one";
-    public override IReadOnlyDictionary<string, string?> ValueFlags { get; } =
-        new Dictionary<string, string?>(SnapshotFilterFlags) { ["from-repo"] = null, ["from-password-file"] = null, ["from-password-command"] = null };
+    public override IReadOnlyList<Flag> Flags { get; } =
+    [
+        .. SnapshotFilters,
+        Flag.Valued("from-repo", "REPOSITORY", "the repository to copy from (default: $RESTIC_FROM_REPOSITORY)"),
+        Flag.Valued("from-password-file", "FILE", "the source repository's password file (default: $RESTIC_FROM_PASSWORD_FILE)"),
+        Flag.Valued("from-password-command", "COMMAND", "a command printing the source repository's password (default: $RESTIC_FROM_PASSWORD_COMMAND)"),
+    ];
 
     public override async Task<int> RunAsync(Arguments args, GlobalOptions global, Output output, CancellationToken ct)
     {

@@ -9,14 +9,16 @@ public sealed class PitrCommand(IReadOnlyDictionary<string, string> environment)
 {
     public override string Name => "pitr";
     public override string Usage =>
-        "pitr --config FILE [--source NAME] --to 'YYYY-MM-DD HH:MM:SS[.ffffff][+TZ]'|latest|LSN --pgdata DIR [--start] [--socket PATH]: " +
-        "restore the newest base backup before the target into the empty DIR and configure recovery to the target " +
-        "(--start: replay it now in a temporary server and report where it stopped)";
-    public override IReadOnlyDictionary<string, string?> ValueFlags { get; } = new Dictionary<string, string?>
-    {
-        ["config"] = "c", ["source"] = null, ["to"] = null, ["pgdata"] = null, ["socket"] = null,
-    };
-    public override IReadOnlyDictionary<string, string?> SwitchFlags { get; } = new Dictionary<string, string?> { ["start"] = null };
+        "pitr --config FILE --to TARGET --pgdata DIR [flags]: restore a cluster's newest base backup before TARGET and recover to TARGET";
+    public override IReadOnlyList<Flag> Flags { get; } =
+    [
+        Flag.Valued("config", "FILE", "the run's config (repository, password, the postgres-cluster source)", "c"),
+        Flag.Valued("source", "NAME", "the postgres-cluster source (default: the only one)"),
+        Flag.Valued("to", "TARGET", "'YYYY-MM-DD HH:MM:SS[.ffffff][+TZ]' (as SELECT now() prints it), latest, or a WAL position"),
+        Flag.Valued("pgdata", "DIR", "the empty data directory to recover into"),
+        Flag.Switch("start", "replay now in a temporary server, report the time and WAL position reached, stop it"),
+        Flag.Valued("socket", "PATH", $"the archiver socket restore_command uses later (default {WalProtocol.DefaultSocket})"),
+    ];
 
     public override async Task<int> RunAsync(Arguments args, GlobalOptions global, Output output, CancellationToken ct)
     {

@@ -15,8 +15,11 @@ public sealed class StatusCommand : Command
     public override string Name => "status";
     public override string Usage =>
         "status [--cold-class GLACIER_IR|STANDARD_IA|none] [--cold-after-days N]: per source, latest snapshot, sizes, deduplication, growth and storage cost";
-    public override IReadOnlyDictionary<string, string?> ValueFlags { get; } =
-        new Dictionary<string, string?> { ["cold-class"] = null, ["cold-after-days"] = null };
+    public override IReadOnlyList<Flag> Flags { get; } =
+    [
+        Flag.Valued("cold-class", "CLASS", "the storage class data packs move to (as the stack's coldStorageClass), for the cost estimate"),
+        Flag.Valued("cold-after-days", "N", "after how many days data packs move to the cold class (as the stack's coldAfterDays)"),
+    ];
 
     public override async Task<int> RunAsync(Arguments args, GlobalOptions global, Output output, CancellationToken ct)
     {

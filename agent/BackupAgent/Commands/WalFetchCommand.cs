@@ -10,8 +10,8 @@ namespace BackupAgent.Commands;
 public sealed class WalFetchCommand : Command
 {
     public override string Name => "wal-fetch";
-    public override string Usage => "wal-fetch [--socket PATH] NAME DEST: restore_command = 'backup-agent wal-fetch %f %p'";
-    public override IReadOnlyDictionary<string, string?> ValueFlags { get; } = new Dictionary<string, string?> { ["socket"] = null };
+    public override string Usage => "wal-fetch [--socket PATH] NAME DEST: PostgreSQL's restore_command ('backup-agent wal-fetch %f %p'), through the WAL archiver";
+    public override IReadOnlyList<Flag> Flags { get; } = [WalPushCommand.SocketFlag];
 
     public override async Task<int> RunAsync(Arguments args, GlobalOptions global, Output output, CancellationToken ct)
     {

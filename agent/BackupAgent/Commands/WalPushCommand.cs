@@ -9,8 +9,11 @@ namespace BackupAgent.Commands;
 public sealed class WalPushCommand : Command
 {
     public override string Name => "wal-push";
-    public override string Usage => "wal-push [--socket PATH] FILE: archive_command = 'backup-agent wal-push %p' (through the WAL archiver's socket)";
-    public override IReadOnlyDictionary<string, string?> ValueFlags { get; } = new Dictionary<string, string?> { ["socket"] = null };
+    public override string Usage => "wal-push [--socket PATH] FILE: PostgreSQL's archive_command ('backup-agent wal-push %p'), through the WAL archiver";
+    public override IReadOnlyList<Flag> Flags { get; } = [SocketFlag];
+
+    /// <summary>The archiver's socket, for wal-push, wal-fetch, archiver and pitr alike.</summary>
+    public static readonly Flag SocketFlag = Flag.Valued("socket", "PATH", $"the WAL archiver's Unix socket (default {WalProtocol.DefaultSocket})");
 
     public override async Task<int> RunAsync(Arguments args, GlobalOptions global, Output output, CancellationToken ct)
     {
