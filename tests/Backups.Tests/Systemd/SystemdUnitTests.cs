@@ -58,7 +58,7 @@ public sealed class SystemdUnitTests : IDisposable
         string[] expected =
         [
             "backup-agent.service", "backup-agent.timer", "backup-agent-notify@.service", "backup-agent-maintenance.service",
-            "backup-agent-maintenance.timer", "backup-agent-drill.service", "backup-agent-drill.timer",
+            "backup-agent-maintenance.timer", "backup-agent-drill.service", "backup-agent-drill.timer", "backup-agent-wal.service",
         ];
         Assert.Equal(expected.Order(), units.Select(Path.GetFileName).Order()!);
         var r = await VerifyAsync(units);
