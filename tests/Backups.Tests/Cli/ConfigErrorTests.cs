@@ -32,7 +32,7 @@ public sealed class ConfigErrorTests : IDisposable
     public static TheoryData<string, string, string, string> Cases => new()
     {
         { "syntax error", """{ "repository": "/r" "password": {} }""", ":1:22: config error at $: not valid JSON", "',', '}', or ']'" },
-        { "unknown kind", """{ "name": "db", "kind": "mysql" }""", ":6:29: config error at $.sources[0].kind", "expected one of postgres, redis, command, paths, not \"mysql\"" },
+        { "unknown kind", """{ "name": "db", "kind": "mysql" }""", ":6:29: config error at $.sources[0].kind", "expected one of postgres, redis, command, paths, postgres-cluster, not \"mysql\"" },
         { "misspelled field", """{ "name": "db", "kind": "postgres", "databse": "app" }""", ":6:52: config error at $.sources[0].databse", "unknown field 'databse'; did you mean 'database'?" },
         { "wrong type", """{ "name": "c", "kind": "redis", "port": "six" }""", ":6:45: config error at $.sources[0].port", "expected a whole number, not \"six\"" },
         { "missing repository", "REPLACE:repository", ":1:1: config error at $.repository", "required: where the backups go" },
