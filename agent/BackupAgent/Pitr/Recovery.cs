@@ -78,19 +78,17 @@ public sealed partial class Recovery(Repo repo, string source, Action<string> lo
             : onTimeline.MaxBy(f => f.Name.Number(segmentSize))?.Name ?? first;
         if (last.Number(segmentSize) < chosen.Facts.Stop.Value / (ulong)segmentSize)
             last = WalFileName.SegmentOf(chosen.Facts.Timeline, chosen.Facts.Stop, segmentSize);
-        for (var s = first; s.Number(segmentSize) <= last.Number(segmentSize); s = s.Next(segmentSize))
-            if (!archive.Files.ContainsKey(s.Name))
-                throw new RepositoryException(ErrorKind.Damaged, $"WAL segment {s} is missing from the archive of {source}: recovery to {target} cannot pass it");
+        if (archive.FirstMissing(first, last, segmentSize) is { } missing)
+            throw new RepositoryException(ErrorKind.Damaged, $"WAL segment {missing} is missing from the archive of {source}: recovery to {target} cannot pass it");
         return chosen;
     }
 
     private static async Task ConfigureAsync(RecoveryTarget target, string dataDirectory, string socketPath, CancellationToken ct)
     {
-        var agent = Environment.ProcessPath ?? "backup-agent";
         await File.AppendAllLinesAsync(Path.Combine(dataDirectory, "postgresql.auto.conf"),
         [
             "# point-in-time recovery by backup-agent pitr",
-            $"restore_command = '{agent} wal-fetch --socket {socketPath} %f %p'",
+            $"restore_command = '{RestoreCommand(socketPath)}'",
             .. target.Settings,
         ], ct);
         await File.WriteAllTextAsync(Path.Combine(dataDirectory, "recovery.signal"), "", ct);
@@ -105,13 +103,12 @@ public sealed partial class Recovery(Repo repo, string source, Action<string> lo
 
     private async Task<RecoveryResult> ReplayAsync(Snapshot snapshot, string dataDirectory, DrillDirectory dir, string fetchSocket, CancellationToken ct)
     {
-        var agent = Environment.ProcessPath ?? "backup-agent";
         var serverLog = dir.Combine("server.log");
         var port = LoopbackPort.Free();
         // pg_ctl hands -o to a shell; every path in it is ours, made without spaces or quotes.
         var started = await PostgresPrograms.AsOwnerAsync("pg_ctl", ["start", "-D", dataDirectory, "-l", serverLog, "-w", "-t", "3600",
             "-o", $"-k {dir.Path} -p {port} -c listen_addresses=127.0.0.1 -c archive_mode=off " +
-                  $"-c restore_command='{agent} wal-fetch --socket {fetchSocket} %f %p'"], ct);
+                  $"-c restore_command='{RestoreCommand(fetchSocket)}'"], ct);
         var text = File.Exists(serverLog) ? await File.ReadAllTextAsync(serverLog, ct) : "";
         try
         {
@@ -134,6 +131,9 @@ public sealed partial class Recovery(Repo repo, string source, Action<string> lo
         log($"recovered to {time ?? "(no transaction replayed)"} at WAL {lsn ?? "?"}");
         return new RecoveryResult(snapshot.Id.ToString(), time, lsn);
     }
+
+    /// <summary>PostgreSQL's restore_command: this program's wal-fetch through the archiver at <paramref name="socket"/>.</summary>
+    private static string RestoreCommand(string socket) => $"{Environment.ProcessPath ?? "backup-agent"} wal-fetch --socket {socket} %f %p";
 
     [GeneratedRegex(@"last completed transaction was at log time ([0-9][0-9:. +-]+)")]
     private static partial Regex LastTransaction();

@@ -45,19 +45,11 @@ public sealed class WalArchive
     /// <summary>The size of a segment: every whole segment has it (PostgreSQL's wal_segment_size, 16 MiB by default).</summary>
     public long? SegmentSize => _files.Values.FirstOrDefault(f => f.Name.IsSegment)?.Node.Size is { } size ? (long)size : null;
 
-    /// <summary>The newest segment of each timeline.</summary>
-    public IEnumerable<WalFileName> Newest(long segmentSize) => _files.Values.Where(f => f.Name.IsSegment)
-        .GroupBy(f => f.Name.Timeline).Select(g => g.MaxBy(f => f.Name.Number(segmentSize))!.Name);
-
-    /// <summary>
-    /// The first segment missing between <paramref name="from"/> and the newest segment of its timeline (that
-    /// timeline's chain must be whole to replay past it); null when none is missing.
-    /// </summary>
-    public WalFileName? FirstMissing(WalFileName from, long segmentSize)
+    /// <summary>The first segment missing from <paramref name="from"/> through <paramref name="through"/> (one
+    /// timeline's chain, which a replay must have whole); null when none is missing.</summary>
+    public WalFileName? FirstMissing(WalFileName from, WalFileName through, long segmentSize)
     {
-        var newest = Newest(segmentSize).Where(n => n.Timeline == from.Timeline).Select(n => (WalFileName?)n).FirstOrDefault();
-        if (newest == null) return from;
-        for (var s = from; s.Number(segmentSize) <= newest.Value.Number(segmentSize); s = s.Next(segmentSize))
+        for (var s = from; s.Number(segmentSize) <= through.Number(segmentSize); s = s.Next(segmentSize))
             if (!_files.ContainsKey(s.Name)) return s;
         return null;
     }
