@@ -69,12 +69,12 @@ public sealed partial class Recovery(Repo repo, string source, Action<string> lo
         var segmentSize = archive.SegmentSize ?? throw new RepositoryException(ErrorKind.NotFound, $"the repository holds no archived WAL of {source}");
         var first = WalFileName.SegmentOf(chosen.Facts.Timeline, chosen.Facts.Start, segmentSize);
         var onTimeline = archive.Files.Values.Where(f => f.Name.IsSegment && f.Name.Timeline == chosen.Facts.Timeline).ToList();
-        var newestTime = onTimeline.Count == 0 ? (DateTimeOffset?)null : onTimeline.Max(f => f.Snapshot.Time);
+        var newestTime = onTimeline.Count == 0 ? (DateTimeOffset?)null : onTimeline.Max(f => f.Archived);
         if (target.Time is { } time && (newestTime == null || time > newestTime))
             throw new RepositoryException(ErrorKind.NotFound, $"{target} is after the newest archived WAL of {source} (archived {newestTime:yyyy-MM-dd HH:mm:ss zzz})");
         // The replay needs every segment from the base backup's start to the one that reaches the target.
         var last = target.Lsn is { } lsn ? WalFileName.SegmentOf(chosen.Facts.Timeline, lsn, segmentSize)
-            : target.Time is { } at ? onTimeline.Where(f => f.Snapshot.Time >= at).MinBy(f => f.Name.Number(segmentSize))!.Name
+            : target.Time is { } at ? onTimeline.Where(f => f.Archived >= at).MinBy(f => f.Name.Number(segmentSize))!.Name
             : onTimeline.MaxBy(f => f.Name.Number(segmentSize))?.Name ?? first;
         if (last.Number(segmentSize) < chosen.Facts.Stop.Value / (ulong)segmentSize)
             last = WalFileName.SegmentOf(chosen.Facts.Timeline, chosen.Facts.Stop, segmentSize);

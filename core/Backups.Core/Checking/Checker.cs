@@ -4,6 +4,7 @@ using Backups.Core.Locks;
 using Backups.Core.Repositories;
 using Backups.Core.Snapshots;
 using Backups.Core.Trees;
+using Backups.Core.Wal;
 using Repo = Backups.Core.Repositories.Repository;
 
 namespace Backups.Core.Checking;
@@ -138,6 +139,7 @@ public sealed class Checker
     {
         var names = await ListAsync(FileKind.Snapshot, ct);
         var roots = new List<(Id Tree, string Where)>();
+        var snapshots = new List<Snapshot>();
         await Parallel.ForEachAsync(names, Bounded(ct), async (name, token) =>
         {
             var file = $"snapshots/{name}";
@@ -149,7 +151,11 @@ public sealed class Checker
             try
             {
                 var snapshot = await _repo.LoadSnapshotAsync(id, token);
-                lock (roots) roots.Add((snapshot.Tree, $"snapshot {id.Short}"));
+                lock (roots)
+                {
+                    roots.Add((snapshot.Tree, $"snapshot {id.Short}"));
+                    snapshots.Add(snapshot);
+                }
             }
             catch (Exception e) when (e is RepositoryException or FileNotFoundInBackendException)
             {
@@ -157,11 +163,36 @@ public sealed class Checker
             }
         });
         _report.Snapshots = roots.Count;
-        await WalkTreesAsync(roots, ct);
+        var walTrees = snapshots.Where(PgSnapshots.IsWal).Select(s => s.Tree).ToDictionary(id => id, _ => (Tree?)null);
+        await WalkTreesAsync(roots, walTrees, ct);
+        CheckWalChains(snapshots, walTrees);
     }
 
-    /// <summary>Level by level, each tree once: it is indexed, loads, parses, and what it names is indexed.</summary>
-    private async Task WalkTreesAsync(List<(Id Tree, string Where)> level, CancellationToken ct)
+    /// <summary>Each cluster's WAL reaches from its oldest base backup to its newest segment (see <see cref="WalChain"/>).
+    /// A WAL tree that did not load is damage reported already; its source's chain is not judged on the rest.</summary>
+    private void CheckWalChains(List<Snapshot> snapshots, Dictionary<Id, Tree?> walTrees)
+    {
+        foreach (var source in snapshots.Where(s => PgSnapshots.IsWal(s) || PgSnapshots.IsBase(s)).Select(SnapshotSource.Of).OfType<string>().Distinct().Order(StringComparer.Ordinal))
+        {
+            var archive = new WalArchive();
+            var wal = snapshots.Where(s => SnapshotSource.Of(s) == source && PgSnapshots.IsWal(s)).OrderBy(s => s.Time).ToList();
+            if (wal.Any(s => walTrees[s.Tree] == null)) continue;
+            try
+            {
+                foreach (var s in wal) archive.Add(walTrees[s.Tree]!, s);
+            }
+            catch (RepositoryException e)
+            {
+                _report.Error(null, null, e.Message);
+                continue;
+            }
+            if (WalChain.FirstGap(source, snapshots, archive) is { } gap) _report.Error(null, null, gap);
+        }
+    }
+
+    /// <summary>Level by level, each tree once: it is indexed, loads, parses, and what it names is indexed. The trees
+    /// named in <paramref name="keep"/> are kept there.</summary>
+    private async Task WalkTreesAsync(List<(Id Tree, string Where)> level, Dictionary<Id, Tree?> keep, CancellationToken ct)
     {
         var seen = new HashSet<Id>();
         var missingData = new HashSet<Id>();
@@ -173,6 +204,7 @@ public sealed class Checker
             {
                 var tree = await LoadTreeAsync(item.Tree, item.Where, token);
                 if (tree == null) return;
+                lock (keep) if (keep.ContainsKey(item.Tree)) keep[item.Tree] = tree;
                 foreach (var node in tree.Nodes)
                 {
                     var where = item.Where + "/" + node.Name;

@@ -2,6 +2,7 @@ using Backups.Core.Backends;
 using Backups.Core.Locks;
 using Backups.Core.Pruning;
 using Backups.Core.Snapshots;
+using Backups.Core.Wal;
 using Repo = Backups.Core.Repositories.Repository;
 
 namespace Backups.Core.Retention;
@@ -9,7 +10,9 @@ namespace Backups.Core.Retention;
 /// <summary>
 /// Applies a retention policy to a repository as restic's forget does: under an exclusive lock (also for a
 /// dry run, as restic 0.14 without --no-lock), plan on the snapshots found, then remove the snapshot files
-/// of the plan. Only snapshot files go; their data stays until a prune.
+/// of the plan. Only snapshot files go; their data stays until a prune. A cluster's WAL snapshots are first
+/// merged into one a day, then kept as far back as the remaining base backups need them (restic would treat
+/// them as any snapshot: a keep-daily would leave one batch a day and break the chain).
 /// </summary>
 public static class Forgetter
 {
@@ -19,8 +22,12 @@ public static class Forgetter
     {
         request.Validated();
         await using var repositoryLock = await RepositoryLock.AcquireAsync(repo, exclusive: true, ct);
-        var snapshots = await repo.LoadSnapshotsAsync(ct);
+        IReadOnlyList<Snapshot> snapshots = await repo.LoadSnapshotsAsync(ct);
+        var hasWal = snapshots.Any(PgSnapshots.IsWal);
+        if (hasWal) await repo.LoadIndexAsync(ct);
+        if (hasWal && !dryRun) snapshots = await WalCompactor.CompactAsync(repo, snapshots, request.Filter, ct);
         var plan = RetentionPlanner.Plan(snapshots, request, DateTimeOffset.Now, TimeZoneInfo.Local);
+        if (hasWal) plan = await WalRetention.PlanAsync(repo, snapshots, plan, request.Filter, ct);
         if (!dryRun) await RemoveAsync(repo, plan.Removed.Select(s => s.Id), ct);
         var pruned = prune != null && plan.Removed.Any() ? await Pruner.PruneLockedAsync(repo, prune with { DryRun = dryRun }, ct: ct) : null;
         return new ForgetOutcome(plan, pruned);

@@ -2,7 +2,8 @@ using Backups.Core.Snapshots;
 
 namespace Backups.Core.Retention;
 
-/// <summary>restic 0.14's forget decisions (internal/restic/snapshot_policy.go, cmd_forget.go), applied per group.</summary>
+/// <summary>restic 0.14's forget decisions (internal/restic/snapshot_policy.go, cmd_forget.go), applied per group.
+/// A cluster's WAL snapshots are left out: no keep rule counts them (<see cref="Wal.WalRetention"/> plans them).</summary>
 public static class RetentionPlanner
 {
     /// <param name="now">Snapshots after it are never "the newest" that --keep-within counts back from.</param>
@@ -10,7 +11,7 @@ public static class RetentionPlanner
     public static ForgetPlan Plan(IEnumerable<Snapshot> snapshots, ForgetRequest request, DateTimeOffset now, TimeZoneInfo local)
     {
         var policy = request.Validated().Policy;
-        var selected = snapshots.Where(request.Filter.Matches);
+        var selected = snapshots.Where(s => request.Filter.Matches(s) && !Wal.PgSnapshots.IsWal(s));
         if (request.BySource is not { } bySource) return new ForgetPlan(PlanScope(selected, null, policy, request.Grouping, now, local).ToList());
         var scopes = selected.Select(s => (Snapshot: s, Scope: bySource.ScopeOf(s, policy)))
             .GroupBy(s => (s.Scope.Source, s.Scope.Tag))

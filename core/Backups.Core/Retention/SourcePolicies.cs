@@ -24,9 +24,6 @@ public sealed record SourcePolicies
     public RetentionScope ScopeOf(Snapshot snapshot, RetentionPolicy global)
     {
         var source = SnapshotSource.Of(snapshot);
-        // A cluster's WAL is needed from its oldest kept base backup on, which no keep rule counts: until retention
-        // plans WAL by that rule, every WAL snapshot is kept (a keep-daily would leave one batch a day and break the chain).
-        if (Wal.PgSnapshots.IsWal(snapshot)) return new RetentionScope(source, Wal.PgSnapshots.WalTag, RetentionPolicy.KeepAll);
         var tag = snapshot.Tags?.FirstOrDefault(Tags.ContainsKey);
         if (tag != null) return new RetentionScope(source, tag, Tags[tag]);
         return new RetentionScope(source, null, source != null && Sources.TryGetValue(source, out var own) ? own : global);
@@ -42,5 +39,9 @@ public sealed record SourcePolicies
     }
 }
 
-/// <summary>The snapshots one policy governs: a source's (null: untagged ones), those with <see cref="Tag"/> if set.</summary>
-public sealed record RetentionScope(string? Source, string? Tag, RetentionPolicy Policy);
+/// <summary>The snapshots one policy governs: a source's (null: untagged ones), those with <see cref="Tag"/> if set.
+/// <see cref="Rule"/> says what keeps them, in words.</summary>
+public sealed record RetentionScope(string? Source, string? Tag, RetentionPolicy Policy)
+{
+    public string Rule { get; init; } = Policy.ToString();
+}

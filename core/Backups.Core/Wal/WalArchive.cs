@@ -7,7 +7,12 @@ using Repo = Backups.Core.Repositories.Repository;
 namespace Backups.Core.Wal;
 
 /// <summary>One archived file: its node (content, size) and the WAL snapshot that holds it.</summary>
-public sealed record ArchivedWal(WalFileName Name, Node Node, Snapshot Snapshot);
+public sealed record ArchivedWal(WalFileName Name, Node Node, Snapshot Snapshot)
+{
+    /// <summary>When the archiver took the file in (its node's mtime): the snapshot's own time is its batch's, or
+    /// its day's last once the Retention step merged the day's batches.</summary>
+    public DateTimeOffset Archived => Node.ModTime.ToDateTimeOffset();
+}
 
 /// <summary>
 /// The WAL files of one source, as its WAL snapshots hold them: each snapshot's tree is a flat list of the files

@@ -38,7 +38,7 @@ public sealed class RetentionFunction(FunctionEnvironment environment)
             [.. plan.Kept.Select(s => s.Id.ToString())], [.. plan.Removed.Select(s => s.Id.ToString())],
             pruned != null, (dryRun ? pruned?.PacksToDelete : pruned?.PacksDeleted) ?? 0, pruned?.PacksToRepack ?? 0, dryRun ? 0 : pruned?.BytesFreed ?? 0,
             pruned?.IndexFilesWritten ?? 0, pruned?.IndexFilesRemoved ?? 0, pruned?.RetainedPacks ?? [],
-            [.. plan.Groups.GroupBy(g => g.Scope!).Select(s => new RetentionScopeResult(s.Key.Policy.ToString(),
+            [.. plan.Groups.GroupBy(g => g.Scope!).Select(s => new RetentionScopeResult(s.Key.Rule,
                 s.Sum(g => g.Keep.Count), s.Sum(g => g.Remove.Count), s.Key.Source, s.Key.Tag))]);
     }
 

@@ -1,0 +1,42 @@
+using Backups.Core.Snapshots;
+
+namespace Backups.Core.Wal;
+
+/// <summary>
+/// Whether a source's archive can carry every kept base backup forward to the newest archived segment: the
+/// chain a replay walks. On the oldest base backup's timeline it runs from that backup's start segment; on a
+/// later timeline (after a promotion) from the first segment archived on it; on each, through the newest
+/// segment archived and every base backup's stop segment (a base backup taken without WAL needs its own).
+/// Check and the Verify step call a hole damage, naming its first missing segment.
+/// </summary>
+public static class WalChain
+{
+    /// <summary>The first hole in the chain of <paramref name="source"/>, described in one line; null when it is whole
+    /// or the source has no base backup.</summary>
+    public static string? FirstGap(string source, IEnumerable<Snapshot> snapshots, WalArchive archive)
+    {
+        var bases = snapshots.Where(s => SnapshotSource.Of(s) == source)
+            .Select(s => (Snapshot: s, Facts: BaseBackupFacts.Of(s)!)).Where(b => b.Facts != null)
+            .OrderBy(b => b.Facts.Start).ThenBy(b => b.Snapshot.Time).ToList();
+        if (bases.Count == 0) return null;
+        var oldest = bases[0];
+        if (archive.SegmentSize is not { } size)
+            return $"WAL of {source}: no segment is archived, so base backup {oldest.Snapshot.Id.Short} (WAL from {oldest.Facts.Start}) cannot be restored";
+
+        var start = WalFileName.SegmentOf(oldest.Facts.Timeline, oldest.Facts.Start, size);
+        var segments = archive.Files.Values.Select(f => f.Name)
+            .Where(n => n.IsSegment && n.Timeline >= start.Timeline && n.Number(size) >= start.Number(size)).ToList();
+        foreach (var timeline in segments.Select(n => n.Timeline).Concat(bases.Select(b => b.Facts.Timeline)).Distinct().Order())
+        {
+            var starts = bases.Where(b => b.Facts.Timeline == timeline).Select(b => WalFileName.SegmentOf(timeline, b.Facts.Start, size));
+            var stops = bases.Where(b => b.Facts.Timeline == timeline).Select(b => WalFileName.SegmentOf(timeline, b.Facts.Stop, size));
+            var archived = segments.Where(n => n.Timeline == timeline).ToList();
+            var from = (timeline == start.Timeline ? [start] : starts.Concat(archived)).MinBy(n => n.Number(size));
+            var through = stops.Concat(archived).MaxBy(n => n.Number(size));
+            if (archive.FirstMissing(from, through, size) is { } missing)
+                return $"WAL of {source}: segment {missing} is missing from the chain {from}..{through} that base backup " +
+                       $"{oldest.Snapshot.Id.Short} (WAL from {oldest.Facts.Start}) needs to reach the newest archived segment";
+        }
+        return null;
+    }
+}
