@@ -17,6 +17,15 @@ public sealed class DrillFacts
     [JsonPropertyName("same_snapshot")] public bool? SameSnapshot { get; set; }
     /// <summary>PostgreSQL: exact row count per "schema"."table".</summary>
     [JsonPropertyName("tables")] public SortedDictionary<string, long>? Tables { get; set; }
+    /// <summary>postgres-cluster: the moment the counts describe (the counting statement's statement_timestamp(),
+    /// when its snapshot was taken), which the PITR drill recovers to.</summary>
+    [JsonPropertyName("moment")] public DateTimeOffset? Moment { get; set; }
+    /// <summary>postgres-cluster: the database counted and the role that counted (the drill counts as it, so that
+    /// row-level security hides the same rows).</summary>
+    [JsonPropertyName("database")] public string? Database { get; set; }
+    [JsonPropertyName("role")] public string? Role { get; set; }
+    /// <summary>postgres-cluster: the server's archive_timeout in seconds (0: off), the default RPO's base.</summary>
+    [JsonPropertyName("archive_timeout_seconds")] public int? ArchiveTimeoutSeconds { get; set; }
     /// <summary>Redis: keys per database ("db0", ...) from INFO keyspace when the dump started.</summary>
     [JsonPropertyName("keys")] public SortedDictionary<string, long>? Keys { get; set; }
 

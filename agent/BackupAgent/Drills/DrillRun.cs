@@ -5,13 +5,15 @@ using Backups.Core.Repositories;
 using Backups.Core.Restoring;
 using Backups.Core.Snapshots;
 using Backups.Core.Trees;
+using Backups.Core.Wal;
 using Repo = Backups.Core.Repositories.Repository;
 
 namespace BackupAgent.Drills;
 
 /// <summary>
 /// Restore drills: for each postgres, redis and paths source of a run config, its latest snapshot is restored
-/// somewhere throwaway and compared with what the backup recorded. One source at a time (a drill measures
+/// somewhere throwaway and compared with what the backup recorded; a postgres-cluster source is recovered to
+/// the moment of its latest facts (<see cref="PitrDrill"/>). One source at a time (a drill measures
 /// restore time, which sharing the machine would distort). A failed check fails the source, never the others.
 /// </summary>
 public sealed class DrillRun(RunConfig config, Secrets secrets, RunLog log)
@@ -41,11 +43,11 @@ public sealed class DrillRun(RunConfig config, Secrets secrets, RunLog log)
         foreach (var name in only)
         {
             var source = config.Sources.FirstOrDefault(s => s.Name == name) ?? throw new ConfigException("$.sources", $"no source is named '{name}'");
-            if (source.Kind is SourceKind.Command or SourceKind.PostgresCluster)
-                throw new ConfigException("$.sources", $"'{name}' is a {source.KindName} source: only postgres, redis and paths sources can be drilled");
+            if (source.Kind is SourceKind.Command)
+                throw new ConfigException("$.sources", $"'{name}' is a {source.KindName} source: only postgres, postgres-cluster, redis and paths sources can be drilled");
         }
         return config.Sources.Select((s, i) => (s, i))
-            .Where(s => s.s.Kind is not (SourceKind.Command or SourceKind.PostgresCluster) && (only.Count == 0 || only.Contains(s.s.Name!))).ToList();
+            .Where(s => s.s.Kind is not SourceKind.Command && (only.Count == 0 || only.Contains(s.s.Name!))).ToList();
     }
 
     private async Task<SourceDrill> DrillAsync(Repo repo, SourceConfig source, string? password, CancellationToken ct)
@@ -54,10 +56,15 @@ public sealed class DrillRun(RunConfig config, Secrets secrets, RunLog log)
         log.Info("drill started", ("source", source.Name), ("kind", drill.Kind));
         try
         {
-            var snapshot = await SnapshotFinder.FindAsync(repo, "latest", tags: [source.Name!], ct: ct);
+            // A cluster's latest snapshot is mostly a WAL batch: its drill starts from the nightly facts.
+            var snapshot = await SnapshotFinder.FindAsync(repo, "latest",
+                tags: source.Kind == SourceKind.PostgresCluster ? [source.Name!, PgSnapshots.FactsTag] : [source.Name!], ct: ct);
             drill.SnapshotId = snapshot.Id.ToString();
             drill.SnapshotTime = snapshot.Time;
-            if (source.Kind == SourceKind.Paths)
+            if (source.Kind == SourceKind.PostgresCluster)
+                await PitrDrill.RunAsync(repo, await LoadFactsAsync(repo, snapshot, source, drill, ct), source, drill,
+                    message => log.Info("recovery", ("source", source.Name), ("step", message)), ct);
+            else if (source.Kind == SourceKind.Paths)
                 await PathsDrill.RunAsync(repo, snapshot, source, drill, ct);
             else
             {

@@ -26,6 +26,8 @@ public abstract class FactsRecorder : IAsyncDisposable
         {
             case SourceKind.Postgres:
                 return await PostgresFactsRecorder.StartAsync(source, PostgresConnection.Of(source, password), ct);
+            case SourceKind.PostgresCluster:
+                return new ClusterFactsRecorder(source, PostgresConnection.Of(source, password));
             case SourceKind.Redis:
                 try
                 {
@@ -45,7 +47,7 @@ public abstract class FactsRecorder : IAsyncDisposable
 
     protected DrillFacts NewFacts() => new()
     {
-        Source = Source.Name!, Kind = Source.Kind!.Value.ToString().ToLowerInvariant(), Time = DateTimeOffset.Now,
+        Source = Source.Name!, Kind = Source.KindName, Time = DateTimeOffset.Now,
     };
 
     public virtual ValueTask DisposeAsync() => ValueTask.CompletedTask;
@@ -139,5 +141,40 @@ internal sealed class PostgresFactsRecorder : FactsRecorder
             // Killed below.
         }
         _session.Dispose();
+    }
+}
+
+/// <summary>
+/// A whole cluster: what a base backup holds is no moment worth comparing, so the facts are taken after it, at a
+/// moment of their own that the PITR drill recovers to through the archived WAL. One REPEATABLE READ
+/// transaction counts every table of the source's database; the moment is its first statement's
+/// statement_timestamp(), taken just before its snapshot (a commit landing between the two, microseconds
+/// apart, is the only way the counts can differ from the recovered ones). A transaction with an id commits
+/// right after, so that even an idle server's WAL holds a commit later than the moment: recovery to a time
+/// stops at the first commit past it, and PostgreSQL refuses a recovery that ends before its target.
+/// </summary>
+internal sealed class ClusterFactsRecorder(SourceConfig source, PostgresConnection connection) : FactsRecorder(source)
+{
+    private const string MomentSql = """
+        BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;
+        SELECT json_build_object('moment', (extract(epoch FROM statement_timestamp()) * 1000000)::bigint, 'role', current_user,
+               'database', current_database(), 'archive_timeout', (SELECT setting::int FROM pg_settings WHERE name = 'archive_timeout'));
+        """;
+
+    public override async Task<DrillFacts> FinishAsync(CancellationToken ct)
+    {
+        var lines = (await connection.QueryAsync($"{MomentSql}\n{PostgresConnection.RowCountsSql}\nCOMMIT;\nSELECT pg_current_xact_id();",
+            "recording the cluster's row counts", ct)).Split('\n');
+        if (lines.Length < 2) throw new DrillStepException($"recording the cluster's row counts: psql printed {lines.Length} lines");
+        using var moment = System.Text.Json.JsonDocument.Parse(lines[0]);
+        var root = moment.RootElement;
+        var facts = NewFacts();
+        facts.SameSnapshot = true;
+        facts.Moment = DateTimeOffset.UnixEpoch.AddTicks(root.GetProperty("moment").GetInt64() * 10);
+        facts.Role = root.GetProperty("role").GetString();
+        facts.Database = root.GetProperty("database").GetString();
+        facts.ArchiveTimeoutSeconds = root.GetProperty("archive_timeout").GetInt32();
+        facts.Tables = PostgresConnection.ParseRowCounts(lines[1]);
+        return facts;
     }
 }

@@ -20,7 +20,10 @@ public sealed record PostgresConnection(string? Host, int? Port, string? User, s
 
     /// <summary>The configured server and database of a postgres source.</summary>
     public static PostgresConnection Of(Run.SourceConfig source, string? password) =>
-        new(source.Host, source.Port, source.User, password, source.Database!);
+        new(source.Host, source.Port, source.User, password, source.Database ?? DefaultDatabase);
+
+    /// <summary>Where a postgres-cluster source counts its rows when it names no database: the one every cluster has.</summary>
+    public const string DefaultDatabase = "postgres";
 
     public PostgresConnection WithDatabase(string database) => this with { Database = database };
 

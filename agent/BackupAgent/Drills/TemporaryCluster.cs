@@ -4,7 +4,7 @@ using System.Security.Cryptography;
 namespace BackupAgent.Drills;
 
 /// <summary>
-/// A throwaway PostgreSQL cluster: initdb into a drill directory, a free loopback port, its Unix socket in that
+/// A throwaway PostgreSQL cluster: initdb (or point-in-time recovery) into a drill directory, a free loopback port, its Unix socket in that
 /// directory (the only way in: TCP requires a password that nobody has). Run by the postgres account when the
 /// agent is root, since initdb refuses root. Dispose stops it (immediate mode: nothing in it is worth a
 /// checkpoint) and deletes its files.
@@ -13,20 +13,38 @@ public sealed class TemporaryCluster : IPostgresTarget
 {
     private const string Superuser = "drill";
     private readonly DrillDirectory _dir;
+    private readonly string _superuser;
 
-    private TemporaryCluster(DrillDirectory dir) => _dir = dir;
+    private TemporaryCluster(DrillDirectory dir, string superuser) => (_dir, _superuser) = (dir, superuser);
 
     public int Port { get; private set; }
-    public PostgresConnection Connection => new(_dir.Path, Port, Superuser, null, "postgres");
+    public PostgresConnection Connection => new(_dir.Path, Port, _superuser, null, "postgres");
     public string Description => $"temporary cluster on 127.0.0.1:{Port} in {_dir.Path}";
     private string DataDirectory => _dir.Combine("data");
 
-    public static async Task<TemporaryCluster> StartAsync(CancellationToken ct)
+    public static Task<TemporaryCluster> StartAsync(CancellationToken ct) => CreateAsync(Superuser, cluster => cluster.InitAsync(ct), ct);
+
+    /// <summary>
+    /// A cluster that <paramref name="recover"/> writes into the given data directory (point-in-time recovery),
+    /// started with only local connections trusted, as <paramref name="role"/> (a role of the recovered
+    /// cluster), and with archiving off: it must never push its WAL into the source's archive.
+    /// </summary>
+    public static Task<TemporaryCluster> RecoverAsync(string role, Func<string, Task> recover, CancellationToken ct) =>
+        CreateAsync(role, async cluster =>
+        {
+            await recover(cluster.DataDirectory);
+            // Overwritten in place, so the file keeps the owner the restore gave it.
+            await File.WriteAllTextAsync(System.IO.Path.Combine(cluster.DataDirectory, "pg_hba.conf"), "local all all trust\n", ct);
+        }, ct);
+
+    private static async Task<TemporaryCluster> CreateAsync(string superuser, Func<TemporaryCluster, Task> prepare, CancellationToken ct)
     {
-        var cluster = new TemporaryCluster(new DrillDirectory());
+        var cluster = new TemporaryCluster(new DrillDirectory(), superuser);
         try
         {
-            await cluster.InitAsync(ct);
+            if (Environment.IsPrivilegedProcess) await OwnAsync(cluster._dir.Path, ct);
+            await prepare(cluster);
+            await cluster.LaunchAsync(ct);
             return cluster;
         }
         catch
@@ -36,24 +54,28 @@ public sealed class TemporaryCluster : IPostgresTarget
         }
     }
 
+    private static async Task OwnAsync(string path, CancellationToken ct) =>
+        (await ChildProcess.RunAsync("chown", [$"{PostgresPrograms.OsUser}:{PostgresPrograms.OsUser}", path], null, null, ct)).EnsureSucceeded("preparing the cluster's directory");
+
     private async Task InitAsync(CancellationToken ct)
     {
-        if (Environment.IsPrivilegedProcess)
-            (await ChildProcess.RunAsync("chown", [$"{PostgresPrograms.OsUser}:{PostgresPrograms.OsUser}", _dir.Path], null, null, ct)).EnsureSucceeded("preparing the cluster's directory");
         // A random password for TCP that nobody is told: the socket in our private directory is the only way in.
         var passwordFile = _dir.Combine("pwfile");
         await File.WriteAllTextAsync(passwordFile, Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)) + "\n", ct);
-        if (Environment.IsPrivilegedProcess)
-            (await ChildProcess.RunAsync("chown", [$"{PostgresPrograms.OsUser}:{PostgresPrograms.OsUser}", passwordFile], null, null, ct)).EnsureSucceeded("preparing the cluster's directory");
+        if (Environment.IsPrivilegedProcess) await OwnAsync(passwordFile, ct);
         (await PostgresPrograms.AsOwnerAsync("initdb", ["-D", DataDirectory, "-U", Superuser, "--pwfile", passwordFile, "--auth-local=trust",
             "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions"], ct)).EnsureSucceeded("initdb");
         File.Delete(passwordFile);
+    }
+
+    private async Task LaunchAsync(CancellationToken ct)
+    {
         for (var attempt = 1; ; attempt++)
         {
             Port = LoopbackPort.Free();
             // pg_ctl hands -o to a shell; the directory is ours, made by .NET without spaces or quotes.
             var start = await PostgresPrograms.AsOwnerAsync("pg_ctl", ["start", "-D", DataDirectory, "-l", _dir.Combine("server.log"), "-w", "-t", "60",
-                "-o", $"-k {_dir.Path} -p {Port} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"], ct);
+                "-o", $"-k {_dir.Path} -p {Port} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c archive_mode=off"], ct);
             if (start.ExitCode == 0) return;
             var log = File.Exists(_dir.Combine("server.log")) ? await File.ReadAllTextAsync(_dir.Combine("server.log"), ct) : "";
             if (attempt == LoopbackPort.Attempts || !LoopbackPort.WasTaken(log))

@@ -38,7 +38,9 @@ public sealed class NightlyRun(RunConfig config, Secrets secrets, RunLog log)
         await using var _ = repo;
 
         var results = new SourceResult[sources.Count];
-        var trees = new SavedSource?[sources.Count];
+        var trees = new List<SavedSource>[sources.Count];
+        // A cluster's base backup is taken on its cadence, which the repository's base backups tell.
+        var snapshots = sources.Any(s => s.Source.Kind == SourceKind.PostgresCluster) ? await repo.LoadSnapshotsAsync(ct) : [];
         log.Info("run started", ("repository", repo.Backend.Location), ("sources", sources.Count));
         await using (var session = await BackupSession.StartAsync(repo, Math.Max(2, Environment.ProcessorCount), uploads: 2, ct))
         {
@@ -48,7 +50,7 @@ public sealed class NightlyRun(RunConfig config, Secrets secrets, RunLog log)
                 await gate.WaitAsync(ct);
                 try
                 {
-                    (results[n], trees[n]) = await BackUpAsync(session, s.Source, sourcePasswords.GetValueOrDefault(s.Source), ct);
+                    (results[n], trees[n]) = await BackUpAsync(session, s.Source, sourcePasswords.GetValueOrDefault(s.Source), snapshots, ct);
                 }
                 finally
                 {
@@ -57,14 +59,14 @@ public sealed class NightlyRun(RunConfig config, Secrets secrets, RunLog log)
             }));
             await session.FinishAsync(ct);
             for (var n = 0; n < sources.Count; n++)
-            {
-                if (trees[n] is not { } t) continue;
-                var source = sources[n].Source;
-                var snapshot = await session.WriteSnapshotAsync(BackupSession.NewSnapshot(t.Tree, t.Paths, t.Time, config.Host,
-                    SnapshotSource.Tags(source.Name!, [.. t.Facts ?? [], .. source.Tags ?? [], .. options.ExtraTags]), source.Exclude ?? [], t.Parent), ct);
-                results[n].SnapshotId = snapshot.Id.ToString();
-                log.Info("snapshot saved", ("source", source.Name), ("snapshot", snapshot.Id.Short));
-            }
+                foreach (var t in trees[n])
+                {
+                    var source = sources[n].Source;
+                    var snapshot = await session.WriteSnapshotAsync(BackupSession.NewSnapshot(t.Tree, t.Paths, t.Time, config.Host,
+                        SnapshotSource.Tags(source.Name!, [.. t.Facts ?? [], .. source.Tags ?? [], .. options.ExtraTags]), source.Exclude ?? [], t.Parent), ct);
+                    results[n].SnapshotId ??= snapshot.Id.ToString();
+                    log.Info("snapshot saved", ("source", source.Name), ("snapshot", snapshot.Id.Short));
+                }
         }
 
         var result = new RunResult
@@ -89,7 +91,8 @@ public sealed class NightlyRun(RunConfig config, Secrets secrets, RunLog log)
         return config.Sources.Select((s, i) => (s, i)).Where(s => only.Count == 0 || only.Contains(s.s.Name!)).ToList();
     }
 
-    private async Task<(SourceResult, SavedSource?)> BackUpAsync(BackupSession session, SourceConfig source, string? password, CancellationToken ct)
+    private async Task<(SourceResult, List<SavedSource>)> BackUpAsync(BackupSession session, SourceConfig source, string? password,
+        IReadOnlyList<Snapshot> snapshots, CancellationToken ct)
     {
         var result = new SourceResult { Name = source.Name!, Kind = source.KindName };
         var stats = new SourceStats();
@@ -97,7 +100,7 @@ public sealed class NightlyRun(RunConfig config, Secrets secrets, RunLog log)
         var time = DateTimeOffset.Now;
         _running[source.Name!] = (stats, clock);
         log.Info("source started", ("source", source.Name), ("kind", result.Kind));
-        SavedSource? saved = null;
+        List<SavedSource> saved = [];
         try
         {
             if (source.Kind == SourceKind.Paths)
@@ -107,7 +110,7 @@ public sealed class NightlyRun(RunConfig config, Secrets secrets, RunLog log)
                 using var stopCounting = CancellationTokenSource.CreateLinkedTokenSource(ct);
                 var counting = Task.Run(() => stats.BytesTotal = SizeEstimate.Of(paths, excludes, stopCounting.Token), stopCounting.Token);
                 var parent = await session.FindParentAsync(paths, config.Host, [source.Name!], ct);
-                saved = new(await session.SavePathsAsync(source.Paths!, excludes, parent, new ChangeDetection(), stats, ct), paths, time, parent?.Id);
+                saved.Add(new(await session.SavePathsAsync(source.Paths!, excludes, parent, new ChangeDetection(), stats, ct), paths, time, parent?.Id));
                 await stopCounting.CancelAsync();
                 try { await counting; } catch (OperationCanceledException) { /* the backup finished first */ }
                 // A file that vanished or could not be read is a warning, as in restic: the snapshot holds the rest,
@@ -117,26 +120,20 @@ public sealed class NightlyRun(RunConfig config, Secrets secrets, RunLog log)
             }
             else if (source.Kind == SourceKind.PostgresCluster)
             {
-                using var process = SourceProcess.Start(BaseBackup.Command(source), SecretEnvironment(source, password), secrets.Redactor);
-                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(source.TimeoutSeconds));
-                using var kill = timeout.Token.Register(process.Kill);
-                (Id Tree, BaseBackupFacts Facts) backup;
-                try
+                if (BaseBackupCadence.WhyNotTonight(source, snapshots, DateTimeOffset.Now) is { } notDue)
                 {
-                    backup = await BaseBackup.SaveAsync(session, process.Output, stats, ct);
+                    result.Skipped = notDue;
+                    log.Info("base backup skipped", ("source", source.Name), ("why", notDue));
                 }
-                catch (Exception e) when (e is IOException or InvalidDataException or FormatException)
-                {
-                    // A stream cut short is pg_basebackup failing: its own words say more.
-                    await process.EnsureSucceededAsync(timeout.IsCancellationRequested, source.TimeoutSeconds);
-                    throw new SourceFailedException($"pg_basebackup's output cannot be read: {e.Message}", null, process.StderrTail);
-                }
-                var (tree, facts) = backup;
-                await process.EnsureSucceededAsync(timeout.IsCancellationRequested, source.TimeoutSeconds);
+                else saved.Add(await BaseBackupAsync(session, source, password, stats, ct));
                 result.ExitStatus = 0;
+                // The base backup is saved even when the facts fail below (the source fails): it is good without them.
+                await using var recorder = await FactsRecorder.StartAsync(source, password, _ => { }, ct);
+                var facts = await recorder!.FinishAsync(ct);
+                var file = await session.SaveFileAsync(new MemoryStream(facts.Serialize()), DrillFacts.FileName(source.Name!), time, stats, ct);
+                saved.Add(new(await session.SaveTreeAsync([file], stats, ct), ["/" + file.Name], DateTimeOffset.Now, null,
+                    [PgSnapshots.FactsTag, PgSnapshots.RpoTag(RecoveryPointObjective.Of(source, facts))]));
                 result.Succeeded = true;
-                // Stamped when pg_basebackup is done: recovery can reach no moment before the backup's end.
-                saved = new(tree, [PgSnapshots.BasePath(source.Name!)], DateTimeOffset.Now, null, [.. facts.Tags]);
             }
             else
             {
@@ -155,7 +152,7 @@ public sealed class NightlyRun(RunConfig config, Secrets secrets, RunLog log)
                 result.ExitStatus = 0;
                 result.Succeeded = true;
                 // The snapshot's path stays the dump's alone, so `--path /NAME.dump` filters keep working.
-                saved = new(await session.SaveTreeAsync(files, stats, ct), ["/" + files[0].Name], time, null);
+                saved.Add(new(await session.SaveTreeAsync(files, stats, ct), ["/" + files[0].Name], time, null));
             }
         }
         catch (SourceFailedException e)
@@ -184,6 +181,29 @@ public sealed class NightlyRun(RunConfig config, Secrets secrets, RunLog log)
         if (result.Succeeded) log.Info("source finished", ("source", source.Name), ("bytes_read", result.BytesRead), ("bytes_added", result.BytesAdded), ("seconds", result.DurationSeconds));
         else log.Error("source failed", ("source", source.Name), ("error", result.Error), ("exit_status", result.ExitStatus));
         return (result, saved);
+    }
+
+    /// <summary>pg_basebackup's tar stream saved as the data directory's tree, tagged with what recovery needs.</summary>
+    private async Task<SavedSource> BaseBackupAsync(BackupSession session, SourceConfig source, string? password, SourceStats stats, CancellationToken ct)
+    {
+        using var process = SourceProcess.Start(BaseBackup.Command(source), SecretEnvironment(source, password), secrets.Redactor);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(source.TimeoutSeconds));
+        using var kill = timeout.Token.Register(process.Kill);
+        (Id Tree, BaseBackupFacts Facts) backup;
+        try
+        {
+            backup = await BaseBackup.SaveAsync(session, process.Output, stats, ct);
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or FormatException)
+        {
+            // A stream cut short is pg_basebackup failing: its own words say more.
+            await process.EnsureSucceededAsync(timeout.IsCancellationRequested, source.TimeoutSeconds);
+            throw new SourceFailedException($"pg_basebackup's output cannot be read: {e.Message}", null, process.StderrTail);
+        }
+        var (tree, facts) = backup;
+        await process.EnsureSucceededAsync(timeout.IsCancellationRequested, source.TimeoutSeconds);
+        // Stamped when pg_basebackup is done: recovery can reach no moment before the backup's end.
+        return new(tree, [PgSnapshots.BasePath(source.Name!)], DateTimeOffset.Now, null, [.. facts.Tags]);
     }
 
     private const int WarningsListed = 20;

@@ -173,7 +173,7 @@ public sealed partial class SourceConfig
     [JsonPropertyName("host")] public string? Host { get; set; }
     [JsonPropertyName("port")] public int? Port { get; set; }
     [JsonPropertyName("password")] public SecretRef? Password { get; set; }
-    // postgres
+    // postgres; for postgres-cluster, the database whose rows the nightly run counts for the PITR drill (default postgres)
     [JsonPropertyName("database")] public string? Database { get; set; }
     [JsonPropertyName("user")] public string? User { get; set; }
     /// <summary>pg_dump's arguments before the connection options. The default is the custom format with
@@ -181,6 +181,13 @@ public sealed partial class SourceConfig
     /// data so that unchanged tables and the unchanged start of a grown one deduplicate, and of the formats
     /// measured (tests/bench --case nightly) it adds the least a night.</summary>
     [JsonPropertyName("pg_dump_args")] public List<string>? PgDumpArgs { get; set; }
+    // postgres-cluster
+    /// <summary>How often the nightly run takes a base backup ("1d", "7d", "1m": restic's duration units y, m, d, h);
+    /// on the other nights it only records the PITR drill's facts. Default daily.</summary>
+    [JsonPropertyName("base_backup_every")] public string? BaseBackupEvery { get; set; }
+    /// <summary>The recovery point objective: how old the newest archived WAL may be before the Freshness step
+    /// fails. Default: the server's archive_timeout plus 5 minutes, or 15 minutes when archive_timeout is off.</summary>
+    [JsonPropertyName("rpo_minutes")] public int? RpoMinutes { get; set; }
     // command
     [JsonPropertyName("command")] public List<string>? Command { get; set; }
     // paths
@@ -213,6 +220,8 @@ public sealed partial class SourceConfig
         if (Password?.Problem is { } problem) throw new ConfigException($"{at}.password", problem);
         Drill?.Validate($"{at}.drill", Kind.Value);
         if (Retention != null) RunConfig.RetentionPolicyField($"{at}.retention", Retention);
+        if (BaseBackupEvery != null) BaseBackupCadence.Parse($"{at}.base_backup_every", BaseBackupEvery);
+        if (RpoMinutes is < 1) throw new ConfigException($"{at}.rpo_minutes", "must be a positive number of minutes");
         switch (Kind)
         {
             case SourceKind.Postgres when string.IsNullOrEmpty(Database):
@@ -233,7 +242,7 @@ public sealed partial class SourceConfig
         ("host", [SourceKind.Postgres, SourceKind.PostgresCluster, SourceKind.Redis], s => s.Host),
         ("port", [SourceKind.Postgres, SourceKind.PostgresCluster, SourceKind.Redis], s => s.Port),
         ("password", [SourceKind.Postgres, SourceKind.PostgresCluster, SourceKind.Redis], s => s.Password),
-        ("database", [SourceKind.Postgres], s => s.Database),
+        ("database", [SourceKind.Postgres, SourceKind.PostgresCluster], s => s.Database),
         ("user", [SourceKind.Postgres, SourceKind.PostgresCluster], s => s.User),
         ("pg_dump_args", [SourceKind.Postgres], s => s.PgDumpArgs),
         ("command", [SourceKind.Command], s => s.Command),
@@ -241,6 +250,8 @@ public sealed partial class SourceConfig
         ("exclude", [SourceKind.Paths], s => s.Exclude),
         ("filename", [SourceKind.Postgres, SourceKind.Redis, SourceKind.Command], s => s.Filename),
         ("drill", [SourceKind.Postgres, SourceKind.Redis, SourceKind.Paths], s => s.Drill),
+        ("base_backup_every", [SourceKind.PostgresCluster], s => s.BaseBackupEvery),
+        ("rpo_minutes", [SourceKind.PostgresCluster], s => s.RpoMinutes),
     ];
 }
 

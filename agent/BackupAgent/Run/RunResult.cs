@@ -31,6 +31,8 @@ public sealed class SourceResult
     [JsonPropertyName("duration_seconds")] public double DurationSeconds { get; set; }
     [JsonPropertyName("exit_status")] public int? ExitStatus { get; set; }
     [JsonPropertyName("error")] public string? Error { get; set; }
+    /// <summary>What the run left out on purpose, e.g. a postgres-cluster's base backup before its cadence is due.</summary>
+    [JsonPropertyName("skipped")] public string? Skipped { get; set; }
     /// <summary>What the snapshot lacks and why (files that vanished or could not be read); the source still succeeded.</summary>
     [JsonPropertyName("warnings")] public List<string>? Warnings { get; set; }
     /// <summary>The end of the program's stderr, secrets masked: usually the reason it failed.</summary>

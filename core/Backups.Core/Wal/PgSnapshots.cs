@@ -20,6 +20,27 @@ public static class PgSnapshots
 
     /// <summary>The path a source's WAL snapshots list (their tree holds the files themselves).</summary>
     public static string WalPath(string source) => $"/{source}.wal";
+
+    /// <summary>The tag of the nightly run's snapshot of a cluster's drill facts (row counts at a recorded moment),
+    /// which the PITR drill recovers to.</summary>
+    public const string FactsTag = "pg-facts";
+
+    public static bool IsFacts(Snapshot s) => s.Tags?.Contains(FactsTag) == true;
+
+    private const string RpoKey = "pg-rpo-seconds=";
+
+    /// <summary>The RPO when nothing better is known: neither configured nor derived from archive_timeout.</summary>
+    public static readonly TimeSpan DefaultRpo = TimeSpan.FromMinutes(15);
+
+    /// <summary>The tag that tells the Freshness step how old the newest archived WAL may be: the nightly run
+    /// writes it on the facts snapshot, from the source's config and the server's archive_timeout.</summary>
+    public static string RpoTag(TimeSpan rpo) => RpoKey + ((long)rpo.TotalSeconds).ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>The recovery point objective a snapshot carries; null when it carries none.</summary>
+    public static TimeSpan? Rpo(Snapshot s) =>
+        s.Tags?.FirstOrDefault(t => t.StartsWith(RpoKey, StringComparison.Ordinal)) is { } tag
+        && long.TryParse(tag.AsSpan(RpoKey.Length), NumberStyles.None, CultureInfo.InvariantCulture, out var seconds) && seconds > 0
+            ? TimeSpan.FromSeconds(seconds) : null;
 }
 
 /// <summary>What recovery needs to know of a base backup, read from its backup_label and manifest.</summary>

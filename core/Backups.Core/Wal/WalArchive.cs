@@ -36,6 +36,19 @@ public sealed class WalArchive
         return archive;
     }
 
+    /// <summary>
+    /// The file archived last, by the time the archiver received it (the node's mtime), from the newest WAL
+    /// snapshot alone: one tree read instead of every batch's. Null when the source has no WAL snapshot.
+    /// </summary>
+    public static async Task<ArchivedWal?> NewestAsync(Repo repo, string source, IEnumerable<Snapshot> snapshots, CancellationToken ct)
+    {
+        var newest = snapshots.Where(s => SnapshotSource.Of(s) == source && PgSnapshots.IsWal(s)).MaxBy(s => s.Time);
+        if (newest == null) return null;
+        var archive = new WalArchive();
+        archive.Add(await TreeJson.LoadAsync(repo, newest.Tree, ct), newest);
+        return archive.Files.Values.MaxBy(f => f.Node.ModTime.ToDateTimeOffset());
+    }
+
     /// <summary>Takes in a WAL snapshot's files; a name the tree holds that is no WAL file name is damage.</summary>
     public void Add(Tree tree, Snapshot snapshot)
     {

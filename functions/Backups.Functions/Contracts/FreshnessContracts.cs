@@ -23,8 +23,14 @@ public sealed record FreshnessResult(
     double MaxAgeHours,
     bool AllFresh,
     IReadOnlyList<string> Stale,
-    IReadOnlyList<SourceFreshness> Sources);
+    IReadOnlyList<SourceFreshness> Sources,
+    IReadOnlyList<WalFreshness> Wal);
 
 /// <param name="LatestSnapshotTime">Null when the source has no snapshot.</param>
 /// <param name="AgeHours">Hours from the latest snapshot to <c>checkedAt</c>; null when there is none.</param>
 public sealed record SourceFreshness(string Name, DateTimeOffset? LatestSnapshotTime, string? LatestSnapshotId, double? AgeHours, bool Stale);
+
+/// <summary>A postgres-cluster source's WAL archive: the file archived last, when, and the source's recovery point
+/// objective (the nightly run records it in its facts snapshot's tags).</summary>
+/// <param name="NewestFile">Null when the source has no archived WAL at all (which is stale).</param>
+public sealed record WalFreshness(string Name, string? NewestFile, DateTimeOffset? ArchivedAt, double? AgeMinutes, double RpoMinutes, bool Stale);

@@ -1,7 +1,11 @@
+using Backups.Core.Backends;
+using Backups.Core.Wal;
 using Backups.Functions.Contracts;
 using Backups.Functions.Handlers.Freshness;
 using Backups.Functions.Runtime;
+using Backups.Tests.Support;
 using Xunit;
+using Repo = Backups.Core.Repositories.Repository;
 
 namespace Backups.Tests.Functions;
 
@@ -72,6 +76,24 @@ public sealed class FreshnessTests(FreshnessRepository repository) : IClassFixtu
         Assert.Equal(36, result.MaxAgeHours);
         Assert.Equal(["app-db", "cache", "files"], result.Sources.Select(s => s.Name).Order());
         Assert.Empty(result.Stale);
+    }
+
+    [Fact]
+    public async Task A_wal_archive_older_than_its_rpo_fails_naming_the_source_and_the_age()
+    {
+        // The nightly facts snapshot is an hour old (fresh) and records a 10-minute RPO; the WAL batch was written
+        // just now, but its file reached the archiver two hours ago: the file's time is the one that counts.
+        using var history = await SnapshotHistory.CreateAsync(("cluster", DateTimeOffset.UtcNow.AddHours(-1), 500));
+        await history.Restic.RunOkAsync("tag", "--tag", "cluster", "--add", "pg-facts,pg-rpo-seconds=600");
+        await using (var repo = await Repo.OpenAsync(new LocalBackend(history.Repository), Repositories.Password))
+            await WalWriter.SaveAsync(repo, "cluster", "db-box",
+                [new WalFile(WalFileName.Parse("000000010000000000000007"), new byte[1000], DateTimeOffset.UtcNow.AddHours(-2))], CancellationToken.None);
+        using var environment = new FunctionEnvironment(history.Variables());
+
+        var e = await Assert.ThrowsAsync<FunctionFailure>(() => new FreshnessFunction(environment).CheckAsync(new FreshnessInput(), SnapshotHistory.Invocation()));
+
+        Assert.Equal("Backups.StaleWalArchive", e.ErrorType);
+        Assert.Matches(@"^WAL archive older than its RPO: cluster \(newest 000000010000000000000007 archived \d{4}-\d\d-\d\d \d\d:\d\d UTC, 2 h ago; RPO 10 min\)$", e.Message);
     }
 
     [Fact]

@@ -7,93 +7,129 @@ using Backups.Tests.Support;
 namespace Backups.Tests.Pitr;
 
 /// <summary>
-/// A real PostgreSQL 15 archiving through `wal-push` (as its own account) to a resident `archiver` (as this
-/// process's user: root in CI), with PostgreSQL's own copy of every file it hands over beside the push, and the
-/// means to recover the archive into a cluster and query it. Shared by the PITR tests.
+/// A real PostgreSQL 15 archiving into a fresh repository the way the README sets it up: archive_command is
+/// `wal-push` (run by the postgres account) talking to the resident archiver (run as root), after PostgreSQL's
+/// own copy of each file (so that what the repository holds can be compared with what was archived); a run
+/// config with one postgres-cluster source named "cluster"; and the means to recover the archive into a cluster
+/// and query it. The repository is local unless a store is given (e.g. s3rver behind a fault proxy).
 /// </summary>
 public sealed class ArchivingCluster : IAsyncDisposable
 {
-    // Reached by the postgres account (the socket, its copies of archived files, the recovered clusters).
-    private readonly string _shared = Path.Combine("/tmp", "backups-pitr-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6)));
+    public const string Password = "pitr-Secret-5d1c07";
+    private readonly TempDir _dir = new();
+    private readonly IReadOnlyDictionary<string, string> _storeEnvironment;
+    private PostgresServer? _pg;
+    private Archiver? _archiver;
+    private readonly List<string> _earlierLogs = [];
 
-    public PostgresServer Server { get; private set; } = null!;
-    public string Socket => Path.Combine(_shared, "wal.sock");
+    private ArchivingCluster(string? repository, IReadOnlyDictionary<string, string>? storeEnvironment)
+    {
+        Directory.CreateDirectory(Shared);
+        File.SetUnixFileMode(Shared, (UnixFileMode)0b111_101_101);
+        Directory.CreateDirectory(Copies);
+        File.SetUnixFileMode(Copies, (UnixFileMode)0b111_111_111);
+        Repository = repository ?? _dir.Combine("repo");
+        _storeEnvironment = storeEnvironment ?? new Dictionary<string, string>();
+        Agent = new Agent(Repository, Password, env: new Dictionary<string, string>(_storeEnvironment));
+    }
+
+    /// <summary>Reached by the postgres account (the socket, its copies of archived files, recovered clusters).</summary>
+    public string Shared { get; } = Path.Combine("/tmp", "backups-pitr-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6)));
+    public string Socket => Path.Combine(Shared, "wal.sock");
     /// <summary>What archive_command copied before each push (also pushes that then failed).</summary>
-    public string Copies => Path.Combine(_shared, "archived");
-    public string Shared => _shared;
+    public string Copies => Path.Combine(Shared, "archived");
+    public string Repository { get; }
+    public string Config => _dir.Combine("config.json");
+    public Agent Agent { get; }
+    public PostgresServer Pg => _pg!;
+    /// <summary>What every archiver started so far printed.</summary>
+    public string ArchiverLog => string.Join("\n--- restarted\n", [.. _earlierLogs, _archiver?.Log ?? ""]);
+    /// <summary>What `run` needs besides the config: the source's password.</summary>
+    public Dictionary<string, string> Environment => new() { ["CLUSTER_PASSWORD"] = Pg.Password };
 
-    private ArchivingCluster() { }
-
-    public static async Task<ArchivingCluster> StartAsync()
+    /// <param name="sourceFields">More fields of the source, as JSON members ("database": "app").</param>
+    /// <param name="repository">A repository location (not yet initialized) instead of a local one.</param>
+    /// <param name="storeEnvironment">What the programs need to reach it (credentials).</param>
+    public static async Task<ArchivingCluster> StartAsync(string sourceFields = "", string? repository = null,
+        IReadOnlyDictionary<string, string>? storeEnvironment = null)
     {
-        var cluster = new ArchivingCluster();
-        Directory.CreateDirectory(cluster._shared);
-        File.SetUnixFileMode(cluster._shared, (UnixFileMode)0b111_101_101);
-        Directory.CreateDirectory(cluster.Copies);
-        File.SetUnixFileMode(cluster.Copies, (UnixFileMode)0b111_111_111);
-        cluster.Server = await PostgresServer.StartAsync($"""
-            archive_mode = on
-            archive_command = 'cp %p {cluster.Copies}/%f && {Agent.Program} wal-push --socket {cluster.Socket} %p'
-            archive_timeout = 2
-            """);
-        return cluster;
+        var cluster = new ArchivingCluster(repository, storeEnvironment);
+        try
+        {
+            await cluster.Agent.RunOkAsync("init");
+            cluster._pg = await PostgresServer.StartAsync($"""
+                archive_mode = on
+                archive_command = 'cp %p {cluster.Copies}/%f && {Agent.Program} wal-push --socket {cluster.Socket} %p'
+                archive_timeout = 2
+                """);
+            await File.WriteAllTextAsync(cluster.Config, $$"""
+                { "repository": "{{cluster.Repository}}", "password": { "value": "{{Password}}" },
+                  "sources": [ { "name": "cluster", "kind": "postgres-cluster", "host": "{{cluster.Pg.Host}}", "port": {{cluster.Pg.Port}},
+                                 "user": "{{cluster.Pg.User}}", "password": { "env": "CLUSTER_PASSWORD" }{{sourceFields}} } ] }
+                """);
+            cluster.StartArchiver();
+            return cluster;
+        }
+        catch
+        {
+            await cluster.DisposeAsync();
+            throw;
+        }
     }
 
-    /// <summary>An agent config whose one source, "cluster", is this server.</summary>
-    public async Task<string> WriteConfigAsync(string path, string repository, string password, string? caCert = null)
+    /// <summary>SIGKILLs the archiver (no chance to finish a batch or answer a push).</summary>
+    public void KillArchiver()
     {
-        await File.WriteAllTextAsync(path, $$"""
-            { "repository": "{{repository}}", "password": { "value": "{{password}}" }{{(caCert == null ? "" : $", \"cacert\": \"{caCert}\"")}},
-              "sources": [ { "name": "cluster", "kind": "postgres-cluster", "host": "{{Server.Host}}", "port": {{Server.Port}},
-                             "user": "{{Server.User}}", "password": { "env": "CLUSTER_PASSWORD" } } ] }
-            """);
-        return path;
+        if (_archiver == null) return;
+        _archiver.Dispose();
+        _earlierLogs.Add(_archiver.Log);
+        _archiver = null;
     }
 
-    /// <summary>What `run` needs besides the config: the cluster's password.</summary>
-    public Dictionary<string, string> RunEnvironment => new() { ["CLUSTER_PASSWORD"] = Server.Password };
-
-    public Archiver StartArchiver(string config, IReadOnlyDictionary<string, string>? env = null)
+    /// <summary>Starts the archiver, as its systemd unit does.</summary>
+    public void StartArchiver()
     {
         var log = new StringBuilder();
-        var process = Process.Start(Psi(Agent.Program, ["archiver", "--config", config, "--socket", Socket, "--pgdata", Server.DataDirectory],
-            env ?? new Dictionary<string, string>()))!;
+        var process = Process.Start(Psi(Agent.Program, ["archiver", "--config", Config, "--socket", Socket, "--pgdata", Pg.DataDirectory], _storeEnvironment))!;
         process.ErrorDataReceived += (_, e) => { lock (log) log.AppendLine(e.Data); };
         process.OutputDataReceived += (_, e) => { lock (log) log.AppendLine(e.Data); };
         process.BeginErrorReadLine();
         process.BeginOutputReadLine();
-        return new Archiver(process, log);
+        _archiver = new Archiver(process, log);
     }
 
-    /// <summary>Waits until PostgreSQL reports <paramref name="segment"/> (or a later one) archived.</summary>
-    public async Task WaitArchivedAsync(string segment, Func<string> log, int seconds = 60)
+    /// <summary>Switches to a new WAL segment and waits until the one it ends is archived; returns its name.</summary>
+    public async Task<string> SwitchAndWaitArchivedAsync(int seconds = 60)
+    {
+        var segment = await Pg.QueryScalarAsync("postgres", "SELECT pg_walfile_name(pg_switch_wal())");
+        await WaitArchivedAsync(segment, seconds);
+        return segment;
+    }
+
+    public async Task WaitArchivedAsync(string segment, int seconds = 60)
     {
         for (var i = 0; i < seconds * 10; i++)
         {
-            var archived = await Server.QueryScalarAsync("postgres", "SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver");
+            var archived = await Pg.QueryScalarAsync("postgres", "SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver");
             if (string.CompareOrdinal(archived, segment) >= 0) return;
             await Task.Delay(100);
         }
-        throw new TimeoutException($"{segment} was not archived; archiver said:\n{log()}");
+        throw new TimeoutException($"{segment} was not archived; archiver said:\n{ArchiverLog}");
     }
 
-    /// <summary>Switches to a new segment and waits until the one switched from is archived; returns its name.</summary>
-    public async Task<string> SwitchAndWaitAsync(Func<string> log, int seconds = 60)
-    {
-        var last = await Server.QueryScalarAsync("postgres", "SELECT pg_walfile_name(pg_switch_wal())");
-        await WaitArchivedAsync(last, log, seconds);
-        return last;
-    }
+    /// <summary>A pgbench run against "app", started now.</summary>
+    public Process StartLoad(params string[] args) =>
+        Process.Start(Psi(PostgresServer.Tool("pgbench"), ["-n", .. args, "app"], Pg.ClientEnvironment))!;
 
     /// <summary>`pitr --start` to <paramref name="target"/> into a new data directory, then <paramref name="sql"/> on the
     /// recovered cluster's database "app" (tab-separated rows).</summary>
-    public async Task<string> RecoverAndQueryAsync(Agent agent, string config, string target, string sql)
+    public async Task<string> RecoverAndQueryAsync(string target, string sql)
     {
-        var pgdata = Path.Combine(_shared, "recovered-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4)));
-        var result = await agent.RunAsync(["pitr", "--config", config, "--to", target, "--pgdata", pgdata, "--start"]);
+        var pgdata = Path.Combine(Shared, "recovered-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4)));
+        var result = await Agent.RunAsync(["pitr", "--config", Config, "--to", target, "--pgdata", pgdata, "--start"]);
         if (result.ExitCode != 0 || !result.StdoutText.Contains("recovered", StringComparison.Ordinal))
             throw new InvalidOperationException($"pitr --to {target} exited {result.ExitCode}: {result.StdoutText}{result.Stderr}");
-        var sockets = Path.Combine(_shared, "s-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4)));
+        var sockets = Path.Combine(Shared, "s-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4)));
         Directory.CreateDirectory(sockets);
         File.SetUnixFileMode(sockets, (UnixFileMode)0b111_111_111);
         var port = FreePort.Next();
@@ -111,12 +147,8 @@ public sealed class ArchivingCluster : IAsyncDisposable
         }
     }
 
-    /// <summary>A pgbench run against "app", started now.</summary>
-    public Process StartLoad(params string[] args) =>
-        Process.Start(Psi(PostgresServer.Tool("pgbench"), ["-n", .. args, "app"], Server.ClientEnvironment))!;
-
     private static Task<ProcessResult> AsPostgresAsync(string program, params string[] args) =>
-        Environment.IsPrivilegedProcess ? Processes.RunAsync("runuser", ["-u", "postgres", "--", program, .. args], null, null, null, "/")
+        System.Environment.IsPrivilegedProcess ? Processes.RunAsync("runuser", ["-u", "postgres", "--", program, .. args], null, null, null, "/")
             : Processes.RunAsync(program, args);
 
     private static ProcessStartInfo Psi(string program, IEnumerable<string> args, IReadOnlyDictionary<string, string> env)
@@ -127,28 +159,24 @@ public sealed class ArchivingCluster : IAsyncDisposable
         return psi;
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        if (Server != null) await Server.DisposeAsync();
-        Directory.Delete(_shared, recursive: true);
-    }
-
-    /// <summary>The archiver process and what it printed.</summary>
-    public sealed class Archiver(Process process, StringBuilder log) : IDisposable
+    private sealed class Archiver(Process process, StringBuilder log) : IDisposable
     {
         public string Log { get { lock (log) return log.ToString(); } }
 
-        /// <summary>SIGKILL: no chance to finish a batch or answer a push.</summary>
-        public void Kill()
+        public void Dispose()
         {
             if (!process.HasExited) process.Kill(entireProcessTree: true);
             process.WaitForExit();
-        }
-
-        public void Dispose()
-        {
-            Kill();
             process.Dispose();
         }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        // PostgreSQL first: its archive_command must not meet a vanished archiver and retry meanwhile.
+        if (_pg != null) await _pg.DisposeAsync();
+        _archiver?.Dispose();
+        _dir.Dispose();
+        Directory.Delete(Shared, recursive: true);
     }
 }

@@ -6,31 +6,21 @@ namespace Backups.Tests.Pitr;
 /// <summary>
 /// Point-in-time recovery end to end on a real PostgreSQL 15 under a pgbench load: PostgreSQL archives through
 /// `wal-push` (as its own account) to the resident archiver (as root), the nightly run takes a base backup, and
-/// `pitr --start` recovers to moments around a marker row and to the end of the archive.
+/// `pitr --start` recovers to moments around a marker row and to the end of the archive. (ArchivingFaultTests
+/// does the same on s3rver, through faults.)
 /// </summary>
-public sealed class PointInTimeRecoveryTests : IDisposable
+public sealed class PointInTimeRecoveryTests
 {
-    private const string Password = "pitr-Secret-5d1c07";
-    private readonly TempDir _dir = new();
-
-    public void Dispose() => _dir.Dispose();
-
     [Fact]
     public async Task recovery_reaches_moments_around_a_marker_row_and_the_end_of_the_archive()
     {
-        var repo = _dir.Combine("repo");
-        var agent = new Agent(repo, Password);
-        await agent.RunOkAsync("init");
         await using var cluster = await ArchivingCluster.StartAsync();
-        var pg = cluster.Server;
-        var config = await cluster.WriteConfigAsync(_dir.Combine("config.json"), repo, Password);
-        using var archiver = cluster.StartArchiver(config);
-
+        var (agent, config, pg) = (cluster.Agent, cluster.Config, cluster.Pg);
         await pg.CreateDatabaseAsync("app");
         await pg.PgbenchInitAsync("app", scale: 1);
         await pg.ExecAsync("app", "CREATE TABLE marker (note text)");
-        var run = await agent.RunAsync(["run", "--config", config], extraEnv: cluster.RunEnvironment);
-        Assert.True(run.ExitCode == 0, run.StdoutText + run.Stderr + archiver.Log);
+        var run = await agent.RunAsync(["run", "--config", config], extraEnv: cluster.Environment);
+        Assert.True(run.ExitCode == 0, run.StdoutText + run.Stderr + cluster.ArchiverLog);
 
         using var load = cluster.StartLoad("-c", "2", "-T", "9");
         await Task.Delay(2000);
@@ -42,7 +32,7 @@ public sealed class PointInTimeRecoveryTests : IDisposable
         await load.WaitForExitAsync();
         Assert.Equal(0, load.ExitCode);
         var counts = await pg.RowCountsAsync("app");
-        await cluster.SwitchAndWaitAsync(() => archiver.Log);
+        await cluster.SwitchAndWaitArchivedAsync();
 
         // A target before the only base backup is refused before anything is written.
         var early = Path.Combine(cluster.Shared, "early");
@@ -51,13 +41,13 @@ public sealed class PointInTimeRecoveryTests : IDisposable
         Assert.Contains("before the oldest base backup", refused.Stderr);
         Assert.False(Directory.Exists(early));
 
-        Assert.Equal("1", await cluster.RecoverAndQueryAsync(agent, config, t1, "SELECT count(*) FROM marker"));
-        Assert.Equal("0", await cluster.RecoverAndQueryAsync(agent, config, t2, "SELECT count(*) FROM marker"));
-        var latest = await cluster.RecoverAndQueryAsync(agent, config, "latest", PostgresServer.RowCountsSql);
+        Assert.Equal("1", await cluster.RecoverAndQueryAsync(t1, "SELECT count(*) FROM marker"));
+        Assert.Equal("0", await cluster.RecoverAndQueryAsync(t2, "SELECT count(*) FROM marker"));
+        var latest = await cluster.RecoverAndQueryAsync("latest", PostgresServer.RowCountsSql);
         Assert.Equal(counts, PostgresServer.ParseRowCounts(latest));
 
         // Stock restic reads it all, and dumps an archived segment byte for byte as PostgreSQL handed it over.
-        var restic = new Restic(repo, Password);
+        var restic = new Restic(cluster.Repository, ArchivingCluster.Password);
         await restic.CheckAsync(readData: true);
         var walSnapshot = (await restic.JsonAsync("snapshots", "--tag", "wal")).EnumerateArray().Last().GetProperty("id").GetString()!;
         var names = (await restic.RunOkAsync("ls", walSnapshot)).StdoutText.Split('\n').Where(l => l.StartsWith('/')).Select(l => l[1..]).ToList();

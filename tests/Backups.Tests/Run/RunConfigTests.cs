@@ -24,6 +24,9 @@ public sealed class RunConfigTests : IDisposable
         }
         """;
 
+    private const string Mysql = """{ "name": "mysql", "kind": "command", "command": ["mysqldump", "shop"], "filename": "shop.sql" }""";
+    private const string Cluster = """{ "name": "pg", "kind": "postgres-cluster", "base_backup_every": "1d", "rpo_minutes": 15 }""";
+
     private RunConfig Load(string json)
     {
         var path = _dir.Combine(Guid.NewGuid().ToString("N") + ".json");
@@ -54,6 +57,10 @@ public sealed class RunConfigTests : IDisposable
         { "field of another kind", Valid.Replace("\"paths\": [\"/srv/app/data\"]", "\"paths\": [\"/srv/app/data\"], \"database\": \"x\""), "$.sources[2].database" },
         { "empty command", Valid.Replace("[\"mysqldump\", \"shop\"]", "[]"), "$.sources[3].command" },
         { "bad name", Valid.Replace("\"name\": \"files\"", "\"name\": \"my files\""), "$.sources[2].name" },
+        { "bad base backup cadence", Valid.Replace(Mysql, Cluster.Replace("\"1d\"", "\"7x\"")), "$.sources[3].base_backup_every" },
+        { "zero base backup cadence", Valid.Replace(Mysql, Cluster.Replace("\"1d\"", "\"0d\"")), "$.sources[3].base_backup_every" },
+        { "zero rpo", Valid.Replace(Mysql, Cluster.Replace("15", "0")), "$.sources[3].rpo_minutes" },
+        { "cadence on a dump", Valid.Replace("\"database\": \"app\",", "\"database\": \"app\", \"base_backup_every\": \"1d\","), "$.sources[0].base_backup_every" },
         { "not JSON", "{ \"repository\": ", "$" },
     };
 
