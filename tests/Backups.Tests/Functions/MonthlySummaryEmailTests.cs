@@ -13,7 +13,8 @@ namespace Backups.Tests.Functions;
 /// The monthly summary as aws-ses-v2-local receives it: a plain-text part and an HTML part, both with the status
 /// table (the figures `backup-agent status` prints) and the chart of stored size and growth per night, whose
 /// numbers restic's raw-data confirms; and the summary rides along with the failure email when the month's first
-/// run fails, so a month whose first run failed still gets one.
+/// run fails, so a month whose first run failed still gets one, and the run history keeps later runs from sending
+/// it again.
 /// </summary>
 public sealed class MonthlySummaryEmailTests(SesLocalFixture ses, NotifyRepository repository)
     : IClassFixture<SesLocalFixture>, IClassFixture<NotifyRepository>
@@ -65,10 +66,10 @@ public sealed class MonthlySummaryEmailTests(SesLocalFixture ses, NotifyReposito
     }
 
     [Fact]
-    public async Task A_failed_first_run_of_the_month_still_sends_the_summary_with_the_failure()
+    public async Task A_failed_first_run_of_the_month_still_sends_the_summary_with_the_failure_and_the_months_later_runs_do_not()
     {
         using var environment = Environment($"box-{Guid.NewGuid():N}");
-        // The month's first run (December: no snapshot of the month before it started) fails at Verify.
+        // The month's first run fails at Verify.
         var start = new DateTimeOffset(2026, 12, 1, 3, 0, 0, TimeSpan.Zero);
         var result = await new NotifyFunction(environment).NotifyAsync(new NotifyInput
         {
@@ -87,11 +88,17 @@ public sealed class MonthlySummaryEmailTests(SesLocalFixture ses, NotifyReposito
         Assert.Contains("The backup workflow failed at Verify", html);
         Assert.Contains("class=\"bar\"", html);
 
-        // A later failure in the same month is not the month's first: no summary again.
+        // The history records that December's summary went out: the month's later runs, succeeded or failed, send none.
+        var success = await new NotifyFunction(environment).NotifyAsync(new NotifyInput
+        {
+            Outcome = NotifyOutcome.Success, ExecutionStartTime = start.AddDays(1),
+        }, SnapshotHistory.Invocation());
+        Assert.False(success.Sent);
+        Assert.StartsWith("the summary for December 2026 was sent on ", success.Reason);
         var later = await new NotifyFunction(environment).NotifyAsync(new NotifyInput
         {
             Outcome = NotifyOutcome.Failure, Step = "Retention", Error = "Backups.Unavailable", Cause = "timeout",
-            ExecutionStartTime = new DateTimeOffset(2026, 11, 20, 3, 0, 0, TimeSpan.Zero),
+            ExecutionStartTime = start.AddDays(2),
         }, SnapshotHistory.Invocation());
         var laterEmail = await EmailAsync(later.Subject!);
         Assert.DoesNotContain("avg growth/night", laterEmail["body"]!["text"]!.GetValue<string>());
