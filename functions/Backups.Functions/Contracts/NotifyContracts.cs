@@ -38,8 +38,8 @@ public sealed record NotifyInput
 
     public string? ExecutionName { get; init; }
 
-    /// <summary>Required for a success: the monthly summary is due when the repository holds no snapshot from
-    /// this calendar month (UTC) older than this.</summary>
+    /// <summary>Required for a success: its calendar month (UTC) is the one whose summary may be due, and the run
+    /// history dates the run by it.</summary>
     public DateTimeOffset? ExecutionStartTime { get; init; }
 }
 
