@@ -15,6 +15,7 @@ command -v qemu-aarch64 >/dev/null || need_apt+=(qemu-user)
 command -v strace >/dev/null || need_apt+=(strace)
 command -v zsh >/dev/null || need_apt+=(zsh)
 command -v groff >/dev/null || need_apt+=(groff-base)
+command -v chromium >/dev/null || need_apt+=(chromium)
 command -v systemd-analyze >/dev/null || need_apt+=(systemd)
 if [ ${#need_apt[@]} -gt 0 ]; then
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"

@@ -2,19 +2,23 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using BackupAgent.Cli;
 using Backups.Core.Reporting;
+using Backups.Core.Repositories;
 
 namespace BackupAgent.Commands;
 
 /// <summary>
 /// Per source: the latest snapshot and its age, what it restores to against what the source stores, the
 /// deduplication ratio and what each of the last 30 nights added; then this month's storage bill by class. Sizes
-/// are restic's (<see cref="SourceStatus"/>), so `restic stats --tag SOURCE` confirms them.
+/// are restic's (<see cref="SourceStatus"/>), so `restic stats --tag SOURCE` confirms them. Then what the workflow's
+/// run history (<see cref="RunHistoryStore"/>) says of each source: its last failure and error, its success rate
+/// and backup durations over the last 30 days.
 /// </summary>
 public sealed class StatusCommand : Command
 {
     public override string Name => "status";
     public override string Usage =>
-        "status [--cold-class GLACIER_IR|STANDARD_IA|none] [--cold-after-days N]: per source, latest snapshot, sizes, deduplication, growth and storage cost";
+        "status [--cold-class GLACIER_IR|STANDARD_IA|none] [--cold-after-days N]: per source, latest snapshot, sizes, deduplication, growth, " +
+        "storage cost, last failure, success rate and backup durations";
     public override IReadOnlyList<Flag> Flags { get; } =
     [
         Flag.Valued("cold-class", "CLASS", "the storage class data packs move to (as the stack's coldStorageClass), for the cost estimate"),
@@ -39,6 +43,8 @@ public sealed class StatusCommand : Command
         var sources = await SourceStatuses.ComputeAsync(repo, snapshots, now, ct);
         var repositoryBytes = await StorageCost.RepositoryBytesAsync(repo.Backend, ct);
         var cost = StorageCost.Estimate(repositoryBytes, sources, now, coldAfterDays, coldClass);
+        var (history, historyProblem) = await HistoryAsync(repo, ct);
+        var runs = history == null ? [] : SourceRunsOf.Compute(history, now);
 
         if (output.Json)
         {
@@ -64,6 +70,8 @@ public sealed class StatusCommand : Command
                 {
                     ["storage_class"] = c.StorageClass, ["bytes"] = c.Bytes, ["monthly_usd"] = c.MonthlyCost,
                 })]),
+                ["history"] = history == null ? null : HistoryJson(history, runs, now),
+                ["history_note"] = history == null ? historyProblem : null,
             });
             return ExitCodes.Ok;
         }
@@ -76,6 +84,73 @@ public sealed class StatusCommand : Command
         }
         output.Line($"storage this month (estimate, us-east-1): " +
                     string.Join(", ", cost.Select(c => $"{c.StorageClass} {Size.Format(c.Bytes)} ${c.MonthlyCost.ToString("0.00", CultureInfo.InvariantCulture)}")));
+        if (history == null)
+        {
+            output.Line($"run history: {historyProblem}");
+            return ExitCodes.Ok;
+        }
+        output.Line($"run history (last {SourceRunsOf.Window.TotalDays:0} days):");
+        output.Line($"{"source",-20} {"runs",5} {"success",8} {"backup time (latest / avg)",27}  last failure");
+        foreach (var r in runs)
+        {
+            var durations = r.LatestSeconds is { } latest ? $"{SourceRunsOf.DurationText(latest)} / {SourceRunsOf.DurationText(r.AverageSeconds!.Value)}" : "-";
+            var failure = r.LastFailure is { } f ? $"{Time(f.Started)} {f.FailedStep ?? "backup"}: {r.LastError ?? "(no error given)"}" : "none";
+            output.Line($"{r.Source,-20} {r.Runs,5} {Percent(r.SuccessRate),8} {durations,27}  {failure}");
+        }
+        if (history.Runs.LastOrDefault() is { } last)
+            output.Line($"last run: {Time(last.Started)} on {last.Host}, {(last.Succeeded ? "succeeded" : $"failed at {last.FailedStep ?? "a step"}: {last.Error}")}");
         return ExitCodes.Ok;
     }
+
+    /// <summary>The run history, or null and why (none written yet, or unreadable: the rest of the status stands).</summary>
+    private static async Task<(RunHistory? History, string? Problem)> HistoryAsync(Repository repo, CancellationToken ct)
+    {
+        try
+        {
+            return await RunHistoryStore.LoadAsync(repo, ct) is { } history
+                ? (history, null)
+                : (null, "none recorded yet (the workflow's Notify step records every run in the repository's status/ folder)");
+        }
+        catch (RepositoryException e) when (e.Kind == ErrorKind.Damaged)
+        {
+            return (null, $"unreadable: {e.Message}");
+        }
+    }
+
+    private static JsonObject HistoryJson(RunHistory history, List<SourceRuns> runs, DateTimeOffset now)
+    {
+        var recent = history.Runs.Where(r => r.Started >= now - SourceRunsOf.Window).ToList();
+        return new JsonObject
+        {
+            ["runs"] = recent.Count,
+            ["runs_failed"] = recent.Count(r => !r.Succeeded),
+            ["last_run"] = history.Runs.LastOrDefault() is { } last ? RunJson(last) : null,
+            ["last_failed_run"] = history.Runs.LastOrDefault(r => !r.Succeeded) is { } failed ? RunJson(failed) : null,
+            ["sources"] = new JsonArray([.. runs.Select(r => (JsonNode)new JsonObject
+            {
+                ["source"] = r.Source,
+                ["runs"] = r.Runs,
+                ["succeeded"] = r.Succeeded,
+                ["success_rate"] = r.SuccessRate is { } rate ? Math.Round(rate, 4) : null,
+                ["last_failure"] = r.LastFailure is { } f ? Iso(f.Started) : null,
+                ["last_failure_step"] = r.LastFailure?.FailedStep,
+                ["last_error"] = r.LastError,
+                ["latest_seconds"] = r.LatestSeconds,
+                ["average_seconds"] = r.AverageSeconds is { } average ? Math.Round(average, 1) : null,
+                ["durations"] = new JsonArray([.. r.Durations.Select(d => (JsonNode)new JsonObject { ["started"] = Iso(d.Started), ["seconds"] = d.Seconds })]),
+            })]),
+        };
+    }
+
+    private static JsonObject RunJson(RunRecord run) => new()
+    {
+        ["started"] = Iso(run.Started), ["host"] = run.Host, ["execution"] = run.Execution, ["succeeded"] = run.Succeeded,
+        ["duration_seconds"] = Math.Round(run.DurationSeconds, 1), ["failed_step"] = run.FailedStep, ["error"] = run.Error,
+    };
+
+    private static string Time(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture) + " UTC";
+
+    private static string Iso(DateTimeOffset time) => time.ToString("O", CultureInfo.InvariantCulture);
+
+    private static string Percent(double? rate) => rate is { } r ? (r * 100).ToString("0.#", CultureInfo.InvariantCulture) + "%" : "-";
 }

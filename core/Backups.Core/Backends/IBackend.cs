@@ -2,8 +2,9 @@ using Backups.Core.Repositories;
 
 namespace Backups.Core.Backends;
 
-/// <summary>The kinds of files a repository stores, each in its own folder.</summary>
-public enum FileKind { Config, Key, Snapshot, Index, Lock, Pack }
+/// <summary>The kinds of files a repository stores, each in its own folder. Status (status/) is ours alone: the
+/// workflow's run history, which restic never lists (it reads only its own folders) and `check` ignores.</summary>
+public enum FileKind { Config, Key, Snapshot, Index, Lock, Pack, Status }
 
 /// <summary>A file in the repository: its kind and its name (a hex id; "config" for the config file).</summary>
 public readonly record struct FileHandle(FileKind Kind, string Name)
@@ -98,6 +99,7 @@ public static class FileLayout
         FileKind.Index => "index",
         FileKind.Lock => "locks",
         FileKind.Pack => "data",
+        FileKind.Status => "status",
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };
 

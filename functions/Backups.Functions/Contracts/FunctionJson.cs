@@ -28,5 +28,6 @@ namespace Backups.Functions.Contracts;
 [JsonSerializable(typeof(OffsiteResult))]
 [JsonSerializable(typeof(NotifyInput))]
 [JsonSerializable(typeof(NotifyResult))]
+[JsonSerializable(typeof(AgentRunCause))]
 [JsonSerializable(typeof(WebhookMessage))]
 public sealed partial class FunctionJson : JsonSerializerContext;

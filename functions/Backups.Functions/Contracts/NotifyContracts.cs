@@ -38,22 +38,36 @@ public sealed record NotifyInput
 
     public string? ExecutionName { get; init; }
 
-    /// <summary>Required for a success: the monthly summary is due when the repository holds no snapshot from
-    /// this calendar month (UTC) older than this.</summary>
+    /// <summary>Required for a success: its calendar month (UTC) is the one whose summary may be due, and the run
+    /// history dates the run by it.</summary>
     public DateTimeOffset? ExecutionStartTime { get; init; }
 }
 
-/// <summary>What Notify reads of one source in the agent's run result (which is snake_case).</summary>
+/// <summary>What Notify reads of one source in the agent's run result (which is snake_case): its warnings for the
+/// email, the rest for the run history.</summary>
 public sealed record BackupSourceResult
 {
     [JsonPropertyName("name")] public required string Name { get; init; }
+    [JsonPropertyName("succeeded")] public bool? Succeeded { get; init; }
+    [JsonPropertyName("error")] public string? Error { get; init; }
+    [JsonPropertyName("duration_seconds")] public double? DurationSeconds { get; init; }
+    [JsonPropertyName("bytes_added")] public long? BytesAdded { get; init; }
     [JsonPropertyName("warnings")] public IReadOnlyList<string>? Warnings { get; init; }
+}
+
+/// <summary>The agent's run result as the cause of BackupAgent.SourcesFailed carries it.</summary>
+public sealed record AgentRunCause
+{
+    [JsonPropertyName("failed_sources")] public IReadOnlyList<string>? FailedSources { get; init; }
+    [JsonPropertyName("sources")] public IReadOnlyList<BackupSourceResult>? Sources { get; init; }
 }
 
 /// <param name="Sent">Whether an email went out (a success outside the summary cadence sends none).</param>
 /// <param name="WebhookError">Why the webhook post failed; the email went out regardless.</param>
 /// <param name="Reason">Why nothing was sent, when nothing was.</param>
-public sealed record NotifyResult(bool Sent, string? MessageId, string? Subject, bool WebhookSent, string? WebhookError = null, string? Reason = null);
+/// <param name="HistoryError">Why the run could not be added to the run history (the email went out regardless).</param>
+public sealed record NotifyResult(bool Sent, string? MessageId, string? Subject, bool WebhookSent, string? WebhookError = null, string? Reason = null,
+    string? HistoryError = null);
 
 /// <summary>A chat webhook's body: Discord reads <c>content</c>, Slack reads <c>text</c>.</summary>
 public sealed record WebhookMessage(string Content, string Text);

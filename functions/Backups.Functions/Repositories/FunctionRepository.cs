@@ -60,9 +60,9 @@ public sealed class FunctionRepository
         return await _settings.OpenAsync(context.CancellationToken, deadline);
     }
 
-    public async Task<SourceHistory> LoadHistoryAsync(InvocationContext context, TimeSpan? atMost = null)
+    public async Task<SourceHistory> LoadHistoryAsync(InvocationContext context)
     {
-        await using var repo = await OpenAsync(context, atMost);
+        await using var repo = await OpenAsync(context);
         return new SourceHistory(await repo.LoadSnapshotsAsync(context.CancellationToken));
     }
 

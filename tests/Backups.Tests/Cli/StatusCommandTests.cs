@@ -1,5 +1,8 @@
 using System.Globalization;
 using System.Text.Json;
+using Backups.Core.Backends;
+using Backups.Core.Reporting;
+using Backups.Core.Repositories;
 using Backups.Tests.Backends;
 using Backups.Tests.Support;
 using Xunit;
@@ -91,6 +94,63 @@ public sealed class StatusCommandTests
         var text = (await agent.RunOkAsync("status")).StdoutText;
         Assert.Contains(db[^1][..8], text);
         Assert.Contains("GLACIER_IR", text);
+
+        // No workflow has run here: the status says so, and the rest of it stands.
+        Assert.Contains("run history: none recorded yet", text);
+        Assert.Equal(JsonValueKind.Null, status.GetProperty("history").ValueKind);
+        Assert.StartsWith("none recorded yet", status.GetProperty("history_note").GetString());
+    }
+
+    [Fact]
+    public async Task Status_shows_each_sources_last_failure_success_rate_and_backup_durations_from_the_run_history()
+    {
+        using var dir = new TempDir();
+        var repository = dir.Combine("repo");
+        var agent = new Agent(repository, Password);
+        await agent.RunOkAsync("init");
+        (await agent.RunAsync(["backup", "--stdin", "--stdin-filename", "db.dump", "--tag", "db"], stdin: new MemoryStream(BackendContract.RandomBytes(10_000))))
+            .EnsureSuccess("backup db");
+        var now = DateTimeOffset.UtcNow;
+        RunRecord Run(int daysAgo, string? failedStep, params SourceRun[] sources) =>
+            new("db-box", $"run-{daysAgo}", now.AddDays(-daysAgo), now.AddDays(-daysAgo).AddMinutes(10), failedStep == null, failedStep,
+                failedStep == null ? null : "BackupAgent.SourcesFailed", null, sources);
+        await using (var repo = await Repository.OpenAsync(new LocalBackend(repository), Password))
+            await RunHistoryStore.UpdateAsync(repo, history =>
+            {
+                history.Add(Run(40, "StartBackup", new SourceRun("files", false, "old failure")));
+                history.Add(Run(5, "Verify"));
+                history.Add(Run(4, null, new SourceRun("db", true, DurationSeconds: 100)));
+                history.Add(Run(3, "StartBackup", new SourceRun("db", false, "pg_dump: connection refused", 2), new SourceRun("files", true, DurationSeconds: 12)));
+                history.Add(Run(2, null, new SourceRun("db", true, DurationSeconds: 120)));
+                history.Add(Run(1, null, new SourceRun("db", true, DurationSeconds: 140), new SourceRun("files", true, DurationSeconds: 10)));
+            }, default);
+
+        var json = JsonDocument.Parse((await agent.RunOkAsync("status", "--json")).StdoutText).RootElement.GetProperty("history");
+        Assert.Equal(5, json.GetProperty("runs").GetInt32());
+        Assert.Equal(2, json.GetProperty("runs_failed").GetInt32());
+        Assert.Equal("run-1", json.GetProperty("last_run").GetProperty("execution").GetString());
+        Assert.Equal("StartBackup", json.GetProperty("last_failed_run").GetProperty("failed_step").GetString());
+        var sources = json.GetProperty("sources").EnumerateArray().ToDictionary(s => s.GetProperty("source").GetString()!);
+        Assert.Equal(["db", "files"], sources.Keys);
+        var db = sources["db"];
+        Assert.Equal((4, 3, 0.75), (db.GetProperty("runs").GetInt32(), db.GetProperty("succeeded").GetInt32(), db.GetProperty("success_rate").GetDouble()));
+        Assert.Equal("pg_dump: connection refused", db.GetProperty("last_error").GetString());
+        Assert.Equal(now.AddDays(-3).ToString("O", CultureInfo.InvariantCulture), db.GetProperty("last_failure").GetString());
+        Assert.Equal([100.0, 120.0, 140.0], db.GetProperty("durations").EnumerateArray().Select(d => d.GetProperty("seconds").GetDouble()));
+        Assert.Equal((140.0, 120.0), (db.GetProperty("latest_seconds").GetDouble(), db.GetProperty("average_seconds").GetDouble()));
+        // files failed 40 days ago: outside the 30 days of the rate, still its last failure.
+        var files = sources["files"];
+        Assert.Equal((2, 1.0), (files.GetProperty("runs").GetInt32(), files.GetProperty("success_rate").GetDouble()));
+        Assert.Equal("old failure", files.GetProperty("last_error").GetString());
+
+        var text = (await agent.RunOkAsync("status")).StdoutText.ReplaceLineEndings("\n");
+        Assert.Contains("run history (last 30 days):", text);
+        Assert.Matches(@"\ndb +4 +75% +2m 20s / 2m 00s  \d{4}-\d\d-\d\d \d\d:\d\d UTC StartBackup: pg_dump: connection refused\n", text);
+        Assert.Matches(@"\nfiles +2 +100% +10s / 11s  .* StartBackup: old failure\n", text);
+        Assert.Contains("last run: ", text);
+
+        // The history sits in status/, beside restic's folders: stock restic reads the repository as before.
+        Assert.Contains("no errors were found", (await new Restic(repository, Password).RunOkAsync("check", "--read-data")).StdoutText);
     }
 
     [Theory]

@@ -1,10 +1,12 @@
 using System.Globalization;
+using System.Net;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Backups.Functions.Contracts;
 using Backups.Functions.Handlers.Notify;
 using Backups.Functions.Runtime;
 using Backups.Tests.Aws;
+using Backups.Tests.Support;
 using Xunit;
 
 namespace Backups.Tests.Functions;
@@ -13,7 +15,8 @@ namespace Backups.Tests.Functions;
 /// The monthly summary as aws-ses-v2-local receives it: a plain-text part and an HTML part, both with the status
 /// table (the figures `backup-agent status` prints) and the chart of stored size and growth per night, whose
 /// numbers restic's raw-data confirms; and the summary rides along with the failure email when the month's first
-/// run fails, so a month whose first run failed still gets one.
+/// run fails, so a month whose first run failed still gets one, and the run history keeps later runs from sending
+/// it again.
 /// </summary>
 public sealed class MonthlySummaryEmailTests(SesLocalFixture ses, NotifyRepository repository)
     : IClassFixture<SesLocalFixture>, IClassFixture<NotifyRepository>
@@ -65,10 +68,58 @@ public sealed class MonthlySummaryEmailTests(SesLocalFixture ses, NotifyReposito
     }
 
     [Fact]
-    public async Task A_failed_first_run_of_the_month_still_sends_the_summary_with_the_failure()
+    public async Task The_summary_email_renders_in_headless_chromium_with_the_tables_figures_and_a_bar_per_night()
     {
         using var environment = Environment($"box-{Guid.NewGuid():N}");
-        // The month's first run (December: no snapshot of the month before it started) fails at Verify.
+        var result = await new NotifyFunction(environment).NotifyAsync(
+            new NotifyInput { Outcome = NotifyOutcome.Success, ExecutionStartTime = RunStart }, SnapshotHistory.Invocation());
+        var email = await EmailAsync(result.Subject!);
+        var text = email["body"]!["text"]!.GetValue<string>().ReplaceLineEndings("\n");
+        var html = email["body"]!["html"]!.GetValue<string>();
+        using var dir = new TempDir();
+        var page = dir.Combine("summary.html");
+        await File.WriteAllTextAsync(page, html);
+        using var chromium = new HeadlessChromium();
+
+        // What the page shows once rendered: every figure of the text part's table rows, the nights' growth and
+        // the storage estimate.
+        var shown = Regex.Replace(WebUtility.HtmlDecode(Regex.Replace(await chromium.DumpDomAsync(page), "<[^>]+>", " ")), @"\s+", " ");
+        var rows = Regex.Matches(text, @"^  (\S+) +(\d{4}-\d\d-\d\d \d\d:\d\d) +(\d+[dh] \d+[hm]) +([\d.]+ [MG]iB) +([\d.]+ [MG]iB) +([\d.]+x) +(\S+ [MG]iB)$", RegexOptions.Multiline);
+        Assert.Equal(["app-db", "cache"], rows.Select(r => r.Groups[1].Value));
+        foreach (var figure in rows.SelectMany(r => r.Groups.Values.Skip(1)).Select(g => g.Value))
+            Assert.Contains(figure, shown);
+        var stored = await RawDataAsync(DateTimeOffset.MaxValue);
+        var before = await RawDataAsync(RunStart);
+        foreach (var figure in new[] { $"+{MiB(before)} {MiB(before)} stored", $"+{MiB(stored - before)} {MiB(stored)} stored", $"GLACIER_IR {MiB(before)}" })
+            Assert.Contains(figure, shown);
+
+        // The chart as drawn: a block of the bar colour per night, 12 pixels high and as wide as the night's growth
+        // makes it (the widest 300), and dark text above it (the table).
+        var screenshot = await chromium.ScreenshotAsync(page);
+        var widths = Regex.Matches(html, "<td class=\"bar\" width=\"(\\d+)\"").Select(m => int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)).ToList();
+        var bars = new List<(int Top, int Rows, int Width)>();
+        for (var y = 0; y < screenshot.Height; y++)
+        {
+            var run = Enumerable.Range(0, screenshot.Width).Count(x => IsBar(screenshot[x, y]));
+            if (run == 0) continue;
+            if (bars.Count > 0 && bars[^1].Top + bars[^1].Rows == y && bars[^1].Width == run) bars[^1] = bars[^1] with { Rows = bars[^1].Rows + 1 };
+            else bars.Add((y, 1, run));
+        }
+        Assert.Equal(widths.Select(w => (12, w)), bars.Select(b => (b.Rows, b.Width)));
+        Assert.Contains(300, widths);
+        var dark = Enumerable.Range(0, bars[0].Top).Sum(y => Enumerable.Range(0, screenshot.Width).Count(x => screenshot[x, y] is { R: < 100, G: < 100, B: < 100 }));
+        Assert.True(dark > 2000, $"the table's text is drawn above the chart ({dark} dark pixels)");
+    }
+
+    /// <summary>The bars' #3b7dd8, give or take a step of colour conversion.</summary>
+    private static bool IsBar((byte R, byte G, byte B) pixel) =>
+        Math.Abs(pixel.R - 0x3b) <= 2 && Math.Abs(pixel.G - 0x7d) <= 2 && Math.Abs(pixel.B - 0xd8) <= 2;
+
+    [Fact]
+    public async Task A_failed_first_run_of_the_month_still_sends_the_summary_with_the_failure_and_the_months_later_runs_do_not()
+    {
+        using var environment = Environment($"box-{Guid.NewGuid():N}");
+        // The month's first run fails at Verify.
         var start = new DateTimeOffset(2026, 12, 1, 3, 0, 0, TimeSpan.Zero);
         var result = await new NotifyFunction(environment).NotifyAsync(new NotifyInput
         {
@@ -87,11 +138,17 @@ public sealed class MonthlySummaryEmailTests(SesLocalFixture ses, NotifyReposito
         Assert.Contains("The backup workflow failed at Verify", html);
         Assert.Contains("class=\"bar\"", html);
 
-        // A later failure in the same month is not the month's first: no summary again.
+        // The history records that December's summary went out: the month's later runs, succeeded or failed, send none.
+        var success = await new NotifyFunction(environment).NotifyAsync(new NotifyInput
+        {
+            Outcome = NotifyOutcome.Success, ExecutionStartTime = start.AddDays(1),
+        }, SnapshotHistory.Invocation());
+        Assert.False(success.Sent);
+        Assert.StartsWith("the summary for December 2026 was sent on ", success.Reason);
         var later = await new NotifyFunction(environment).NotifyAsync(new NotifyInput
         {
             Outcome = NotifyOutcome.Failure, Step = "Retention", Error = "Backups.Unavailable", Cause = "timeout",
-            ExecutionStartTime = new DateTimeOffset(2026, 11, 20, 3, 0, 0, TimeSpan.Zero),
+            ExecutionStartTime = start.AddDays(2),
         }, SnapshotHistory.Invocation());
         var laterEmail = await EmailAsync(later.Subject!);
         Assert.DoesNotContain("avg growth/night", laterEmail["body"]!["text"]!.GetValue<string>());

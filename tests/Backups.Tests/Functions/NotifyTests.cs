@@ -133,20 +133,24 @@ public sealed class NotifyTests(SesLocalFixture ses, NotifyRepository repository
     [Fact]
     public async Task A_later_success_in_the_same_month_sends_nothing()
     {
-        using var environment = Environment();
+        using var environment = Environment(("NOTIFY_WEBHOOK_URL", ""), ("BACKUP_HOST", $"box-{Guid.NewGuid():N}"));
+        var first = await Function(environment).NotifyAsync(new NotifyInput { Outcome = NotifyOutcome.Success, ExecutionStartTime = RunStart },
+            SnapshotHistory.Invocation());
 
         var result = await Function(environment).NotifyAsync(new NotifyInput { Outcome = NotifyOutcome.Success, ExecutionStartTime = RunStart.AddDays(1) },
             SnapshotHistory.Invocation());
 
+        Assert.True(first.Sent);
         Assert.False(result.Sent);
-        Assert.Matches(@"^not the month's first successful run \(snapshot [0-9a-f]{8} from 2026-11-15 03:02 UTC\)$", result.Reason);
+        Assert.Matches(@"^the summary for November 2026 was sent on \d{4}-\d\d-\d\d \d\d:\d\d UTC$", result.Reason);
+        Assert.Null(result.HistoryError);
         Assert.Empty(_webhook.Requests);
     }
 
     [Fact]
     public async Task A_success_with_warnings_emails_them_outside_the_summary_cadence()
     {
-        using var environment = Environment();
+        using var environment = Environment((MonthlySummary.CadenceVariable, "never"));
         var function = FunctionCatalog.All["notify"](environment);
         // As the workflow passes it: the agent's run result, snake_case, with more members than Notify reads.
         var input = $$"""

@@ -57,6 +57,15 @@ public sealed class LocalWorkflowTests(WorkflowStack stack) : IClassFixture<Work
         await restic.CheckAsync(readData: true);
         var summary = await EmailAsync((string)output["notify"]!["subject"]!);
         Assert.Contains(WorkflowStack.Recipient, summary["destination"]!["to"]!.ToJsonString());
+
+        // Notify recorded the run from the agent's own results, and that the month's summary went out.
+        await using var repo = await Backups.Core.Repositories.Repository.OpenAsync(RepositoryLocation.Open(repository, stack.S3.Options()), WorkflowStack.RepositoryPassword);
+        var history = await Backups.Core.Reporting.RunHistoryStore.LoadAsync(repo, default);
+        var run = Assert.Single(history!.Runs);
+        Assert.True(run.Succeeded);
+        Assert.Equal(["app-db", "cache"], run.Sources.Select(s => s.Source).Order());
+        Assert.All(run.Sources, s => Assert.True(s is { Succeeded: true, DurationSeconds: > 0, BytesAdded: > 0 }, s.ToString()));
+        Assert.NotNull(history.SummaryOf(WorkflowStack.Host, run.Started));
     }
 
     [Fact]

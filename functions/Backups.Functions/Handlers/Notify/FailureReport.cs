@@ -1,6 +1,4 @@
 using System.Text;
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using Backups.Functions.Contracts;
 using Backups.Functions.Repositories;
 
@@ -48,39 +46,11 @@ public static class FailureReport
     }
 
     /// <summary>Each failed source's own one-line error from the agent's result (what people read first).</summary>
-    private static IEnumerable<(string Source, string Error)> SourceErrorsIn(string? cause)
-    {
-        if (cause == null || !cause.TrimStart().StartsWith('{')) return [];
-        try
-        {
-            return JsonNode.Parse(cause)?["sources"] is JsonArray sources
-                ? sources.OfType<JsonObject>()
-                    .Where(s => s["error"]?.GetValueKind() == JsonValueKind.String && s["name"]?.GetValueKind() == JsonValueKind.String)
-                    .Select(s => (s["name"]!.GetValue<string>(), s["error"]!.GetValue<string>().ReplaceLineEndings(" ")))
-                    .ToList()
-                : [];
-        }
-        catch (JsonException)
-        {
-            return [];
-        }
-    }
+    private static IEnumerable<(string Source, string Error)> SourceErrorsIn(string? cause) =>
+        (AgentCause.Parse(cause)?.Sources ?? []).Where(s => s.Error != null).Select(s => (s.Name, s.Error!.ReplaceLineEndings(" ")));
 
     /// <summary>The agent's result (BackupAgent.SourcesFailed's cause) lists them in failed_sources.</summary>
-    private static List<string>? FailedSourcesIn(string? cause)
-    {
-        if (cause == null || !cause.TrimStart().StartsWith('{')) return null;
-        try
-        {
-            return JsonNode.Parse(cause)?["failed_sources"] is JsonArray names
-                ? names.Select(n => n?.GetValueKind() == JsonValueKind.String ? n.GetValue<string>() : null).OfType<string>().ToList()
-                : null;
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
-    }
+    private static List<string>? FailedSourcesIn(string? cause) => AgentCause.Parse(cause)?.FailedSources?.ToList();
 
     private static string Truncate(string text) => text.Length <= MaxCauseLength ? text : text[..MaxCauseLength] + "... [truncated]";
 

@@ -13,10 +13,12 @@ using Repo = Backups.Core.Repositories.Repository;
 namespace Backups.Functions.Handlers.Notify;
 
 /// <summary>
-/// The success summary. Stateless cadence rule ("monthly", the default): a successful execution sends it when
-/// the repository holds no snapshot from the execution's calendar month (UTC) taken before the execution started,
-/// i.e. its own snapshots are the month's first. A month whose first run failed part-way has its summary skipped.
-/// "always" sends one after every success, "never" none.
+/// The month's summary. Cadence "monthly" (the default): the first execution of a calendar month (UTC, by its
+/// start) that Notify reports on sends it, whether it succeeded or failed (a failure's email carries it under
+/// the failure), and the run history (<see cref="RunHistory"/>) records per host that the month's summary went
+/// out, so later runs of the month send none. When the run history cannot be read, the summary is due if the
+/// repository holds no snapshot of the month taken before the execution started. "always" sends one after every
+/// execution, "never" none.
 /// </summary>
 public static class MonthlySummary
 {
@@ -29,15 +31,19 @@ public static class MonthlySummary
 
     public const string CadenceVariable = "NOTIFY_SUCCESS_SUMMARY";
 
-    public static string? NotDueReason(string cadence, SourceHistory history, DateTimeOffset executionStart)
+    /// <param name="runs">The run history, or null when it could not be read.</param>
+    public static string? NotDueReason(string cadence, RunHistory? runs, SourceHistory history, string host, DateTimeOffset executionStart)
     {
         var monthStart = new DateTimeOffset(executionStart.UtcDateTime.Year, executionStart.UtcDateTime.Month, 1, 0, 0, 0, TimeSpan.Zero);
         return cadence switch
         {
             "always" => null,
             "never" => $"{CadenceVariable} is never",
+            _ when runs != null => runs.SummaryOf(host, executionStart) is { } sent
+                ? $"the summary for {monthStart.ToString("MMMM yyyy", CultureInfo.InvariantCulture)} was sent on {sent.At.UtcDateTime:yyyy-MM-dd HH:mm} UTC"
+                : null,
             _ => history.Snapshots.FirstOrDefault(s => s.Time >= monthStart && s.Time < executionStart) is { } earlier
-                ? $"not the month's first successful run (snapshot {earlier.Id.Short} from {earlier.Time.UtcDateTime:yyyy-MM-dd HH:mm} UTC)"
+                ? $"not the month's first run (snapshot {earlier.Id.Short} from {earlier.Time.UtcDateTime:yyyy-MM-dd HH:mm} UTC; the run history could not be read)"
                 : null,
         };
     }

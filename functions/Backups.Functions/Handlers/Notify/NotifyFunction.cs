@@ -1,14 +1,18 @@
 using Backups.Aws;
 using Backups.Aws.Secrets;
+using Backups.Core.Reporting;
 using Backups.Functions.Contracts;
 using Backups.Functions.Repositories;
 using Backups.Functions.Runtime;
+using Repo = Backups.Core.Repositories.Repository;
 
 namespace Backups.Functions.Handlers.Notify;
 
 /// <summary>
 /// Tells people how the night went: an email through SES v2 (and optionally a chat webhook) when a step failed,
-/// and a success summary on the cadence of <see cref="MonthlySummary"/>. Nothing it sends contains a secret: the
+/// and the month's summary on the cadence of <see cref="MonthlySummary"/>; and it adds every execution, succeeded or
+/// failed, to the run history beside the repository (<see cref="RunHistoryStore"/>: status/, which needs
+/// s3:PutObject and s3:DeleteObject on that folder), which `backup-agent status` reads. Nothing it sends contains a secret: the
 /// secrets it knows (repository password, NOTIFY_REDACT_SSM_PARAMETERS such as database passwords, the webhook
 /// URL) are masked, and so is anything that looks like one (<see cref="SecretScrubber"/>), task tokens included.
 /// </summary>
@@ -68,63 +72,98 @@ public sealed class NotifyFunction
         foreach (var secret in _otherSecrets) await _environment.Secrets.ResolveAsync(secret, ct);
         var (webhook, webhookError) = await WebhookAsync(ct);
         var host = input.Host ?? _environment.Optional("BACKUP_HOST") ?? "(host not named)";
+        var failed = input.Outcome == NotifyOutcome.Failure;
+        if (!failed && input.ExecutionStartTime == null)
+            throw new InvalidInputException("invalid input at $.executionStartTime: required for a success notification");
 
-        Message message;
-        if (input.Outcome == NotifyOutcome.Failure)
+        // A failure may be the repository itself (wrong password, unreachable): its email goes out anyway, and
+        // the store is not waited for long, as the email matters more than the history in it.
+        Repo? repo = null;
+        SourceHistory? snapshots = null;
+        string? problem = null;
+        try
         {
-            // The failure may be the repository itself (wrong password, unreachable): the email goes out anyway.
-            SourceHistory? history = null;
-            string? problem = null;
-            try
-            {
-                // The email matters more than the history in it: a store out of reach is not waited for long.
-                history = await _repository.LoadHistoryAsync(context, HistoryWait);
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                problem = $"{ErrorNames.Of(e)}: {e.Message}";
-            }
-            message = FailureReport.Compose(input, host, history, problem, _where, _environment.Time.GetUtcNow());
-            if (history != null && input.ExecutionStartTime is { } failedStart && MonthlySummary.NotDueReason(_cadence, history, failedStart) == null)
-                message = await WithSummaryAsync(message, history, host, input, context);
+            repo = await _repository.OpenAsync(context, failed ? HistoryWait : null);
+            snapshots = new SourceHistory(await repo.LoadSnapshotsAsync(ct));
+        }
+        catch (Exception e) when (failed && e is not OperationCanceledException)
+        {
+            problem = $"{ErrorNames.Of(e)}: {e.Message}";
+        }
+        await using var opened = repo;
+        var (runs, historyError) = repo == null ? (null, problem) : await RunHistoryAsync(repo, ct);
+        var notDue = snapshots == null ? "the repository could not be read"
+            : input.ExecutionStartTime is { } start ? MonthlySummary.NotDueReason(_cadence, runs, snapshots, host, start) : "the execution's start is not given";
+
+        Message? message;
+        if (failed)
+        {
+            message = FailureReport.Compose(input, host, snapshots, problem, _where, _environment.Time.GetUtcNow());
+            if (notDue == null) message = await WithSummaryAsync(message, repo!, snapshots!, host, input, ct);
         }
         else
         {
-            if (input.ExecutionStartTime is not { } start)
-                throw new InvalidInputException("invalid input at $.executionStartTime: required for a success notification");
-            await using var repo = await _repository.OpenAsync(context);
-            var history = new SourceHistory(await repo.LoadSnapshotsAsync(ct));
             var warnings = WarningReport.Compose(input, host, _where);
-            if (MonthlySummary.NotDueReason(_cadence, history, start) is { } reason)
-            {
-                if (warnings == null) return new NotifyResult(Sent: false, MessageId: null, Subject: null, WebhookSent: false, Reason: reason);
-                message = warnings;
-            }
-            else
-            {
-                message = await MonthlySummary.ComposeAsync(repo, history, host, input, _where, _cold, ct);
-                if (warnings != null) message = new Message(warnings.Subject, warnings.Body + "\n" + message.Body, message.Html);
-            }
+            message = notDue != null ? warnings : await MonthlySummary.ComposeAsync(repo!, snapshots!, host, input, _where, _cold, ct);
+            if (notDue == null && warnings != null) message = new Message(warnings.Subject, warnings.Body + "\n" + message!.Body, message.Html);
         }
 
-        message = new Message(_environment.Clean(message.Subject), _environment.Clean(message.Body), message.Html is { } html ? _environment.Clean(html) : null);
-        var id = await _ses.SendEmailAsync(_sender, _recipients, message.Subject, message.Body, message.Html, ct);
-        if (webhook != null) webhookError = await PostAsync(webhook, message, ct);
-        return new NotifyResult(Sent: true, id, message.Subject, WebhookSent: webhook != null && webhookError == null, webhookError);
+        string? id = null;
+        if (message != null)
+        {
+            message = new Message(_environment.Clean(message.Subject), _environment.Clean(message.Body), message.Html is { } html ? _environment.Clean(html) : null);
+            id = await _ses.SendEmailAsync(_sender, _recipients, message.Subject, message.Body, message.Html, ct);
+            if (webhook != null) webhookError = await PostAsync(webhook, message, ct);
+        }
+        // Recorded once the email is out: a history that cannot be written costs a summary sent twice, never one missed.
+        if (repo != null && snapshots != null && historyError == null)
+            historyError = await RecordAsync(repo, input, host, snapshots!, summarySent: notDue == null && message?.Html != null, ct);
+        return message == null
+            ? new NotifyResult(Sent: false, MessageId: null, Subject: null, WebhookSent: false, Reason: notDue, HistoryError: historyError)
+            : new NotifyResult(Sent: true, id, message.Subject, WebhookSent: webhook != null && webhookError == null, webhookError, HistoryError: historyError);
     }
 
-    /// <summary>
-    /// A failed run that is the month's first (no snapshot of the month before it started) still brings the month's
-    /// summary, under the failure: the cadence is stateless, so a month whose first run failed part-way would
-    /// otherwise have none (its later successes find this run's snapshots and are not the month's first). The
-    /// summary is best effort: the failure email goes out without it when the repository cannot be read in time.
-    /// </summary>
-    private async Task<Message> WithSummaryAsync(Message failure, SourceHistory history, string host, NotifyInput input, InvocationContext context)
+    /// <summary>The run history, or why it cannot be read (then it is not written either: that would lose it).</summary>
+    private static async Task<(RunHistory? Runs, string? Error)> RunHistoryAsync(Repo repo, CancellationToken ct)
     {
         try
         {
-            await using var repo = await _repository.OpenAsync(context, HistoryWait);
-            var summary = await MonthlySummary.ComposeAsync(repo, history, host, input, _where, _cold, context.CancellationToken, preface: failure.Body);
+            return (await RunHistoryStore.LoadAsync(repo, ct) ?? new RunHistory(), null);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            return (null, $"the run history could not be read: {ErrorNames.Of(e)}: {e.Message}");
+        }
+    }
+
+    private async Task<string?> RecordAsync(Repo repo, NotifyInput input, string host, SourceHistory snapshots, bool summarySent, CancellationToken ct)
+    {
+        var now = _environment.Time.GetUtcNow();
+        try
+        {
+            await RunHistoryStore.UpdateAsync(repo, history =>
+            {
+                var known = snapshots.Sources.Union(history.Runs.SelectMany(r => r.Sources.Select(s => s.Source)));
+                history.Add(RunEntry.Compose(input, host, now, known, _environment.Clean));
+                if (summarySent) history.RecordSummary(host, input.ExecutionStartTime!.Value, now);
+            }, ct);
+            return null;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            return _environment.Clean($"the run could not be added to the run history: {ErrorNames.Of(e)}: {e.Message}");
+        }
+    }
+
+    /// <summary>
+    /// The month's summary rides along with a failure that is the month's first run, under the failure. It is
+    /// best effort: the failure email goes out without it when the repository cannot be read in time.
+    /// </summary>
+    private async Task<Message> WithSummaryAsync(Message failure, Repo repo, SourceHistory history, string host, NotifyInput input, CancellationToken ct)
+    {
+        try
+        {
+            var summary = await MonthlySummary.ComposeAsync(repo, history, host, input, _where, _cold, ct, preface: failure.Body);
             return new Message(failure.Subject, failure.Body + "\n" + summary.Body, summary.Html);
         }
         catch (Exception e) when (e is not OperationCanceledException)
