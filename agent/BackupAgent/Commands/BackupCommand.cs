@@ -66,7 +66,8 @@ public sealed class BackupCommand : Command
         if (!fromCommand && args.AfterDashes.Count > 0) throw new UsageException("a command after -- needs --stdin-from-command");
         if ((fromStdin || fromCommand) && (args.Positional.Count > 0 || FilesFrom.Any(args)))
             throw new UsageException("paths cannot be combined with --stdin (nor --files-from)");
-        if (FilesFrom.ReadsStdin(args) && !global.PasswordGiven)
+        // restic's rule for --files-from -, and for --stdin too: the first line of the data must not become the password.
+        if ((FilesFrom.ReadsStdin(args) || fromStdin) && !global.PasswordGiven)
             throw new UsageException("unable to read password from stdin when data is to be read from stdin, use --password-file or $RESTIC_PASSWORD");
         var targets = fromStdin || fromCommand ? [] : Targets(args, output);
         if (!fromStdin && !fromCommand && targets.Count == 0) throw new UsageException("nothing to back up: give paths, --files-from, --stdin or --stdin-from-command");

@@ -132,8 +132,7 @@ public sealed class SnapshotGroupsAndObjectsTests(ObjectsRepository shared) : IC
             .GetProperty("content")[0].GetString()!;
         return
         [
-            ["--blob", x], ["--blob", x[..8]], ["--tree", a], ["--tree", a[..8], src[..8]], ["--tree", src],
-            ["--pack", shared.Packs[0]], ["--pack", .. shared.Packs.Select(p => p[..8])],
+            ["--blob", x], ["--blob", x[..8]], ["--tree", a[..8], src], ["--pack", shared.Packs[0]], ["--pack", .. shared.Packs.Select(p => p[..8])],
         ];
     }
 
