@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using BackupAgent.Cli;
 using Backups.Core.Inspecting;
+using Backups.Core.Json;
 using Backups.Core.Snapshots;
 using Backups.Core.Trees;
 
@@ -11,18 +12,24 @@ public sealed class FindCommand : Command
 {
     public override string Name => "find";
     public override string Usage =>
-        "find [flags] PATTERN...: find files by restic's patterns ('*.sql', '/srv/**/x', 'dir')";
+        "find [flags] PATTERN...: find files by restic's patterns ('*.sql', '/srv/**/x', 'dir'), or where blobs, trees or packs are used";
     public override IReadOnlyList<Flag> Flags { get; } =
     [
         .. SnapshotFilters,
         Flag.Valued("snapshot", "ID", "search only this snapshot (repeatable)", "s"),
         Flag.Switch("ignore-case", "match patterns regardless of case", "i"),
         Flag.Switch("long", "list mode, owner, size and time too", "l"),
+        Flag.Switch("blob", "the patterns are blob ids (whole or 8 characters): list the files that hold them"),
+        Flag.Switch("tree", "the patterns are tree ids (whole or 8 characters): list the directories that are them"),
+        Flag.Switch("pack", "the patterns are pack ids (whole or 8 characters): list the files that hold their blobs"),
     ];
 
     public override async Task<int> RunAsync(Arguments args, GlobalOptions global, Output output, CancellationToken ct)
     {
         if (args.Positional.Count == 0) throw new UsageException("find needs at least one pattern");
+        var idKinds = new[] { "blob", "tree", "pack" }.Where(args.Has).ToList();
+        if (idKinds.Count > 1) throw new UsageException("cannot have several ID types (--blob, --tree, --pack)");
+        if (idKinds.Count == 1) return await FindObjectsAsync(args, idKinds[0], global, output, ct);
         FileFinder finder;
         await using var repo = await global.OpenRepositoryAsync(ct);
         try
@@ -60,6 +67,51 @@ public sealed class FindCommand : Command
         }
         if (output.Json) output.JsonLine(results);
         return ExitCodes.Ok;
+    }
+
+    /// <summary>restic's find --blob, --tree or --pack: every place the objects are used, snapshot by snapshot.</summary>
+    private static async Task<int> FindObjectsAsync(Arguments args, string kind, GlobalOptions global, Output output, CancellationToken ct)
+    {
+        await using var repo = await global.OpenRepositoryAsync(ct);
+        await using var held = await global.ReadLockAsync(repo, ct);
+        await repo.LoadIndexAsync(ct);
+        var finder = kind switch
+        {
+            "blob" => ObjectFinder.ForBlobs(repo, args.Positional),
+            "tree" => ObjectFinder.ForTrees(repo, args.Positional),
+            _ => await ObjectFinder.ForPacksAsync(repo, args.Positional, ct),
+        };
+        var found = new JsonArray();
+        foreach (var snapshot in await SelectSnapshotsAsync(repo, args, args.Values("snapshot"), output, ct))
+            await finder.FindAsync(snapshot, o =>
+            {
+                if (output.Json) found.Add((JsonNode)ObjectJson(o));
+                else PrintObject(o, output);
+            }, ct);
+        if (output.Json) output.JsonLine(found);
+        return ExitCodes.Ok;
+    }
+
+    /// <summary>restic's JSON for a found object (parent_tree only for a blob).</summary>
+    private static JsonObject ObjectJson(FoundObject o)
+    {
+        var json = new JsonObject { ["object_type"] = o.Kind, ["id"] = o.Id.ToString(), ["path"] = o.Path };
+        if (o.ParentTree is { } tree) json["parent_tree"] = tree.ToString();
+        json["snapshot"] = o.Snapshot.Id.ToString();
+        json["time"] = GoTime.Format(o.Snapshot.Time);
+        return json;
+    }
+
+    private static void PrintObject(FoundObject o, Output output)
+    {
+        output.Line($"Found {o.Kind} {o.Id}");
+        if (o.ParentTree is { } tree)
+        {
+            output.Line($" ... in file {o.Path}");
+            output.Line($"     (tree {tree})");
+        }
+        else output.Line($" ... path {o.Path}");
+        output.Line($" ... in snapshot {o.Snapshot.Id.Short} ({o.Snapshot.Time.LocalDateTime:yyyy-MM-dd HH:mm:ss})");
     }
 
     /// <summary>restic's JSON for a match: the node's fields with its path and permissions, without name, inode,

@@ -1,40 +1,83 @@
 using System.Text.Json.Nodes;
 using BackupAgent.Cli;
 using Backups.Core.Json;
+using Backups.Core.Retention;
 using Backups.Core.Snapshots;
 
 namespace BackupAgent.Commands;
 
 /// <summary>restic's snapshots: the snapshots named, or those the filter matches, oldest first; --latest N keeps
-/// the newest N of each host and set of paths.</summary>
+/// the newest N of each host and set of paths; --group-by lists them group by group, as restic does.</summary>
 public sealed class SnapshotsCommand : Command
 {
     public override string Name => "snapshots";
     public override string Usage => "snapshots [flags] [ID...]: list snapshots";
     public override IReadOnlyList<Flag> Flags { get; } =
-        [.. SnapshotFilters, Flag.Valued("latest", "N", "only the newest N snapshots of each host and set of paths")];
+    [
+        .. SnapshotFilters,
+        Flag.Valued("latest", "N", "only the newest N snapshots of each host and set of paths"),
+        Flag.Valued("group-by", "host,paths,tags", "list the snapshots in groups of the same host, paths and/or tags", "g"),
+        Flag.Switch("compact", "one line per snapshot: no paths, tags one a line", "c"),
+    ];
 
     public override async Task<int> RunAsync(Arguments args, GlobalOptions global, Output output, CancellationToken ct)
     {
         var latest = Latest(args);
+        var grouping = SnapshotGrouping.Parse(args.Value("group-by") ?? "");
+        var grouped = grouping.Host || grouping.Paths || grouping.Tags;
         await using var repo = await global.OpenRepositoryAsync(ct);
         var snapshots = await SelectSnapshotsAsync(repo, args, args.Positional, output, ct);
-        if (latest > 0) snapshots = NewestPerHostAndPaths(snapshots, latest);
         // As restic: paths are listed sorted.
         foreach (var s in snapshots) s.Paths.Sort(StringComparer.Ordinal);
+        // As restic, whose grouping by tags sorts each snapshot's own tags.
+        if (grouping.Tags) foreach (var s in snapshots) s.Tags?.Sort(StringComparer.Ordinal);
+        var groups = grouping.Group(snapshots)
+            .Select(g => (g.Key, Snapshots: latest > 0 ? NewestPerHostAndPaths(g.Snapshots, latest) : g.Snapshots))
+            .ToList();
         if (output.Json)
         {
-            output.JsonLine(new JsonArray([.. snapshots.Select(ToJson)]));
+            output.JsonLine(grouped
+                ? new JsonArray([.. groups.Select(g => (JsonNode)new JsonObject
+                {
+                    ["group_key"] = KeyJson(g.Key),
+                    ["snapshots"] = new JsonArray([.. g.Snapshots.Select(ToJson)]),
+                })])
+                : new JsonArray([.. groups.SelectMany(g => g.Snapshots).Select(ToJson)]));
             return ExitCodes.Ok;
         }
-        output.Line($"{"ID",-9} {"Time",-19}  {"Host",-12} {"Tags",-16} Paths");
-        output.Line(new string('-', 72));
-        foreach (var s in snapshots)
-            output.Line($"{s.Id.Short,-9} {s.Time.LocalDateTime:yyyy-MM-dd HH:mm:ss}  {s.Hostname,-12} {string.Join(',', s.Tags ?? []),-16} {string.Join(' ', s.Paths)}");
-        output.Line(new string('-', 72));
-        output.Line($"{snapshots.Count} snapshots");
+        foreach (var (key, list) in groups)
+        {
+            if (grouped && key.ToString() is { Length: > 0 } heading) output.Line($"snapshots for ({heading}):");
+            output.Line(Table(list, args.Has("compact")));
+        }
         return ExitCodes.Ok;
     }
+
+    /// <summary>restic's table: ID, time, host, tags and paths (several paths: a blank line between snapshots);
+    /// compact: no paths, and the tags one a line.</summary>
+    private static string Table(List<Snapshot> snapshots, bool compact)
+    {
+        var table = compact ? new TextTable("ID", "Time", "Host", "Tags  ") : new TextTable("ID", "Time", "Host      ", "Tags      ", "Paths");
+        foreach (var s in snapshots.OrderBy(s => s.Time))
+        {
+            var time = s.Time.LocalDateTime.ToString("yyyy-MM-dd HH:mm:ss");
+            var tags = s.Tags ?? [];
+            if (compact) table.Add(s.Id.Short, time, s.Hostname ?? "", string.Join('\n', tags));
+            else table.Add(s.Id.Short, time, s.Hostname ?? "", string.Join(',', tags), string.Join('\n', s.Paths));
+        }
+        table.BlankLineBetweenRows = !compact && snapshots.Any(s => s.Paths.Count > 1);
+        return table.Render($"{snapshots.Count} snapshots")[..^1];
+    }
+
+    /// <summary>restic's group_key: what the group shares, null where it is not grouped by (host "").</summary>
+    private static JsonObject KeyJson(SnapshotGroupKey key) => new()
+    {
+        ["hostname"] = key.Host,
+        ["paths"] = Strings(key.Paths),
+        ["tags"] = Strings(key.Tags),
+    };
+
+    private static JsonArray? Strings(IReadOnlyList<string>? list) => list == null ? null : new JsonArray([.. list.Select(s => (JsonNode?)s)]);
 
     private static int Latest(Arguments args)
     {

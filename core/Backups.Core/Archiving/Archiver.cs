@@ -16,7 +16,7 @@ namespace Backups.Core.Archiving;
 /// With a parent snapshot, a file that <see cref="ChangeDetection"/> finds unchanged takes the parent's content
 /// list and is not opened at all.
 /// </summary>
-public sealed class Archiver(Repo repo, ContentSaver content, IReadOnlyList<PathPattern> excludes,
+public sealed class Archiver(Repo repo, ContentSaver content, Exclusions exclusions,
     ChangeDetection changes, SourceStats stats)
 {
     /// <summary>Saves the targets (absolute or relative paths) and returns the root tree's id.</summary>
@@ -76,7 +76,7 @@ public sealed class Archiver(Repo repo, ContentSaver content, IReadOnlyList<Path
     /// <summary>Queues one entry of an opened directory; null when it is excluded, unreadable or gone.</summary>
     private async Task<Task<Node>?> SaveEntryAsync(DirectoryHandle dir, string entry, string name, string path, Node? before, CancellationToken ct)
     {
-        if (excludes.Any(e => e.Matches(path))) return null;
+        if (exclusions.ExcludesByName(path)) return null;
         FileStat stat;
         try
         {
@@ -87,6 +87,7 @@ public sealed class Archiver(Repo repo, ContentSaver content, IReadOnlyList<Path
             stats.Error(e.Message);
             return null;
         }
+        if (exclusions.ExcludesByStat(path, stat)) return null;
         var node = NodeFor(name, stat);
         if (stat.IsDirectory) return await SaveDirectoryAsync(dir, entry, path, stat, node, before?.Subtree, ct);
         if (stat.IsSymlink)

@@ -12,6 +12,12 @@ public sealed record BackupOptions
     /// <summary>Patterns that exclude as <see cref="Excludes"/> do but, as restic's from --exclude-file, are not
     /// recorded in the snapshot.</summary>
     public IReadOnlyList<string> UnrecordedExcludes { get; init; } = [];
+    /// <summary>restic's --iexclude (and --iexclude-file): patterns matched regardless of case, not recorded.</summary>
+    public IReadOnlyList<string> InsensitiveExcludes { get; init; } = [];
+    /// <summary>restic's --exclude-if-present (and --exclude-caches): the contents of tagged directories are left out.</summary>
+    public IReadOnlyList<TagFile> TagFiles { get; init; } = [];
+    /// <summary>restic's --one-file-system: nothing from another file system than its target's.</summary>
+    public bool OneFileSystem { get; init; }
     public DateTimeOffset? Time { get; init; }
     /// <summary>The parent snapshot's id (or a unique prefix, or "latest"); by default restic's choice.</summary>
     public string? Parent { get; init; }
@@ -28,6 +34,16 @@ public sealed record BackupOptions
     public Func<Task>? BeforeSnapshot { get; init; }
     /// <summary>Counted into as the backup goes (a progress display reads it); by default a new one.</summary>
     public SourceStats? Stats { get; init; }
+
+    /// <summary>What a paths backup of these targets leaves out.</summary>
+    /// <exception cref="ArgumentException">A pattern is malformed.</exception>
+    public Exclusions ExclusionsFor(IReadOnlyList<string> absoluteTargets) => new()
+    {
+        Patterns = [.. Excludes.Concat(UnrecordedExcludes).Select(e => new PathPattern(e))],
+        InsensitivePatterns = Exclusions.Insensitive(InsensitiveExcludes),
+        TagFiles = TagFiles,
+        OneFileSystem = OneFileSystem ? new FileSystems(absoluteTargets) : null,
+    };
 }
 
 public sealed record BackupResult(Snapshot Snapshot, SourceStats Stats);
@@ -48,13 +64,13 @@ public static class Backup
     public static async Task<BackupResult> PathsAsync(Repo repo, IReadOnlyList<string> paths, BackupOptions options, CancellationToken ct = default)
     {
         var absolute = AbsolutePaths(paths);
-        var excludes = options.Excludes.Concat(options.UnrecordedExcludes).Select(e => new PathPattern(e)).ToList();
+        var exclusions = options.ExclusionsFor(absolute);
         return await RunAsync(repo, options, absolute, async (session, _, stats, token) =>
         {
             var parent = options.Force ? null
                 : options.Parent is { } id ? await SnapshotFinder.FindAsync(repo, id, ct: token)
                 : await session.FindParentAsync(absolute, options.Host, [], token);
-            return (await session.SavePathsAsync(paths, excludes, parent, options.Changes, stats, token), parent?.Id);
+            return (await session.SavePathsAsync(paths, exclusions, parent, options.Changes, stats, token), parent?.Id);
         }, ct);
     }
 

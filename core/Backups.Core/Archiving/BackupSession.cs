@@ -77,7 +77,12 @@ public sealed class BackupSession : IAsyncDisposable
     /// since <paramref name="parent"/> (by <paramref name="changes"/>) keep its content without being read.</summary>
     public Task<Id> SavePathsAsync(IReadOnlyList<string> targets, IReadOnlyList<PathPattern> excludes, Snapshot? parent,
         ChangeDetection changes, SourceStats stats, CancellationToken ct) =>
-        new Archiver(_repo, _content, excludes, changes, stats).SaveAsync(targets, parent?.Tree, ct);
+        SavePathsAsync(targets, Exclusions.Of(excludes), parent, changes, stats, ct);
+
+    /// <summary>As above, leaving out what <paramref name="exclusions"/> names.</summary>
+    public Task<Id> SavePathsAsync(IReadOnlyList<string> targets, Exclusions exclusions, Snapshot? parent,
+        ChangeDetection changes, SourceStats stats, CancellationToken ct) =>
+        new Archiver(_repo, _content, exclusions, changes, stats).SaveAsync(targets, parent?.Tree, ct);
 
     /// <summary>The snapshot a paths backup compares with, as restic picks it: the newest one of the same host that
     /// holds all these paths (and, given, these tags); none when there is none.</summary>

@@ -7,7 +7,11 @@ namespace Backups.Core.Archiving;
 /// </summary>
 public static class SizeEstimate
 {
-    public static long Of(IReadOnlyList<string> absolutePaths, IReadOnlyList<PathPattern> excludes, CancellationToken ct)
+    public static long Of(IReadOnlyList<string> absolutePaths, IReadOnlyList<PathPattern> excludes, CancellationToken ct) =>
+        Of(absolutePaths, Exclusions.Of(excludes), ct);
+
+    /// <summary>As above; only the exclusions by name are applied (the figure is an estimate).</summary>
+    public static long Of(IReadOnlyList<string> absolutePaths, Exclusions exclusions, CancellationToken ct)
     {
         long total = 0;
         var pending = new Stack<string>(absolutePaths);
@@ -15,7 +19,7 @@ public static class SizeEstimate
         {
             ct.ThrowIfCancellationRequested();
             var path = pending.Pop();
-            if (excludes.Any(e => e.Matches(path))) continue;
+            if (exclusions.ExcludesByName(path)) continue;
             var info = new FileInfo(path);
             if (info.LinkTarget != null) continue;
             if (info.Exists)

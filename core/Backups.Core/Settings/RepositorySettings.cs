@@ -19,9 +19,19 @@ public sealed record RepositorySettings(string Location, PasswordSource Password
     /// <summary>S3 credentials; by default AWSSDK.Core's chain (environment, profile, instance role).</summary>
     public AWSCredentials? Credentials { get; init; }
 
+    /// <summary>restic's --limit-upload and --limit-download.</summary>
+    public BandwidthLimits Limits { get; init; } = BandwidthLimits.None;
+
+    /// <summary>Nothing is written to the store or removed from it (backup --dry-run).</summary>
+    public bool DryRun { get; init; }
+
     /// <param name="deadline">No store call is retried past it (a Lambda invocation's end).</param>
-    public IBackend OpenBackend(DateTimeOffset? deadline = null) =>
-        RepositoryLocation.Open(Location, new BackendOptions(CaCertFile: CaCertFile, Credentials: Credentials, Deadline: deadline));
+    public IBackend OpenBackend(DateTimeOffset? deadline = null)
+    {
+        var backend = RepositoryLocation.Open(Location, new BackendOptions(CaCertFile: CaCertFile, Credentials: Credentials, Deadline: deadline));
+        if (Limits.Any) backend = new RateLimitedBackend(backend, Limits, TimeProvider.System);
+        return DryRun ? new DryRunBackend(backend) : backend;
+    }
 
     /// <summary>Opens the repository.</summary>
     public Task<Repo> OpenAsync(CancellationToken ct, DateTimeOffset? deadline = null) => WithBackendAsync(Repo.OpenAsync, deadline, ct);

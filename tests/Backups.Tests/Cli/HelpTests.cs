@@ -133,13 +133,13 @@ public sealed class HelpTests(HelpTests.TwoSnapshots shared) : IClassFixture<Hel
 
     /// <summary>An unknown flag before the command used to make its value the command ("unknown command '100'").</summary>
     [Theory]
-    [InlineData("--limit-upload", "100", "snapshots")]
-    [InlineData("snapshots", "--limit-upload", "100")]
+    [InlineData("--tls-client-cert", "100", "snapshots")]
+    [InlineData("snapshots", "--tls-client-cert", "100")]
     public async Task Unknown_flag_with_a_value_blames_the_flag(params string[] args)
     {
         var before = RepositoryFiles.Snapshot(shared.Repo.Repository);
         var r = await shared.Repo.Agent.RunAsync(args);
-        Failure.AssertOneLine(r, Failure.Usage, "unknown flag '--limit-upload'");
+        Failure.AssertOneLine(r, Failure.Usage, "unknown flag '--tls-client-cert'");
         RepositoryFiles.AssertUnchanged(before, shared.Repo.Repository);
     }
 
