@@ -69,7 +69,10 @@ public sealed class WorkflowStack : IAsyncLifetime
         await File.WriteAllBytesAsync(file, bytes);
         var url = $"{S3.Endpoint.GetLeftPart(UriPartial.Authority)}/{S3rverFixture.Bucket}/{key}";
         (await Processes.RunAsync("curl", ["-fsS", "--cacert", S3.CaCertPath, "--aws-sigv4", $"aws:amz:{S3rverFixture.Region}:s3",
-            "--user", $"{S3rverFixture.AccessKey}:{S3rverFixture.SecretKey}", "-T", file, url])).EnsureSuccess("curl PUT " + url);
+            "--user", $"{S3rverFixture.AccessKey}:{S3rverFixture.SecretKey}",
+            // S3 wants the payload's hash in a header; curl (7.88) does not add it.
+            "-H", $"x-amz-content-sha256: {Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes))}",
+            "-T", file, url])).EnsureSuccess("curl PUT " + url);
         return url;
     }
 
