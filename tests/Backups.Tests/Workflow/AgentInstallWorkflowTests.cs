@@ -72,7 +72,7 @@ public sealed class AgentInstallWorkflowTests(WorkflowStack stack) : IClassFixtu
         var genuine = await File.ReadAllBytesAsync(Agent.Program);
         var tampered = (byte[])genuine.Clone();
         tampered[^1] ^= 0x01;
-        var url = await stack.PublishAsync($"agent/{Guid.NewGuid():N}/backup-agent", tampered);
+        var url = await stack.S3.PutObjectAsync($"agent/{Guid.NewGuid():N}/backup-agent", tampered);
         var repository = await stack.NewRepositoryAsync();
 
         var report = await stack.ExecuteAsync(Quick, repository, document: stack.Document(agent), agentUrl: url);

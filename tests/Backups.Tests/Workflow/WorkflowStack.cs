@@ -45,7 +45,7 @@ public sealed class WorkflowStack : IAsyncLifetime
         await Redis.FillAsync(2000);
 
         _document = Document(Agent.Program);
-        AgentUrl = await PublishAsync($"agent/{Guid.NewGuid():N}/backup-agent", await File.ReadAllBytesAsync(Agent.Program));
+        AgentUrl = await S3.PutObjectAsync($"agent/{Guid.NewGuid():N}/backup-agent", await File.ReadAllBytesAsync(Agent.Program));
     }
 
     /// <summary>The agent's SSM document as the stack synthesizes it for a box whose agent lives at
@@ -60,20 +60,6 @@ public sealed class WorkflowStack : IAsyncLifetime
         var template = Amazon.CDK.Assertions.Template.FromStack(new BackupStack(app, "Backups", BackupSettings.FromContext(app.Node)));
         var resources = JsonNode.Parse(System.Text.Json.JsonSerializer.Serialize(template.FindResources("AWS::SSM::Document")))!.AsObject();
         return resources.Single().Value!["Properties"]!["Content"]!.DeepClone();
-    }
-
-    /// <summary>Puts an object into s3rver's bucket, signed as the install step signs its download; returns its URL.</summary>
-    public async Task<string> PublishAsync(string key, byte[] bytes)
-    {
-        var file = _dir.Combine($"upload-{Guid.NewGuid():N}");
-        await File.WriteAllBytesAsync(file, bytes);
-        var url = $"{S3.Endpoint.GetLeftPart(UriPartial.Authority)}/{S3rverFixture.Bucket}/{key}";
-        (await Processes.RunAsync("curl", ["-fsS", "--cacert", S3.CaCertPath, "--aws-sigv4", $"aws:amz:{S3rverFixture.Region}:s3",
-            "--user", $"{S3rverFixture.AccessKey}:{S3rverFixture.SecretKey}",
-            // S3 wants the payload's hash in a header; curl (7.88) does not add it.
-            "-H", $"x-amz-content-sha256: {Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes))}",
-            "-T", file, url])).EnsureSuccess("curl PUT " + url);
-        return url;
     }
 
     /// <summary>A new, initialized repository on s3rver, and the agent config that backs up app-db and cache into it.</summary>
