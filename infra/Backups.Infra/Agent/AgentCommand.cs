@@ -125,7 +125,7 @@ public sealed class AgentCommand : Construct
           curl --help all 2>/dev/null | grep -q -- --aws-sigv4 || fail "curl 7.75 or later is needed to download $url; install it, or put the binary with SHA-256 $want at $agent"
           if [ -z "${AWS_ACCESS_KEY_ID:-}" ]; then
             imds=${AWS_EC2_METADATA_SERVICE_ENDPOINT:-http://169.254.169.254}; imds=${imds%/}
-            t=$(curl -fsS -m 5 -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 300' "$imds/latest/api/token") \
+            t=$(curl -fsS -m 5 -X PUT --data-binary '' -H 'X-aws-ec2-metadata-token-ttl-seconds: 300' "$imds/latest/api/token") \
               && role=$(curl -fsS -m 5 -H "X-aws-ec2-metadata-token: $t" "$imds/latest/meta-data/iam/security-credentials/") \
               && creds=$(curl -fsS -m 5 -H "X-aws-ec2-metadata-token: $t" "$imds/latest/meta-data/iam/security-credentials/$role") \
               || fail "no instance role credentials from the instance metadata service (is an instance profile attached?)"
