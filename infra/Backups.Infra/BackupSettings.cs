@@ -15,8 +15,12 @@ public sealed partial record BackupSettings
     /// <summary>A name for the box in emails and alarms.</summary>
     public required string HostName { get; init; }
     public required string BackupBucketName { get; init; }
-    public required string ReleasesBucketName { get; init; }
-    public required string AssetsBucketName { get; init; }
+    /// <summary>The seeds' releases and assets buckets, made only when named (nothing of the backups uses them).</summary>
+    public string? ReleasesBucketName { get; init; }
+    public string? AssetsBucketName { get; init; }
+    /// <summary>The role of the instance profile the box already has, to attach the agent's policy to instead of
+    /// making a profile (an instance has one profile at most).</summary>
+    public string? InstanceRoleName { get; init; }
     /// <summary>The repository's folder in the backup bucket.</summary>
     public required string RepositoryPrefix { get; init; }
     /// <summary>The SecureString parameter holding the repository password (created out of band).</summary>
@@ -31,6 +35,9 @@ public sealed partial record BackupSettings
     public required string AgentPath { get; init; }
     /// <summary>The folder holding the functions' `bootstrap` (functions/build.sh writes it).</summary>
     public required string FunctionsPath { get; init; }
+    /// <summary>The backup-agent binary for the box's architecture (agent/build.sh writes it), published by the stack
+    /// and installed on the box by the SSM document.</summary>
+    public required string AgentBinary { get; init; }
     public required RetentionDays LogRetention { get; init; }
     /// <summary>Object Lock's default governance retention on the backup bucket, in days: how long every object
     /// version (a pack, a snapshot, a pruned pack's old version) is kept at least, whoever deletes it.</summary>
@@ -80,7 +87,17 @@ public sealed partial record BackupSettings
                 if (!shape.IsMatch(v)) throw new SettingsException($"context value '{key}' has '{v}', which is not {what}");
             return values;
         }
+        string? OptionalShaped(string key, Regex shape, string what) => Optional(key) is { } v ? Each(key, [v], shape, what)[0] : null;
+        // What the build scripts write: without them CDK's own error would be a stack trace about a missing asset.
+        string Built(string key, string script, string? file = null)
+        {
+            var path = Required(key);
+            var expected = file == null ? path : Path.Combine(path, file);
+            return File.Exists(expected) ? path
+                : throw new SettingsException($"context value '{key}': {Path.GetFullPath(expected)} does not exist: run {script} from the repository root first (or set -c {key}=...)");
+        }
         const string parameter = "an SSM parameter name starting with /";
+        const string bucket = "a valid S3 bucket name";
 
         var notifyTo = Each("notifyTo", List("notifyTo"), Email(), "an email address");
         if (notifyTo.Count == 0) throw new SettingsException("context value 'notifyTo' is required: comma-separated email addresses");
@@ -108,18 +125,20 @@ public sealed partial record BackupSettings
         {
             InstanceId = Required("instanceId", InstanceIdShape(), "an EC2 instance id (i-0123456789abcdef0)"),
             HostName = Required("hostName"),
-            BackupBucketName = Required("backupBucket", BucketName(), "a valid S3 bucket name"),
-            ReleasesBucketName = Required("releasesBucket", BucketName(), "a valid S3 bucket name"),
-            AssetsBucketName = Required("assetsBucket", BucketName(), "a valid S3 bucket name"),
+            BackupBucketName = Required("backupBucket", BucketName(), bucket),
+            ReleasesBucketName = OptionalShaped("releasesBucket", BucketName(), bucket),
+            AssetsBucketName = OptionalShaped("assetsBucket", BucketName(), bucket),
+            InstanceRoleName = OptionalShaped("instanceRoleName", RoleName(), "an IAM role name (without a path)"),
             RepositoryPrefix = Required("repositoryPrefix", Prefix(), "a folder name without leading or trailing /"),
             PasswordParameter = Required("passwordParameter", ParameterName(), parameter),
             AgentParameters = Each("agentParameters", List("agentParameters"), ParameterName(), parameter),
-            WebhookParameter = Optional("webhookParameter") is { } webhook ? Each("webhookParameter", [webhook], ParameterName(), parameter)[0] : null,
+            WebhookParameter = OptionalShaped("webhookParameter", ParameterName(), parameter),
             NotifyFrom = Required("notifyFrom", Email(), "an email address"),
             NotifyTo = notifyTo,
             AgentConfigPath = Required("agentConfigPath"),
             AgentPath = Required("agentPath"),
-            FunctionsPath = Required("functionsPath"),
+            FunctionsPath = Built("functionsPath", "functions/build.sh", "bootstrap"),
+            AgentBinary = Built("agentBinary", "agent/build.sh"),
             LogRetention = RetentionByDays.TryGetValue(retention, out var days) ? days
                 : throw new SettingsException($"context value 'logRetentionDays' = '{retention}' is not one of CloudWatch's retention periods ({string.Join(", ", RetentionByDays.Keys)})"),
             LockDays = lockDaysValue,
@@ -130,11 +149,11 @@ public sealed partial record BackupSettings
             VerifySliceGiB = Whole("verifySliceGiB", 1, 1024),
             // Lambda's default account concurrency is 1,000; the other functions still need some.
             VerifyMaxConcurrency = Whole("verifyMaxConcurrency", 1, 100),
-            Offsite = Optional("offsiteBucket") is { } offsiteBucket ? new OffsiteSettings(
-                Each("offsiteBucket", [offsiteBucket], BucketName(), "a valid S3 bucket name")[0],
+            Offsite = OptionalShaped("offsiteBucket", BucketName(), bucket) is { } offsiteBucket ? new OffsiteSettings(
+                offsiteBucket,
                 Optional("offsiteRegion"),
                 Each("offsitePrefix", [Optional("offsitePrefix") ?? "restic"], Prefix(), "a folder name without leading or trailing /")[0],
-                Optional("offsiteRoleArn") is { } role ? Each("offsiteRoleArn", [role], RoleArn(), "an IAM role ARN")[0] : null,
+                OptionalShaped("offsiteRoleArn", RoleArn(), "an IAM role ARN"),
                 Each("offsitePasswordParameter", [Optional("offsitePasswordParameter") ?? Required("passwordParameter")], ParameterName(), parameter)[0])
                 : null,
             OffsiteCadence = (Optional("offsiteCadence") ?? "weekly") switch
@@ -146,6 +165,7 @@ public sealed partial record BackupSettings
     }
 
     [GeneratedRegex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]+$")] private static partial Regex RoleArn();
+    [GeneratedRegex("^[A-Za-z0-9+=,.@_-]{1,64}$")] private static partial Regex RoleName();
     [GeneratedRegex("^i-[0-9a-f]{8,17}$")] private static partial Regex InstanceIdShape();
     [GeneratedRegex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")] private static partial Regex BucketName();
     [GeneratedRegex("^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")] private static partial Regex Prefix();

@@ -14,6 +14,7 @@ namespace Backups.Infra;
 public sealed class BackupStack : Stack
 {
     public BackupBuckets Buckets { get; }
+    public AgentRelease AgentRelease { get; }
     public AgentCommand Agent { get; }
     public AgentInstanceRole Instance { get; }
     public MaintenanceFunctions Functions { get; }
@@ -23,18 +24,28 @@ public sealed class BackupStack : Stack
     public BackupStack(Construct scope, string id, BackupSettings settings, IStackProps? props = null) : base(scope, id, props)
     {
         Buckets = new BackupBuckets(this, "Buckets", settings);
-        Agent = new AgentCommand(this, "Agent", settings);
-        Instance = new AgentInstanceRole(this, "Instance", settings, Buckets.Backups, Agent.Logs);
+        AgentRelease = new AgentRelease(this, "AgentRelease", settings);
+        Agent = new AgentCommand(this, "Agent", settings, AgentRelease);
+        Instance = new AgentInstanceRole(this, "Instance", settings, Buckets.Backups, Agent.Logs, AgentRelease);
         Alerts = new Alerts.Alerts(this, "Alerts", settings);
         Functions = new MaintenanceFunctions(this, "Functions", settings, Buckets.Backups, Alerts.Sender, Agent.Logs.LogGroupName);
         Workflow = new BackupWorkflow(this, "Workflow", settings, Agent, Functions);
-        Workflow.StateMachine.GrantTaskResponse(Instance.Role);
+        Instance.Allow(new Amazon.CDK.AWS.IAM.PolicyStatement(new Amazon.CDK.AWS.IAM.PolicyStatementProps
+        {
+            Actions = ["states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"],
+            Resources = [Workflow.StateMachine.StateMachineArn],
+        }));
         AppendOnlyPolicy.Apply(Buckets.Backups, settings.RepositoryPrefix, Instance.Role, Functions.Retention.Role!);
         Alerts.Watch(Workflow.StateMachine);
 
-        _ = new CfnOutput(this, "InstanceProfile", new CfnOutputProps
+        if (Instance.Profile is { } profile)
+            _ = new CfnOutput(this, "InstanceProfile", new CfnOutputProps
+            {
+                Value = profile.Ref, Description = "Attach to the instance: aws ec2 associate-iam-instance-profile",
+            });
+        _ = new CfnOutput(this, "InstancePolicy", new CfnOutputProps
         {
-            Value = Instance.Profile.Ref, Description = "Attach to the instance: aws ec2 associate-iam-instance-profile",
+            Value = Instance.Policy.ManagedPolicyArn, Description = "What the box may do; attached to its role (aws iam attach-role-policy adds it to another)",
         });
         _ = new CfnOutput(this, "StateMachineArn", new CfnOutputProps
         {

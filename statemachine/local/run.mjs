@@ -2,7 +2,9 @@
 // Executes the real workflow definition on this machine with aws-local-stepfunctions, binding its Task states
 // to real programs instead of AWS:
 //   SSM tasks    -> sendCommand starts the agent's SSM document (its parameters checked and substituted as SSM
-//                   does, its script run by sh); putParameter.waitForTaskToken stores the task token in a
+//                   does, its script run by sh; bindings.agent.defaults stand in for defaults CloudFormation would
+//                   resolve, such as the published agent's URL); getCommandInvocation answers with the command's
+//                   status, exit code and standard error; putParameter.waitForTaskToken stores the task token in a
 //                   Parameter Store stand-in served here, which the agent reads and deletes, and waits: backup-agent
 //                   reports through the real Step Functions protocol (SendTaskSuccess/Failure/Heartbeat) to an
 //                   endpoint served here.
@@ -77,12 +79,15 @@ const ssm = await serve(async (req, body) => {
  * values (or its default taken), substituted into the document's script, and the script started by sh.
  */
 const launched = new Map(); // token parameter name -> {exited: promise of the exit code}
+const commands = new Map(); // command id -> {status, exitCode, stderr}, as Run Command records an invocation
 function launch(parameters) {
   const document = bindings.agent.document;
   const values = {};
   for (const [name, spec] of Object.entries(document.parameters)) {
-    const value = parameters.Parameters[name]?.[0] ?? spec.default;
+    const value = parameters.Parameters[name]?.[0] ?? bindings.agent.defaults?.[name] ?? spec.default;
     if (value === undefined) throw stepError('Ssm.InvalidParameters', `missing parameter ${name}`);
+    if (typeof value !== 'string')
+      throw stepError('Ssm.InvalidParameters', `parameter ${name}'s default is a CloudFormation value: give it in bindings.agent.defaults`);
     if (spec.allowedPattern && !new RegExp(spec.allowedPattern).test(value) || spec.allowedValues && !spec.allowedValues.includes(value))
       throw stepError('Ssm.InvalidParameters', `parameter ${name} is not allowed`);
     values[name] = value;
@@ -90,10 +95,33 @@ function launch(parameters) {
   const script = document.mainSteps[0].inputs.runCommand.join('\n').replace(/\{\{(\w+)\}\}/g, (_, name) => values[name]);
   const child = spawn('sh', ['-c', script], {
     env: { ...process.env, ...bindings.agent.env, AWS_ENDPOINT_URL_SFN: sfn.url, AWS_ENDPOINT_URL_SSM: ssm.url },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', 'ignore', 'pipe'],
   });
-  launched.set(values.TokenParameter, { exited: new Promise((resolve) => child.on('exit', resolve)) });
-  return { Command: { CommandId: randomUUID(), DocumentName: parameters.DocumentName } };
+  const commandId = randomUUID();
+  const command = { status: 'InProgress', exitCode: -1, stderr: '' };
+  commands.set(commandId, command);
+  child.stderr.on('data', (chunk) => {
+    process.stderr.write(chunk);
+    // Run Command keeps the first 8,000 characters of a step's standard error.
+    command.stderr = (command.stderr + chunk.toString()).slice(0, 8000);
+  });
+  // 'close': the exit status and every byte of standard error are in.
+  const exited = new Promise((resolve) => child.on('close', (code) => {
+    Object.assign(command, { status: code === 0 ? 'Success' : 'Failed', exitCode: code ?? -1 });
+    resolve(code);
+  }));
+  launched.set(values.TokenParameter, { exited });
+  return { Command: { CommandId: commandId, DocumentName: parameters.DocumentName } };
+}
+
+/** GetCommandInvocation: what Run Command recorded of a command started here. */
+function commandInvocation(parameters) {
+  const command = commands.get(parameters.CommandId);
+  if (!command) throw stepError('Ssm.InvocationDoesNotExistException', `no command ${parameters.CommandId}`);
+  return {
+    CommandId: parameters.CommandId, InstanceId: parameters.InstanceId, Status: command.status,
+    ResponseCode: command.exitCode, StandardErrorContent: command.stderr,
+  };
 }
 
 /** The waiting half: the token goes into the parameter the launched agent waits for; its report ends the task. */
@@ -188,6 +216,7 @@ const handlers = {};
 for (const [stateName, state] of allStates(definition.States))
   if (state.Type === 'Task')
     handlers[stateName] = state.Resource.includes(':ssm:sendCommand') ? (parameters) => launch(parameters)
+      : state.Resource.includes(':ssm:getCommandInvocation') ? (parameters) => commandInvocation(parameters)
       : state.Resource.includes(':ssm:putParameter') ? (parameters) => awaitAgent(parameters, parameters.Value)
       : (payload) => invokeFunction(stateName, payload);
 

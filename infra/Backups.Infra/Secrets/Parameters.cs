@@ -15,9 +15,12 @@ public static class Parameters
         Stack.Of(scope).FormatArn(new ArnComponents { Service = "ssm", Resource = "parameter", ResourceName = name.TrimStart('/') });
 
     public static void GrantRead(Construct scope, IGrantable grantee, IEnumerable<string> names) =>
-        grantee.GrantPrincipal.AddToPrincipalPolicy(new PolicyStatement(new PolicyStatementProps
-        {
-            Actions = ["ssm:GetParameter"],
-            Resources = names.Select(n => Arn(scope, n)).ToArray(),
-        }));
+        grantee.GrantPrincipal.AddToPrincipalPolicy(ReadStatement(scope, names));
+
+    /// <summary>Reading the named parameters, as a statement for a policy of one's own.</summary>
+    public static PolicyStatement ReadStatement(Construct scope, IEnumerable<string> names) => new(new PolicyStatementProps
+    {
+        Actions = ["ssm:GetParameter"],
+        Resources = names.Select(n => Arn(scope, n)).ToArray(),
+    });
 }

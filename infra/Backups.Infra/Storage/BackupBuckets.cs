@@ -5,7 +5,8 @@ using Constructs;
 namespace Backups.Infra.Storage;
 
 /// <summary>
-/// The seeds' three buckets. The backup bucket keeps every object version for the lock period whoever deletes
+/// The backup bucket, and the seeds' releases and assets buckets when a deployment names them (nothing here
+/// uses those two; they stay for deployments that made them). The backup bucket keeps every object version for the lock period whoever deletes
 /// it (Object Lock, governance mode): a delete only hides it behind a delete marker until then. Its lifecycle
 /// rules never expire a current object (what to keep is the repository's retention policy; a rule expiring
 /// current pack files would silently break snapshots): one expires noncurrent versions (what prune and forget
@@ -17,8 +18,8 @@ namespace Backups.Infra.Storage;
 public sealed class BackupBuckets : Construct
 {
     public Bucket Backups { get; }
-    public Bucket Releases { get; }
-    public Bucket Assets { get; }
+    public Bucket? Releases { get; }
+    public Bucket? Assets { get; }
 
     public BackupBuckets(Construct scope, string id, BackupSettings settings) : base(scope, id)
     {
@@ -41,13 +42,14 @@ public sealed class BackupBuckets : Construct
                 .. ColdTier(settings),
             ],
         }));
-        Releases = new Bucket(this, "Releases", Private(settings.ReleasesBucketName, new BucketProps
-        {
-            Versioned = true,
-            LifecycleRules = [new LifecycleRule { Id = "expire-old-releases", NoncurrentVersionExpiration = Duration.Days(30) }],
-        }));
+        if (settings.ReleasesBucketName is { } releases)
+            Releases = new Bucket(this, "Releases", Private(releases, new BucketProps
+            {
+                Versioned = true,
+                LifecycleRules = [new LifecycleRule { Id = "expire-old-releases", NoncurrentVersionExpiration = Duration.Days(30) }],
+            }));
         // Served only through CloudFront with origin access control: private like the others.
-        Assets = new Bucket(this, "Assets", Private(settings.AssetsBucketName, new BucketProps()));
+        if (settings.AssetsBucketName is { } assets) Assets = new Bucket(this, "Assets", Private(assets, new BucketProps()));
     }
 
     /// <summary>The tag S3Backend puts on every data pack (Backups.Core's S3Backend.BlobTypeTagKey and

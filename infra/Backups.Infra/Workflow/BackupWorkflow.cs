@@ -66,6 +66,12 @@ public sealed class BackupWorkflow : Construct
             Actions = ["ssm:PutParameter"],
             Resources = [TokenParameters(this)],
         }));
+        // When the agent falls silent, what became of its command (SilentCommand); the action takes no resource but "*".
+        StateMachine.AddToRolePolicy(new PolicyStatement(new PolicyStatementProps
+        {
+            Actions = ["ssm:GetCommandInvocation"],
+            Resources = ["*"],
+        }));
         foreach (var function in functions.ByHandler.Values) function.GrantInvoke(StateMachine);
 
         Nightly = new Rule(this, "Nightly", new RuleProps

@@ -44,4 +44,18 @@ public sealed class CdkSynthTests
         Assert.NotEqual(0, r.ExitCode);
         Assert.Contains("backups infra: context value 'notifyTo' is required", r.Stderr);
     }
+
+    [Fact]
+    public async Task Cdk_synth_before_functions_build_says_in_one_line_what_to_run_without_a_stack_trace()
+    {
+        using var dir = new TempDir();
+        var context = new Dictionary<string, object>(SynthesizedStack.Context) { ["functionsPath"] = dir.Combine("functions-not-built") };
+        var r = await Processes.RunAsync("node", [Cli, "synth", "--app", App, "--output", dir.Combine("out"), "--quiet", .. ContextArgs(context)],
+            timeout: TimeSpan.FromMinutes(3));
+        Assert.NotEqual(0, r.ExitCode);
+        var ours = Assert.Single(r.Stderr.Split('\n'), l => l.StartsWith("backups infra:"));
+        Assert.Contains("run functions/build.sh from the repository root first", ours);
+        Assert.DoesNotContain(r.Stderr.Split('\n'), l => l.TrimStart().StartsWith("at "));
+        Assert.DoesNotContain("Exception", r.Stderr);
+    }
 }

@@ -92,7 +92,7 @@ public sealed class ColdTierStackTests(SynthesizedStack stack) : IClassFixture<S
     [Fact]
     public void Only_the_writers_of_data_packs_may_tag_and_only_under_data()
     {
-        var taggers = stack.Resources("AWS::IAM::Policy")
+        var taggers = stack.Resources("AWS::IAM::Policy").Concat(stack.Resources("AWS::IAM::ManagedPolicy"))
             .SelectMany(p => p.Properties["PolicyDocument"]!["Statement"]!.AsArray().Select(s => (p.Id, Statement: s!)))
             .Where(x => x.Statement["Action"]!.ToJsonString().Contains("s3:PutObjectTagging"))
             .ToList();

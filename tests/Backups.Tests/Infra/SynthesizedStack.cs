@@ -25,6 +25,7 @@ public sealed class SynthesizedStack
         ["agentConfigPath"] = "/etc/backup-agent/config.json",
         ["agentPath"] = "/usr/local/bin/backup-agent",
         ["functionsPath"] = FunctionsStub(),
+        ["agentBinary"] = AgentStub(),
         ["logRetentionDays"] = "90",
         ["objectLockDays"] = "14",
         ["verifySliceGiB"] = "32",
@@ -36,12 +37,26 @@ public sealed class SynthesizedStack
     /// <summary>The template as JSON, for questions the assertion helpers cannot ask.</summary>
     public JsonObject Json { get; }
 
-    public SynthesizedStack()
+    public SynthesizedStack() : this(Context)
     {
-        var app = new App(new AppProps { Context = Context });
+    }
+
+    private SynthesizedStack(Dictionary<string, object> context)
+    {
+        var app = new App(new AppProps { Context = context });
         Stack = new BackupStack(app, "Backups", BackupSettings.FromContext(app.Node));
         Template = Template.FromStack(Stack);
         Json = JsonNode.Parse(System.Text.Json.JsonSerializer.Serialize(Template.ToJSON()))!.AsObject();
+    }
+
+    /// <summary>The stack with some context values changed; a null value removes the key.</summary>
+    public static SynthesizedStack With(Dictionary<string, object?> changes)
+    {
+        var context = new Dictionary<string, object>(Context);
+        foreach (var (key, value) in changes)
+            if (value == null) context.Remove(key);
+            else context[key] = value;
+        return new SynthesizedStack(context);
     }
 
     public IEnumerable<(string Id, JsonObject Properties)> Resources(string type) =>
@@ -56,6 +71,18 @@ public sealed class SynthesizedStack
         Directory.CreateDirectory(dir);
         File.WriteAllText(Path.Combine(dir, "bootstrap"), "#!/bin/sh\n");
         return dir;
+    }
+
+    /// <summary>The bytes the stand-in for agent/build.sh's output holds, for checksum assertions.</summary>
+    public const string AgentStubContent = "#!/bin/sh\necho backup-agent stand-in\n";
+
+    /// <summary>A file standing in for agent/build.sh's output.</summary>
+    private static string AgentStub()
+    {
+        var file = Path.Combine(Path.GetTempPath(), "backups-infra-agent-stub", "backup-agent");
+        Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+        File.WriteAllText(file, AgentStubContent);
+        return file;
     }
 }
 

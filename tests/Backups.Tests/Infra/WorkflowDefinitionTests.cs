@@ -69,7 +69,7 @@ public sealed partial class WorkflowDefinitionTests(SynthesizedStack stack) : IC
         var functions = stack.Resources("AWS::Lambda::Function").ToDictionary(f => f.Id, f => (string)f.Properties["Handler"]!);
         var document = Assert.Single(stack.Resources("AWS::SSM::Document")).Id;
         var tasks = AllStates().Where(s => (string?)s.State["Type"] == "Task").ToList();
-        Assert.Equal(new[] { "Freshness", "LaunchBackup", "LaunchDrill", "NotifyFailure", "NotifySuccess", "Offsite", "Retention", "StartBackup", "StartDrill", "VerifyMerge", "VerifyPlan", "VerifySlice" },
+        Assert.Equal(new[] { "Freshness", "LaunchBackup", "LaunchDrill", "NotifyFailure", "NotifySuccess", "Offsite", "Retention", "SilentCommand", "StartBackup", "StartDrill", "VerifyMerge", "VerifyPlan", "VerifySlice" },
             tasks.Select(t => t.Name).Order());
 
         foreach (var (name, state) in tasks)
@@ -102,6 +102,14 @@ public sealed partial class WorkflowDefinitionTests(SynthesizedStack stack) : IC
                 Assert.True((int)state["HeartbeatSeconds"]! > 0 && (int)state["TimeoutSeconds"]! > (int)state["HeartbeatSeconds"]!);
                 continue;
             }
+            if (name == "SilentCommand")
+            {
+                // What became of the command of an agent that fell silent, on the same instance.
+                Assert.Equal("arn:aws:states:::aws-sdk:ssm:getCommandInvocation", resource);
+                Assert.Equal("$.silent.commandId", (string?)parameters["CommandId.$"]);
+                Assert.Equal("i-0123456789abcdef0", Substitute(substitutions, (string)parameters["InstanceId"]!).GetValue<string>());
+                continue;
+            }
             var target = Substitute(substitutions, resource);
             var function = (string)target["Fn::GetAtt"]![0]!;
             Assert.True(functions.ContainsKey(function), $"{name} calls {function}, which the stack does not define");
@@ -121,10 +129,29 @@ public sealed partial class WorkflowDefinitionTests(SynthesizedStack stack) : IC
             var step = name.StartsWith("Verify") ? "Verify" : name.Replace("Launch", "Start");
             Assert.True(results.Add(path) || name.StartsWith("Notify") || step == "Verify", $"{name} writes {path}, which another step also writes");
 
-            var @catch = Assert.Single(state["Catch"]!.AsArray())!;
+            var catches = state["Catch"]!.AsArray();
+            var @catch = catches[^1]!;
             Assert.Equal(["States.ALL"], @catch["ErrorEquals"]!.AsArray().Select(e => (string)e!));
             if (name.StartsWith("Notify")) continue;
             var next = Definition["States"]![(string)@catch["Next"]!]!;
+            if (name == "SilentCommand")
+            {
+                // Whatever the lookup's fate, the email names the step whose agent fell silent.
+                Assert.Equal("$.silent.step", (string?)next["InputPath"]);
+                Assert.Equal("NotifyFailure", (string?)next["Next"]);
+                continue;
+            }
+            if (name.StartsWith("Start"))
+            {
+                // A silent agent first has its command's outcome looked up (SilentCommand), then fails its step.
+                var silent = Assert.Single(catches.SkipLast(1))!;
+                Assert.Equal(["States.HeartbeatTimeout"], silent["ErrorEquals"]!.AsArray().Select(e => (string)e!));
+                var look = Definition["States"]![(string)silent["Next"]!]!;
+                Assert.Equal(step, (string?)look["Parameters"]!["step"]);
+                Assert.Equal($"$.launch.{step["Start".Length..].ToLowerInvariant()}.commandId", (string?)look["Parameters"]!["commandId.$"]);
+                Assert.Equal("SilentCommand", (string?)look["Next"]);
+            }
+            else Assert.Single(catches);
             // Launching the agent is part of its step: the email names StartBackup or StartDrill.
             Assert.Equal(step, (string?)next["Result"]);
             Assert.Equal("NotifyFailure", (string?)next["Next"]);

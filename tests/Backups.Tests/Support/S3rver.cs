@@ -53,6 +53,21 @@ public sealed class S3rverFixture : IAsyncLifetime
     public byte[] StoredObject(string bucket, string key) =>
         File.ReadAllBytes(Path.Combine([DataDirectory, bucket, .. key.Split('/')]) + "._S3rver_object");
 
+    /// <summary>Puts an object into the bucket s3rver made, with a signed PUT from curl (as the agent's SSM document
+    /// signs its download); returns the object's URL.</summary>
+    public async Task<string> PutObjectAsync(string key, byte[] bytes)
+    {
+        var file = _dir.Combine($"upload-{Guid.NewGuid():N}");
+        await File.WriteAllBytesAsync(file, bytes);
+        var url = $"{Endpoint.GetLeftPart(UriPartial.Authority)}/{Bucket}/{key}";
+        (await Processes.RunAsync("curl", ["-fsS", "--cacert", CaCertPath, "--aws-sigv4", $"aws:amz:{Region}:s3", "--user", $"{AccessKey}:{SecretKey}",
+            // S3 wants the payload's hash in a header; curl (7.88) does not add it.
+            "-H", $"x-amz-content-sha256: {Convert.ToHexStringLower(SHA256.HashData(bytes))}",
+            "-T", file, url])).EnsureSuccess("curl PUT " + url);
+        File.Delete(file);
+        return url;
+    }
+
     public async Task InitializeAsync()
     {
         var script = TestStack.Script("s3rver", "bin", "s3rver.js");

@@ -11,7 +11,8 @@ namespace Backups.Tests.Workflow;
 /// <summary>
 /// Everything the workflow touches, real and on 127.0.0.1: PostgreSQL and Redis with data, s3rver over HTTPS for
 /// the repository, aws-ses-v2-local for email, the agent's SSM document as the stack synthesizes it (pointing at
-/// the built backup-agent and a config file here), and the functions' bootstrap.
+/// the built backup-agent and a config file here), the agent published to s3rver as the stack publishes it (the
+/// document installs it from there when the box lacks it), and the functions' bootstrap.
 /// </summary>
 public sealed class WorkflowStack : IAsyncLifetime
 {
@@ -24,6 +25,9 @@ public sealed class WorkflowStack : IAsyncLifetime
     public S3rverFixture S3 { get; } = new();
     public SesLocalFixture Ses { get; } = new();
     private JsonNode _document = null!;
+
+    /// <summary>Where the built backup-agent is published on s3rver: the URL the document downloads it from.</summary>
+    public string AgentUrl { get; private set; } = null!;
 
     /// <summary>Where the document's script finds the agent's config: each test writes the one it needs.</summary>
     public string ConfigPath => _dir.Combine("config.json");
@@ -40,14 +44,22 @@ public sealed class WorkflowStack : IAsyncLifetime
         await Postgres.PgbenchInitAsync("app", scale: 1);
         await Redis.FillAsync(2000);
 
+        _document = Document(Agent.Program);
+        AgentUrl = await S3.PutObjectAsync($"agent/{Guid.NewGuid():N}/backup-agent", await File.ReadAllBytesAsync(Agent.Program));
+    }
+
+    /// <summary>The agent's SSM document as the stack synthesizes it for a box whose agent lives at
+    /// <paramref name="agentPath"/>; the agent it publishes is the built one (Agent.Program).</summary>
+    public JsonNode Document(string agentPath)
+    {
         var context = new Dictionary<string, object>(SynthesizedStack.Context)
         {
-            ["hostName"] = Host, ["agentPath"] = Agent.Program, ["agentConfigPath"] = ConfigPath,
+            ["hostName"] = Host, ["agentPath"] = agentPath, ["agentConfigPath"] = ConfigPath, ["agentBinary"] = Agent.Program,
         };
         var app = new App(new AppProps { Context = context });
         var template = Amazon.CDK.Assertions.Template.FromStack(new BackupStack(app, "Backups", BackupSettings.FromContext(app.Node)));
         var resources = JsonNode.Parse(System.Text.Json.JsonSerializer.Serialize(template.FindResources("AWS::SSM::Document")))!.AsObject();
-        _document = resources.Single().Value!["Properties"]!["Content"]!.DeepClone();
+        return resources.Single().Value!["Properties"]!["Content"]!.DeepClone();
     }
 
     /// <summary>A new, initialized repository on s3rver, and the agent config that backs up app-db and cache into it.</summary>
@@ -76,12 +88,17 @@ public sealed class WorkflowStack : IAsyncLifetime
     public Dictionary<string, string> AgentEnvironment => new(S3.Env)
     {
         ["AWS_REGION"] = S3rverFixture.Region,
+        // The install step's curl trusts s3rver's certificate through it.
+        ["CURL_CA_BUNDLE"] = S3.CaCertPath,
         ["TEST_REPOSITORY_PASSWORD"] = RepositoryPassword, ["TEST_PG_PASSWORD"] = Postgres.Password, ["TEST_REDIS_PASSWORD"] = RedisPassword,
     };
 
     /// <summary>Runs the real definition (statemachine/local/run.mjs) and returns its report.</summary>
     /// <param name="functionEnvironment">Further variables of the functions (e.g. VERIFY_SLICE_BYTES).</param>
-    public async Task<JsonObject> ExecuteAsync(JsonObject input, string repository, IReadOnlyDictionary<string, string>? functionEnvironment = null)
+    /// <param name="document">The agent's SSM document (<see cref="Document"/>); by default for the built agent where it is.</param>
+    /// <param name="agentUrl">Where the document downloads the agent; by default <see cref="AgentUrl"/>.</param>
+    public async Task<JsonObject> ExecuteAsync(JsonObject input, string repository, IReadOnlyDictionary<string, string>? functionEnvironment = null,
+        JsonNode? document = null, string? agentUrl = null)
     {
         var root = Path.GetFullPath(Path.Combine(TestStack.Directory, "..", ".."));
         var aws = new JsonObject
@@ -93,7 +110,9 @@ public sealed class WorkflowStack : IAsyncLifetime
         {
             ["agent"] = new JsonObject
             {
-                ["document"] = _document.DeepClone(),
+                ["document"] = (document ?? _document).DeepClone(),
+                // What CloudFormation would resolve: the published object's URL and its bucket's region.
+                ["defaults"] = new JsonObject { ["AgentUrl"] = agentUrl ?? AgentUrl, ["AgentRegion"] = S3rverFixture.Region },
                 ["env"] = new JsonObject([.. AgentEnvironment.Select(e => KeyValuePair.Create(e.Key, (JsonNode?)e.Value))]),
             },
             ["functions"] = new JsonObject
