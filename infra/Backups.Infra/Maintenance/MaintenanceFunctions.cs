@@ -132,6 +132,8 @@ public sealed class MaintenanceFunctions : Construct
         if (settings.AgentParameters.Count > 0) notifyEnvironment["NOTIFY_REDACT_SSM_PARAMETERS"] = string.Join(',', settings.AgentParameters);
         Notify = Create("notify", 512, Duration.Minutes(2), notifyEnvironment);
         repository.Grant(Notify, ["s3:GetObject"], "*");
+        // The run history (status/, beside the repository's own folders): a new version per run, the oldest removed.
+        repository.Grant(Notify, ["s3:PutObject", "s3:DeleteObject"], "status/*");
         if (notifyReads.Length > 0) Parameters.GrantRead(this, Notify, notifyReads);
         Notify.AddToRolePolicy(new PolicyStatement(new PolicyStatementProps
         {

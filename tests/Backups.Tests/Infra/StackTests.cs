@@ -123,10 +123,12 @@ public sealed class StackTests(SynthesizedStack stack) : IClassFixture<Synthesiz
         {
             var folders = Folders(s["Resource"]!);
             if (owner.StartsWith("FunctionsRetention")) Assert.Equal(["data", "index", "locks", "snapshots"], folders);
+            else if (owner.StartsWith("FunctionsNotify")) Assert.Equal(["status"], folders); // the run history it keeps
             else Assert.Equal(["locks"], folders); // the box and Verify remove their own lock files
         }
         Assert.Contains(deleters, d => d.Owner.StartsWith("FunctionsRetention"));
         Assert.Contains(deleters, d => d.Owner.StartsWith("Instance"));
+        Assert.Contains(deleters, d => d.Owner.StartsWith("FunctionsNotify"));
         foreach (var (owner, s) in s3.Where(x => Actions(x.Statement).Contains("s3:PutObject")))
             Assert.DoesNotContain(Folders(s["Resource"]!), f => f is "keys" or "config" or "*");
         Assert.DoesNotContain(s3, x => Actions(x.Statement).Any(a => a is "s3:DeleteObjectVersion" or "s3:BypassGovernanceRetention" or "s3:PutObjectRetention"));
