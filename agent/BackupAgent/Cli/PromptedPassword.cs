@@ -23,21 +23,13 @@ public sealed class PromptedPassword(TextWriter prompt) : PasswordSource
 
     private string FromTerminal()
     {
+        using var echo = TerminalEcho.Off(0)
+            ?? throw new RepositoryException(ErrorKind.ConfigError, "standard input is a terminal whose echo cannot be switched off: give the password another way");
         prompt.Write(Prompt);
         prompt.Flush();
-        var typed = new System.Text.StringBuilder();
-        while (true)
-        {
-            var key = Console.ReadKey(intercept: true);
-            if (key.Key == ConsoleKey.Enter) break;
-            if (key.Key == ConsoleKey.Backspace)
-            {
-                if (typed.Length > 0) typed.Length--;
-            }
-            else if (key.KeyChar != '\0') typed.Append(key.KeyChar);
-        }
+        var password = echo.ReadLine();
         prompt.WriteLine();
-        return typed.ToString();
+        return password;
     }
 
     protected override string Describe() => Console.IsInputRedirected ? "standard input" : "the terminal";
