@@ -43,7 +43,8 @@ public sealed class ArchivingFaultTests(S3rverFixture s3) : IClassFixture<S3rver
         await pg.ExecAsync("app", "DELETE FROM marker");
         var t2 = await pg.QueryScalarAsync("app", "SELECT now()");
 
-        var failedBefore = long.Parse(await pg.QueryScalarAsync("postgres", "SELECT failed_count FROM pg_stat_archiver"));
+        // Pushes wait while the archiver's store retries (or fail, and PostgreSQL tries again): either way nothing
+        // may be acknowledged before it is stored.
         proxy.StartOutage(TimeSpan.FromMinutes(1));
         await Task.Delay(TimeSpan.FromMinutes(1));
         Assert.True(proxy.Injected.GetValueOrDefault("Outage") > 0, "the outage met no request");
@@ -63,8 +64,6 @@ public sealed class ArchivingFaultTests(S3rverFixture s3) : IClassFixture<S3rver
         await load.WaitForExitAsync();
         var counts = await pg.RowCountsAsync("app");
         var last = await cluster.SwitchAndWaitArchivedAsync(seconds: 180);
-        var failed = long.Parse(await pg.QueryScalarAsync("postgres", "SELECT failed_count FROM pg_stat_archiver")) - failedBefore;
-        Assert.True(failed > 0, "no archive_command failed during the outage and the prune");
 
         // Every file PostgreSQL counts as archived is in the repository: each one marked done, and each segment
         // from the first archived to the last.
