@@ -67,18 +67,19 @@ public sealed class ArchivingFaultTests(S3rverFixture s3) : IClassFixture<S3rver
 
         // Every file PostgreSQL counts as archived is in the repository: each one marked done, and each segment
         // from the first archived to the last.
+        // PostgreSQL's side first: a file it marks done later is in the repository before, or the check would race it.
+        var done = Directory.GetFiles(Path.Combine(pg.DataDirectory, "pg_wal", "archive_status"), "*.done")
+            .Select(f => Path.GetFileName(f)[..^".done".Length]).ToList();
+        var archivedCount = long.Parse(await pg.QueryScalarAsync("postgres", "SELECT archived_count FROM pg_stat_archiver"));
         var restic = new Restic(proxy.Direct(repository), ArchivingCluster.Password, s3.CaCertPath, env);
         var stored = (await restic.JsonAsync("find", "--tag", "wal", "0*")).EnumerateArray()
             .SelectMany(s => s.GetProperty("matches").EnumerateArray()).Select(m => m.GetProperty("path").GetString()!.TrimStart('/')).ToHashSet();
-        var done = Directory.GetFiles(Path.Combine(pg.DataDirectory, "pg_wal", "archive_status"), "*.done")
-            .Select(f => Path.GetFileName(f)[..^".done".Length]).ToList();
         Assert.NotEmpty(done);
         Assert.All(done, name => Assert.Contains(name, stored));
         var segments = stored.Where(n => n.Length == 24).Order(StringComparer.Ordinal).ToList();
         var first = Convert.ToUInt64(segments[0][8..], 16);
         var through = Convert.ToUInt64(last[8..], 16);
         for (var n = first; n <= through; n++) Assert.Contains($"00000001{n:X16}", stored);
-        var archivedCount = long.Parse(await pg.QueryScalarAsync("postgres", "SELECT archived_count FROM pg_stat_archiver"));
         Assert.True(archivedCount <= stored.Count, $"PostgreSQL archived {archivedCount} files, the repository holds {stored.Count}");
         await restic.CheckAsync(readData: false);
 
