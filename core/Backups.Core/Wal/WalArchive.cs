@@ -46,7 +46,7 @@ public sealed class WalArchive
         if (newest == null) return null;
         var archive = new WalArchive();
         archive.Add(await TreeJson.LoadAsync(repo, newest.Tree, ct), newest);
-        return archive.Files.Values.MaxBy(f => f.Node.ModTime.ToDateTimeOffset());
+        return archive.Files.Values.MaxBy(f => f.Archived);
     }
 
     /// <summary>Takes in a WAL snapshot's files; a name the tree holds that is no WAL file name is damage.</summary>

@@ -34,10 +34,9 @@ public static class WalRetention
             var reason = oldest.Facts is { } facts ? $"WAL of base backup {oldest.Snapshot.Id.Short} (from {facts.Start}) or later" : "no base backup left";
             foreach (var group in SnapshotGrouping.Default.Group(source))
             {
-                bool Needed(Snapshot s) => oldest.Facts is not { } from || segmentSize is not { } size
-                    || trees[s.Id].Nodes.Any(n => !EndsBefore(n.Name, from.Start, (long)size));
-                var keep = group.Snapshots.Where(Needed).OrderByDescending(s => s.Time).ToList();
-                var remove = group.Snapshots.Where(s => !Needed(s)).OrderByDescending(s => s.Time).ToList();
+                var needed = group.Snapshots.OrderByDescending(s => s.Time).ToLookup(s => oldest.Facts is not { } from || segmentSize is not { } size
+                    || trees[s.Id].Nodes.Any(n => !EndsBefore(n.Name, from.Start, (long)size)));
+                List<Snapshot> keep = [.. needed[true]], remove = [.. needed[false]];
                 groups.Add(new GroupPlan(group.Key, keep, remove, [.. keep.Select(s => new KeepReason(s, [reason], default))],
                     new RetentionScope(source.Key, PgSnapshots.WalTag, RetentionPolicy.KeepAll) { Rule = Rule }));
             }

@@ -60,12 +60,6 @@ public sealed class FunctionRepository
         return await _settings.OpenAsync(context.CancellationToken, deadline);
     }
 
-    public async Task<SourceHistory> LoadHistoryAsync(InvocationContext context)
-    {
-        await using var repo = await OpenAsync(context);
-        return new SourceHistory(await repo.LoadSnapshotsAsync(context.CancellationToken));
-    }
-
     private sealed class SsmPassword(SecretResolver secrets, string parameter) : PasswordSource
     {
         protected override Task<string> ObtainAsync(CancellationToken ct) => secrets.ResolveAsync(new SecretRef { Ssm = parameter }, ct);

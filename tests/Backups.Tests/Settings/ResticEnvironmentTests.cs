@@ -109,7 +109,8 @@ public sealed class ResticEnvironmentTests(S3rverFixture s3)
             ["RESTIC_REPOSITORY"] = repository, ["RESTIC_PASSWORD_COMMAND"] = PrintsPassword, ["RESTIC_CACERT"] = s3.CaCertPath,
         };
         using var environment = new FunctionEnvironment(variables);
-        var history = await new FunctionRepository(environment).LoadHistoryAsync(SnapshotHistory.Invocation());
+        await using var repo = await new FunctionRepository(environment).OpenAsync(SnapshotHistory.Invocation());
+        var history = new SourceHistory(await repo.LoadSnapshotsAsync());
 
         Assert.Equal(["app-db"], history.Sources);
         // The password the command gave is masked in whatever leaves the function.

@@ -70,7 +70,7 @@ public sealed class FreshnessFunction(FunctionEnvironment environment)
             var rpo = snapshots.Where(s => SnapshotSource.Of(s) == name && PgSnapshots.Rpo(s) != null).MaxBy(s => s.Time) is { } s
                 ? PgSnapshots.Rpo(s)!.Value : PgSnapshots.DefaultRpo;
             var newest = await WalArchive.NewestAsync(repo, name, snapshots, ct);
-            var archived = newest?.Node.ModTime.ToDateTimeOffset();
+            var archived = newest?.Archived;
             double? age = archived is { } a ? (now - a).TotalMinutes : null;
             result.Add(new WalFreshness(name, newest?.Name.Name, archived, age, rpo.TotalMinutes, age is not { } m || m > rpo.TotalMinutes));
         }
