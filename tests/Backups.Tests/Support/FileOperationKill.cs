@@ -2,9 +2,9 @@ using System.Diagnostics;
 
 namespace Backups.Tests.Support;
 
-/// <summary>What a run watched by <see cref="FileOperationKill"/> did: how many file operations it made, whether it
-/// was killed, the last operation before the kill, and how it ended.</summary>
-public sealed record KilledRun(int Operations, bool Killed, string Last, int ExitCode, string Stderr);
+/// <summary>What a run watched by <see cref="FileOperationKill"/> did: how many file operations it made (and which, in
+/// order), whether it was killed, the last operation before the kill, and how it ended.</summary>
+public sealed record KilledRun(int Operations, bool Killed, string Last, int ExitCode, string Stderr, IReadOnlyList<string> Sequence);
 
 /// <summary>
 /// SIGKILL of a process right after its k-th file operation in a local repository (packs, index files and
@@ -23,6 +23,7 @@ public static class FileOperationKill
 
         var count = 0;
         var last = "";
+        var sequence = new List<string>();
         var killed = false;
         Process? process = null;
         var gate = new Lock();
@@ -33,6 +34,7 @@ public static class FileOperationKill
             {
                 if (killed || operation == "") return;
                 last = operation;
+                sequence.Add(operation);
                 if (++count < killAfter || process == null) return;
                 try
                 {
@@ -54,8 +56,27 @@ public static class FileOperationKill
             await process.WaitForExitAsync();
             await Task.WhenAll(stdout, stderr);
             await Task.Delay(100); // the watcher's last events
-            lock (gate) return new KilledRun(count, killed, last, process.ExitCode, stderr.Result);
+            lock (gate) return new KilledRun(count, killed, last, process.ExitCode, stderr.Result, sequence);
         }
+    }
+
+    /// <summary>
+    /// <paramref name="count"/> kill points (operation numbers, never the last operation) over an uninterrupted run's
+    /// <paramref name="sequence"/>, drawn with <paramref name="seed"/>: first one right after an operation of each of
+    /// <paramref name="phases"/> ("wrote-index", ...), so that a phase with few operations is not missed by chance,
+    /// then points anywhere.
+    /// </summary>
+    public static List<int> KillPoints(IReadOnlyList<string> sequence, int count, int seed, IEnumerable<string> phases)
+    {
+        var random = new Random(seed);
+        var points = new List<int>();
+        foreach (var phase in phases)
+        {
+            var after = Enumerable.Range(1, sequence.Count - 1).Where(k => sequence[k - 1].Split(' ')[0] == phase).ToList();
+            if (after.Count > 0) points.Add(after[random.Next(after.Count)]);
+        }
+        while (points.Count < count) points.Add(random.Next(1, sequence.Count));
+        return points;
     }
 
     private static string Describe(string verb, string path)
