@@ -9,8 +9,8 @@ using BcPoly1305 = Org.BouncyCastle.Crypto.Macs.Poly1305;
 namespace Backups.Tests.Crypto;
 
 /// <summary>
-/// Our AES-CTR and Poly1305 are written for speed; BouncyCastle's are an independent implementation. Both must
-/// agree on random keys, counters and messages of every awkward length (seeded, so a failure repeats).
+/// Our AES-CTR, Poly1305 and scrypt are written for speed; BouncyCastle's are an independent implementation. Both must
+/// agree on random keys, counters, parameters and messages of every awkward length (seeded, so a failure repeats).
 /// </summary>
 public class BouncyCastleCrossCheckTests
 {
@@ -50,6 +50,22 @@ public class BouncyCastleCrossCheckTests
                 block.AsSpan(0, n).CopyTo(theirs.AsSpan(at));
             }
             Assert.True(theirs.AsSpan().SequenceEqual(ours), $"round {round}: {message.Length} bytes, key {key.Length} bytes, IV {Convert.ToHexString(iv)}");
+        }
+    }
+
+    [Fact]
+    public void Scrypt_matches_BouncyCastle()
+    {
+        var random = new Random(7914);
+        for (var round = 0; round < 40; round++)
+        {
+            // Small N and r keep 40 rounds quick; p above the core count exercises lanes sharing a worker.
+            int n = 2 << random.Next(11), r = 1 + random.Next(8), p = 1 + random.Next(5), length = 1 + random.Next(100);
+            var password = Bytes(random, random.Next(40));
+            var salt = Bytes(random, random.Next(40));
+            var ours = Scrypt.DeriveKey(password, salt, n, r, p, length);
+            var theirs = Org.BouncyCastle.Crypto.Generators.SCrypt.Generate(password, salt, n, r, p, length);
+            Assert.True(theirs.AsSpan().SequenceEqual(ours), $"round {round}: N={n}, r={r}, p={p}, {length} bytes");
         }
     }
 
