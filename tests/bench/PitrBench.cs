@@ -150,7 +150,8 @@ public static class PitrBench
             figures.GrowthBytes = DirectoryBytes(tool.Repository) - before;
             (figures.CallMedianMs, figures.Calls, figures.FailedCalls) = Calls(calls);
             Console.WriteLine($"  {tool.Name}: archived {walBytes / MiB:F0} MiB in {figures.ArchiveSeconds:F1} s; " +
-                              $"{figures.Calls} archive_command calls, {figures.FailedCalls} failed");
+                              $"{figures.Calls} archive_command calls, {figures.FailedCalls} failed" +
+                              (figures.FailedCalls > 0 ? $" (the last said: {File.ReadLines(calls + ".stderr").LastOrDefault()})" : ""));
             (figures.SecondBase, figures.SecondBaseBytes) = await GrowthAsync(tool.Repository, () => tool.BaseBackupAsync(copy));
         }
     }
@@ -168,7 +169,8 @@ public static class PitrBench
         (figures.RestoreSumMiB, _) = await peak.StopAsync();
         var markers = await QueryRecoveredAsync(pgdata, shared, "SELECT string_agg(note, ',' ORDER BY note) FROM marker");
         if (markers != "target")
-            throw new InvalidOperationException($"{tool.Name}'s recovery to {target} has the marker rows '{markers}', not just 'target'");
+            throw new InvalidOperationException($"{tool.Name}'s recovery to {target} has the marker rows '{markers}', not just 'target'; " +
+                $"postgresql.auto.conf:\n{await File.ReadAllTextAsync(Path.Combine(pgdata, "postgresql.auto.conf"))}\n{restore.Stderr}\n{tool.ReplayLog}");
         Console.WriteLine($"  {tool.Name}: recovered to {target} in {figures.RestoreSeconds:F1} s; the marker row is there, the later one is not");
         await Processes.RunAsync("rm", ["-rf", pgdata]);
     }
@@ -184,7 +186,7 @@ public static class PitrBench
         Console.WriteLine("  \"largest\": the largest single process's VmHWM (ours: the archiver). Repository sizes: every file in it.");
         Console.WriteLine("  Restore: from the base backup before the workload through half the backlog; ours is `pitr --start` (its peak RSS");
         Console.WriteLine("  includes serving the replay's WAL), pgBackRest's is `restore --type=time`, the server started until recovery");
-        Console.WriteLine("  ends (hot_standby off) and stopped; GNU time covers the restore command, the sum covers the replay too.");
+        Console.WriteLine("  ends and stopped; GNU time covers the restore command, the sum covers the replay too.");
         Header(Them);
         Row("WAL archiving MiB/s", walMiB / ours.ArchiveSeconds, walMiB / them.ArchiveSeconds, higherIsBetter: true, Them);
         Row("archive_command median ms", ours.CallMedianMs, them.CallMedianMs, higherIsBetter: false, Them);
@@ -290,10 +292,10 @@ public static class PitrBench
             File.WriteAllText(Wrapper, """
                 #!/bin/bash
                 # archive_command wrapper of the pitr bench: runs the command given after the log file and appends
-                # "start end exit-code" (seconds since the epoch) of each call to the log.
+                # "start end exit-code" (seconds since the epoch) of each call to the log, what the command said to LOG.stderr.
                 log=$1; shift
                 start=$EPOCHREALTIME
-                "$@"
+                "$@" 2>> "$log.stderr"
                 rc=$?
                 echo "$start $EPOCHREALTIME $rc" >> "$log"
                 exit $rc
@@ -343,6 +345,8 @@ public static class PitrBench
         /// <summary>Whether a process (by its arguments) is one of this program's.</summary>
         public abstract bool IsMine(string[] args);
         public virtual Task PrepareCopyAsync(PostgresServer copy) => Task.CompletedTask;
+        /// <summary>The recovering server's log where the bench started it (pgBackRest's), for a failure's message.</summary>
+        public virtual string ReplayLog => "";
         /// <summary>What must run besides PostgreSQL to archive (ours: the resident archiver).</summary>
         public abstract Task<IAsyncDisposable> StartArchiverAsync(PostgresServer pg);
         public abstract Task<Timed> BaseBackupAsync(PostgresServer pg);
@@ -407,6 +411,16 @@ public static class PitrBench
         private readonly Shared _shared;
         private readonly string _config, _spool, _locks, _logs;
         private readonly string _cipher = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24));
+        private string? _replayLog;
+
+        /// <summary>The server log, which the server keeps open for writing.</summary>
+        private static async Task<string> ReadSharedAsync(string path)
+        {
+            await using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            return await new StreamReader(stream).ReadToEndAsync();
+        }
+
+        public override string ReplayLog => _replayLog != null && File.Exists(_replayLog) ? string.Join('\n', File.ReadLines(_replayLog).TakeLast(40)) : "";
 
         private PgBackRest(Shared shared, string home)
             : base(Them, Path.Combine(shared.Calls, "pgbackrest.log"), Path.Combine(home, "repo"))
@@ -467,16 +481,25 @@ public static class PitrBench
                 $"--pg1-port={pg.Port}", .. args]);
 
         /// <summary>`restore --type=time` (it picks the newest backup before the target), then the server replays until
-        /// the target and promotes: hot_standby off, so pg_ctl -w returns only then; then it is stopped, as `pitr --start` does.</summary>
+        /// the target and promotes; then it is stopped, as `pitr --start` does.</summary>
         public override async Task<Timed> RestoreAsync(string target, string pgdata)
         {
             _shared.Directory(Path.GetFileName(pgdata), everyone: false);
             var restore = await Measure.RunAsync(["runuser", "-u", "postgres", "--", Binary, $"--config={_config}", $"--stanza={Stanza}",
                 $"--pg1-path={pgdata}", "--type=time", $"--target={target}", "--target-action=promote", "restore"]);
             var sockets = _shared.Directory("s-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4)), everyone: true);
-            (await AsPostgresAsync(PostgresServer.Tool("pg_ctl"), "start", "-D", pgdata, "-l", Path.Combine(sockets, "log"), "-w", "-t", "3600",
-                "-o", $"-k {sockets} -p {FreePort.Next()} -c listen_addresses=127.0.0.1 -c archive_mode=off -c hot_standby=off"))
+            _replayLog = Path.Combine(sockets, "log");
+            (await AsPostgresAsync(PostgresServer.Tool("pg_ctl"), "start", "-D", pgdata, "-l", _replayLog, "-w", "-t", "3600",
+                "-o", $"-k {sockets} -p {FreePort.Next()} -c listen_addresses=127.0.0.1 -c archive_mode=off"))
                 .EnsureSuccess("recovering the restored cluster");
+            // pg_ctl -w returns once the server accepts (read-only) connections, before the replay ends: the end is the
+            // log's read-write "ready" line after promotion, as `pitr --start` waits for it.
+            for (var log = ""; !log.Contains("database system is ready to accept connections", StringComparison.Ordinal); log = await ReadSharedAsync(_replayLog))
+            {
+                if (log.Contains("FATAL", StringComparison.Ordinal) || log.Contains("database system is shut down", StringComparison.Ordinal))
+                    throw new InvalidOperationException($"pgBackRest's recovery failed:\n{ReplayLog}");
+                await Task.Delay(100);
+            }
             (await AsPostgresAsync(PostgresServer.Tool("pg_ctl"), "stop", "-D", pgdata, "-m", "fast", "-w", "-t", "120")).EnsureSuccess("stopping it");
             return restore;
         }
@@ -515,7 +538,8 @@ public static class PitrBench
             resident._process.ErrorDataReceived += (_, e) => resident.Keep(e.Data);
             resident._process.BeginOutputReadLine();
             resident._process.BeginErrorReadLine();
-            for (var waited = 0; !File.Exists(socket); waited++)
+            // The socket file appears when it is bound, a moment before the archiver listens: ready is a connection taken.
+            for (var waited = 0; !CanConnect(socket); waited++)
             {
                 if (resident._process.HasExited || waited > 600)
                 {
@@ -525,6 +549,21 @@ public static class PitrBench
                 await Task.Delay(100);
             }
             return resident;
+        }
+
+        private static bool CanConnect(string socket)
+        {
+            using var probe = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream,
+                System.Net.Sockets.ProtocolType.Unspecified);
+            try
+            {
+                probe.Connect(new System.Net.Sockets.UnixDomainSocketEndPoint(socket));
+                return true;
+            }
+            catch (System.Net.Sockets.SocketException)
+            {
+                return false;
+            }
         }
 
         private void Keep(string? line)
