@@ -104,12 +104,13 @@ public static class Measure
     public static double Median<T>(IReadOnlyList<T> figures, Func<T, double> pick) =>
         figures.Select(pick).Order().ElementAt(figures.Count / 2);
 
-    public static void Header() => Console.WriteLine($"{"case",-34} {"ours",12} {"restic",12} {"ratio",8}");
+    /// <param name="them">The program compared with ours (restic, or pgBackRest in the pitr case).</param>
+    public static void Header(string them = "restic") => Console.WriteLine($"{"case",-34} {"ours",12} {them,12} {"ratio",8}");
 
-    public static void Row(string name, double ours, double restic, bool higherIsBetter)
+    public static void Row(string name, double ours, double theirs, bool higherIsBetter, string them = "restic")
     {
-        var ratio = higherIsBetter ? ours / restic : restic / ours;
-        Console.WriteLine($"{name,-34} {ours,12:F1} {restic,12:F1} {ratio,7:F2}x" + (higherIsBetter ? "" : " (restic/ours)"));
+        var ratio = higherIsBetter ? ours / theirs : theirs / ours;
+        Console.WriteLine($"{name,-34} {ours,12:F1} {theirs,12:F1} {ratio,7:F2}x" + (higherIsBetter ? "" : $" ({them}/ours)"));
     }
 
     /// <summary>The generated inputs of the stdin and concurrent cases, made once per run.</summary>

@@ -10,7 +10,7 @@ namespace Bench;
 /// </summary>
 public static class Program
 {
-    private static readonly string[] Cases = ["stdin", "concurrent", "nightly", "check", "prune", "tree", "restore", "s3", "index", "startup"];
+    private static readonly string[] Cases = ["stdin", "concurrent", "nightly", "check", "prune", "tree", "restore", "s3", "index", "startup", "pitr"];
 
     public static async Task<int> Main(string[] args)
     {
@@ -22,6 +22,7 @@ public static class Program
         var tree = new TreeBench.Options();
         var connections = 5;
         var blobs = 2_000_000;
+        var walMiB = 2048L;
         for (var i = 0; i < args.Length; i++)
         {
             string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
@@ -40,6 +41,7 @@ public static class Program
                 case "--tree-mib": tree = tree with { MiB = long.Parse(Value(), CultureInfo.InvariantCulture) }; break;
                 case "--connections": connections = int.Parse(Value(), CultureInfo.InvariantCulture); break;
                 case "--blobs": blobs = int.Parse(Value(), CultureInfo.InvariantCulture); break;
+                case "--wal-mib": walMiB = long.Parse(Value(), CultureInfo.InvariantCulture); break;
                 case "--more": nightly = nightly with { More = true }; break;
                 case "--updates": nightly = nightly with { UpdatePercent = double.Parse(Value(), CultureInfo.InvariantCulture) }; break;
                 case var a when a.StartsWith('-'): return Usage($"unknown option '{a}'");
@@ -64,6 +66,7 @@ public static class Program
             if (cases.Contains("s3")) await S3Bench.RunAsync(agent, inputs, work, tree, connections);
             if (cases.Contains("index")) await IndexBench.RunAsync(agent, work, blobs);
             if (cases.Contains("startup")) await StartupBench.RunAsync(agent, work);
+            if (cases.Contains("pitr")) await PitrBench.RunAsync(agent, work, walMiB);
             return 0;
         }
         finally
@@ -75,7 +78,7 @@ public static class Program
     private static int Usage(string problem)
     {
         Console.Error.WriteLine($"{problem}\nusage: Bench AGENT_BINARY [SIZE_MIB] [--case {string.Join('|', Cases)}]... [--scale N] [--nights N] " +
-                                "[--updates PCT] [--rounds N] [--more] [--files N] [--tree-files N] [--tree-mib N] [--connections N] [--blobs N]");
+                                "[--updates PCT] [--rounds N] [--more] [--files N] [--tree-files N] [--tree-mib N] [--connections N] [--blobs N] [--wal-mib N]");
         return 2;
     }
 }

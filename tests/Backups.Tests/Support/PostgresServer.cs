@@ -18,7 +18,11 @@ public sealed class PostgresServer : IAsyncDisposable
 
     private bool _disposed;
 
-    private PostgresServer(string tempDirectory) => TempDirectory = tempDirectory;
+    private PostgresServer(string tempDirectory, string? password = null)
+    {
+        TempDirectory = tempDirectory;
+        Password = password ?? Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+    }
 
     public string Host => "127.0.0.1";
 
@@ -27,7 +31,7 @@ public sealed class PostgresServer : IAsyncDisposable
     /// <summary>The database superuser (whatever account runs the tests).</summary>
     public string User => "postgres";
 
-    public string Password { get; } = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+    public string Password { get; }
 
     /// <summary>The postmaster's process id (0 until it runs). It is not our child: pg_ctl detaches it.</summary>
     public int ProcessId { get; private set; }
@@ -117,6 +121,45 @@ public sealed class PostgresServer : IAsyncDisposable
                     $"PostgreSQL did not start (pg_ctl exited {result.ExitCode}): {result.Stderr}\n--- {LogFile}:\n{log}");
         }
         ProcessId = int.Parse(File.ReadLines(Path.Combine(DataDirectory, "postmaster.pid")).First(), CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>Stops the server with a clean shutdown (a shutdown checkpoint, nothing left to replay) and keeps its
+    /// files until disposed, so that its data directory can be copied (<see cref="CopyAsync"/>) or started again.</summary>
+    public async Task StopAsync()
+    {
+        (await AsOwnerAsync("pg_ctl", "stop", "-D", DataDirectory, "-m", "fast", "-w", "-t", "120")).EnsureSuccess("pg_ctl stop");
+        ProcessId = 0;
+    }
+
+    /// <summary>
+    /// A new server on a copy (cp -a) of this stopped server's data directory, not started yet: the same cluster
+    /// (system identifier, WAL, archive status) with the same superuser password, plus <paramref name="configuration"/>
+    /// added to its postgresql.conf. <see cref="ResumeAsync"/> starts it.
+    /// </summary>
+    public async Task<PostgresServer> CopyAsync(string? configuration = null)
+    {
+        if (ProcessId != 0) throw new InvalidOperationException("the server must be stopped before its data directory is copied");
+        var copy = new PostgresServer(CreateTempDirectory(), Password);
+        try
+        {
+            if (Environment.IsPrivilegedProcess)
+                (await Processes.RunAsync("chown", [$"{OsUser}:{OsUser}", copy.TempDirectory])).EnsureSuccess("chown");
+            (await Processes.RunAsync("cp", ["-a", DataDirectory, copy.DataDirectory], timeout: TimeSpan.FromMinutes(30))).EnsureSuccess("copying the data directory");
+            if (configuration != null) await File.AppendAllTextAsync(Path.Combine(copy.DataDirectory, "postgresql.conf"), "\n" + configuration + "\n");
+            return copy;
+        }
+        catch
+        {
+            await copy.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Starts a stopped server (or a copy) on a free port and waits until it accepts connections.</summary>
+    public async Task ResumeAsync()
+    {
+        await LaunchAsync();
+        await WaitUntilReadyAsync();
     }
 
     /// <summary>pg_ctl -w saw the server accept connections on its socket; this proves the TCP listener the tests use.</summary>
