@@ -18,7 +18,11 @@ public sealed class PostgresServer : IAsyncDisposable
 
     private bool _disposed;
 
-    private PostgresServer(string tempDirectory) => TempDirectory = tempDirectory;
+    private PostgresServer(string tempDirectory, string? password = null)
+    {
+        TempDirectory = tempDirectory;
+        Password = password ?? Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+    }
 
     public string Host => "127.0.0.1";
 
@@ -27,7 +31,7 @@ public sealed class PostgresServer : IAsyncDisposable
     /// <summary>The database superuser (whatever account runs the tests).</summary>
     public string User => "postgres";
 
-    public string Password { get; } = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+    public string Password { get; }
 
     /// <summary>The postmaster's process id (0 until it runs). It is not our child: pg_ctl detaches it.</summary>
     public int ProcessId { get; private set; }
@@ -71,6 +75,28 @@ public sealed class PostgresServer : IAsyncDisposable
     }
 
     /// <summary>
+    /// A server on a data directory that <paramref name="prepare"/> writes (a recovery) instead of initdb;
+    /// <paramref name="password"/> is the one its roles already have.
+    /// </summary>
+    public static async Task<PostgresServer> RecoverAsync(string password, Func<PostgresServer, Task> prepare)
+    {
+        var server = new PostgresServer(CreateTempDirectory(), password);
+        try
+        {
+            await server.OwnTempDirectoryAsync();
+            await prepare(server);
+            await server.LaunchAsync();
+            await server.WaitUntilReadyAsync();
+            return server;
+        }
+        catch
+        {
+            await server.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>
     /// Under /tmp rather than $TMPDIR: the postgres account must be able to reach it, and the socket path inside
     /// must stay within the 107 bytes of a Unix socket address.
     /// </summary>
@@ -81,10 +107,15 @@ public sealed class PostgresServer : IAsyncDisposable
         return path;
     }
 
-    private async Task InitDbAsync()
+    private async Task OwnTempDirectoryAsync()
     {
         if (Environment.IsPrivilegedProcess)
             (await Processes.RunAsync("chown", [$"{OsUser}:{OsUser}", TempDirectory])).EnsureSuccess("chown");
+    }
+
+    private async Task InitDbAsync()
+    {
+        await OwnTempDirectoryAsync();
 
         // The password goes through a file, not the command line, so that no process list shows it.
         var passwordFile = Path.Combine(TempDirectory, "password");
