@@ -2,6 +2,7 @@ using System.Diagnostics;
 using BackupAgent.Pitr;
 using BackupAgent.Run;
 using Backups.Core.Repositories;
+using Backups.Core.Snapshots;
 using Backups.Core.Wal;
 using Repo = Backups.Core.Repositories.Repository;
 
@@ -15,6 +16,9 @@ namespace BackupAgent.Drills;
 /// </summary>
 public static class PitrDrill
 {
+    /// <summary>How long after archive_timeout a segment takes to be stored: the archiver pushes a batch within seconds.</summary>
+    private static readonly TimeSpan PushMargin = TimeSpan.FromSeconds(10);
+
     public static async Task RunAsync(Repo repo, DrillFacts? facts, SourceConfig source, SourceDrill drill, Action<string> log, CancellationToken ct)
     {
         if (facts == null) return;
@@ -23,6 +27,7 @@ public static class PitrDrill
             drill.Check("facts", false, "a moment, a role, a database and row counts", "incomplete facts", "the facts record no moment to recover to");
             return;
         }
+        await WaitForArchiveAsync(repo, source.Name!, moment, facts.ArchiveTimeoutSeconds ?? 0, log, ct);
         var target = new RecoveryTarget(moment, null);
         var clock = Stopwatch.StartNew();
         RecoveryResult? recovered = null;
@@ -48,6 +53,24 @@ public static class PitrDrill
             drill.Check("recovery", true, $"recovered to {target}",
                 $"from base backup {recovered!.BaseSnapshot[..8]}: last transaction {recovered.ReachedTime ?? "none"}, WAL {recovered.ReachedLsn}");
             drill.CompareCounts("rows", tables, await cluster.Connection.WithDatabase(database).RowCountsAsync(ct), 0, absentIsZero: false);
+        }
+    }
+
+    /// <summary>
+    /// The WAL past the moment (the facts' own commit, at least) reaches the archive within archive_timeout of it,
+    /// when PostgreSQL switches segments: a drill that runs right after the nightly run, as the workflow's does,
+    /// waits that long for a WAL batch newer than the moment, and no longer (a recovery short of it then says
+    /// which segment is missing).
+    /// </summary>
+    private static async Task WaitForArchiveAsync(Repo repo, string source, DateTimeOffset moment, int archiveTimeoutSeconds, Action<string> log,
+        CancellationToken ct)
+    {
+        var until = moment + TimeSpan.FromSeconds(archiveTimeoutSeconds) + PushMargin;
+        for (var told = false; DateTimeOffset.Now < until; told = true)
+        {
+            if ((await repo.LoadSnapshotsAsync(ct)).Any(s => SnapshotSource.Of(s) == source && PgSnapshots.IsWal(s) && s.Time > moment)) return;
+            if (!told) log($"waiting until {until:HH:mm:ss} for the WAL past {moment:HH:mm:ss.ffffff} to be archived");
+            await Task.Delay(TimeSpan.FromSeconds(1), ct);
         }
     }
 }

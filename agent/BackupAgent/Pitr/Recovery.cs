@@ -27,7 +27,7 @@ public sealed partial class Recovery(Repo repo, string source, Action<string> lo
         await repo.LoadIndexAsync(ct);
         var snapshots = await repo.LoadSnapshotsAsync(ct);
         var archive = await WalArchive.LoadAsync(repo, source, snapshots, ct);
-        var (snapshot, facts) = Plan(target, snapshots, archive);
+        var (snapshot, facts) = await PlanAsync(target, snapshots, archive, ct);
         if (Directory.Exists(dataDirectory) && Directory.EnumerateFileSystemEntries(dataDirectory).Any())
             throw new RepositoryException(ErrorKind.OverwriteRefused, $"{dataDirectory} is not empty: recovery writes a whole data directory");
 
@@ -55,8 +55,9 @@ public sealed partial class Recovery(Repo repo, string source, Action<string> lo
         }
     }
 
-    /// <summary>The base backup to start from; refuses a target outside what the repository can reach.</summary>
-    private (Snapshot Snapshot, BaseBackupFacts Facts) Plan(RecoveryTarget target, List<Snapshot> snapshots, WalArchive archive)
+    /// <summary>The base backup to start from; refuses a target outside what the repository can reach along the
+    /// timelines the replay follows (<see cref="TimelinePath"/>), naming the first segment it would miss.</summary>
+    private async Task<(Snapshot Snapshot, BaseBackupFacts Facts)> PlanAsync(RecoveryTarget target, List<Snapshot> snapshots, WalArchive archive, CancellationToken ct)
     {
         var bases = snapshots.Where(s => SnapshotSource.Of(s) == source && BaseBackupFacts.Of(s) != null)
             .Select(s => (Snapshot: s, Facts: BaseBackupFacts.Of(s)!)).OrderBy(b => b.Snapshot.Time).ToList();
@@ -67,19 +68,22 @@ public sealed partial class Recovery(Repo repo, string source, Action<string> lo
                 $"{target} is before the oldest base backup of {source} (finished {bases[0].Snapshot.Time:yyyy-MM-dd HH:mm:ss zzz}, WAL {bases[0].Facts.Stop})");
         var chosen = usable[^1];
         var segmentSize = archive.SegmentSize ?? throw new RepositoryException(ErrorKind.NotFound, $"the repository holds no archived WAL of {source}");
-        var first = WalFileName.SegmentOf(chosen.Facts.Timeline, chosen.Facts.Start, segmentSize);
-        var onTimeline = archive.Files.Values.Where(f => f.Name.IsSegment && f.Name.Timeline == chosen.Facts.Timeline).ToList();
-        var newestTime = onTimeline.Count == 0 ? (DateTimeOffset?)null : onTimeline.Max(f => f.Archived);
-        if (target.Time is { } time && (newestTime == null || time > newestTime))
-            throw new RepositoryException(ErrorKind.NotFound, $"{target} is after the newest archived WAL of {source} (archived {newestTime:yyyy-MM-dd HH:mm:ss zzz})");
+        var path = await TimelinePath.LoadAsync(repo, archive, chosen.Facts.Timeline, segmentSize, ct);
+        var first = WalFileName.SegmentOf(chosen.Facts.Timeline, chosen.Facts.Start, segmentSize).Number(segmentSize);
+        var onPath = archive.Files.Values.Where(f => path.Reads(f.Name) && f.Name.Number(segmentSize) >= first).ToList();
+        var newest = onPath.MaxBy(f => f.Name.Number(segmentSize));
+        if (target.Time is { } time && (newest == null || time > onPath.Max(f => f.Archived)))
+            throw new RepositoryException(ErrorKind.NotFound, $"{target} is after the newest archived WAL of {source} (" +
+                (newest == null ? "none since the base backup" : $"{newest.Name}, archived {onPath.Max(f => f.Archived):yyyy-MM-dd HH:mm:ss zzz}") +
+                $"): WAL segment {path.Segment(newest == null ? first : newest.Name.Number(segmentSize) + 1)} is missing");
         // The replay needs every segment from the base backup's start to the one that reaches the target.
-        var last = target.Lsn is { } lsn ? WalFileName.SegmentOf(chosen.Facts.Timeline, lsn, segmentSize)
-            : target.Time is { } at ? onTimeline.Where(f => f.Archived >= at).MinBy(f => f.Name.Number(segmentSize))!.Name
-            : onTimeline.MaxBy(f => f.Name.Number(segmentSize))?.Name ?? first;
-        if (last.Number(segmentSize) < chosen.Facts.Stop.Value / (ulong)segmentSize)
-            last = WalFileName.SegmentOf(chosen.Facts.Timeline, chosen.Facts.Stop, segmentSize);
-        if (archive.FirstMissing(first, last, segmentSize) is { } missing)
-            throw new RepositoryException(ErrorKind.Damaged, $"WAL segment {missing} is missing from the archive of {source}: recovery to {target} cannot pass it");
+        var last = target.Lsn is { } lsn ? lsn.Value / (ulong)segmentSize
+            : target.Time is { } at ? onPath.Where(f => f.Archived >= at).Min(f => f.Name.Number(segmentSize))
+            : newest?.Name.Number(segmentSize) ?? first;
+        last = Math.Max(last, chosen.Facts.Stop.Value / (ulong)segmentSize);
+        for (var n = first; n <= last; n++)
+            if (!archive.Files.ContainsKey(path.Segment(n).Name))
+                throw new RepositoryException(ErrorKind.Damaged, $"WAL segment {path.Segment(n)} is missing from the archive of {source}: recovery to {target} cannot pass it");
         return chosen;
     }
 

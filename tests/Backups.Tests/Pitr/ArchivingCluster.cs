@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text;
 using Backups.Tests.Support;
@@ -11,7 +12,8 @@ namespace Backups.Tests.Pitr;
 /// `wal-push` (run by the postgres account) talking to the resident archiver (run as root), after PostgreSQL's
 /// own copy of each file (so that what the repository holds can be compared with what was archived); a run
 /// config with one postgres-cluster source named "cluster"; and the means to recover the archive into a cluster
-/// and query it. The repository is local unless a store is given (e.g. s3rver behind a fault proxy).
+/// and query it, or to carry on from a recovered cluster that was promoted. The repository is local unless a
+/// store is given (e.g. s3rver behind a fault proxy, or the workflow's).
 /// </summary>
 public sealed class ArchivingCluster : IAsyncDisposable
 {
@@ -22,7 +24,10 @@ public sealed class ArchivingCluster : IAsyncDisposable
     private Archiver? _archiver;
     private readonly List<string> _earlierLogs = [];
 
-    private ArchivingCluster(string? repository, IReadOnlyDictionary<string, string>? storeEnvironment)
+    private readonly string? _caCert;
+    private readonly string _sourceFields;
+
+    private ArchivingCluster(string? repository, IReadOnlyDictionary<string, string>? storeEnvironment, string? caCert, string password, string sourceFields)
     {
         Directory.CreateDirectory(Shared);
         File.SetUnixFileMode(Shared, (UnixFileMode)0b111_101_101);
@@ -30,7 +35,8 @@ public sealed class ArchivingCluster : IAsyncDisposable
         File.SetUnixFileMode(Copies, (UnixFileMode)0b111_111_111);
         Repository = repository ?? _dir.Combine("repo");
         _storeEnvironment = storeEnvironment ?? new Dictionary<string, string>();
-        Agent = new Agent(Repository, Password, env: new Dictionary<string, string>(_storeEnvironment));
+        (_caCert, RepositoryPassword, _sourceFields) = (caCert, password, sourceFields);
+        Agent = new Agent(Repository, password, caCert, new Dictionary<string, string>(_storeEnvironment));
     }
 
     /// <summary>Reached by the postgres account (the socket, its copies of archived files, recovered clusters).</summary>
@@ -39,21 +45,29 @@ public sealed class ArchivingCluster : IAsyncDisposable
     /// <summary>What archive_command copied before each push (also pushes that then failed).</summary>
     public string Copies => Path.Combine(Shared, "archived");
     public string Repository { get; }
+    public string RepositoryPassword { get; }
     public string Config => _dir.Combine("config.json");
     public Agent Agent { get; }
     public PostgresServer Pg => _pg!;
     /// <summary>What every archiver started so far printed.</summary>
     public string ArchiverLog => string.Join("\n--- restarted\n", [.. _earlierLogs, _archiver?.Log ?? ""]);
+    /// <summary>The config's source, as JSON: for another config that backs up the same cluster (the workflow's).</summary>
+    public string SourceJson => $$"""
+        { "name": "cluster", "kind": "postgres-cluster", "host": "{{Pg.Host}}", "port": {{Pg.Port}},
+          "user": "{{Pg.User}}", "password": { "env": "CLUSTER_PASSWORD" }{{_sourceFields}} }
+        """;
     /// <summary>What `run` needs besides the config: the source's password.</summary>
     public Dictionary<string, string> Environment => new() { ["CLUSTER_PASSWORD"] = Pg.Password };
 
     /// <param name="sourceFields">More fields of the source, as JSON members ("database": "app").</param>
     /// <param name="repository">A repository location (not yet initialized) instead of a local one.</param>
     /// <param name="storeEnvironment">What the programs need to reach it (credentials).</param>
+    /// <param name="caCert">The CA certificate of an HTTPS store.</param>
+    /// <param name="password">The repository's password.</param>
     public static async Task<ArchivingCluster> StartAsync(string sourceFields = "", string? repository = null,
-        IReadOnlyDictionary<string, string>? storeEnvironment = null)
+        IReadOnlyDictionary<string, string>? storeEnvironment = null, string? caCert = null, string password = Password)
     {
-        var cluster = new ArchivingCluster(repository, storeEnvironment);
+        var cluster = new ArchivingCluster(repository, storeEnvironment, caCert, password, sourceFields);
         try
         {
             await cluster.Agent.RunOkAsync("init");
@@ -62,11 +76,7 @@ public sealed class ArchivingCluster : IAsyncDisposable
                 archive_command = 'cp %p {cluster.Copies}/%f && {Agent.Program} wal-push --socket {cluster.Socket} %p'
                 archive_timeout = 2
                 """);
-            await File.WriteAllTextAsync(cluster.Config, $$"""
-                { "repository": "{{cluster.Repository}}", "password": { "value": "{{Password}}" },
-                  "sources": [ { "name": "cluster", "kind": "postgres-cluster", "host": "{{cluster.Pg.Host}}", "port": {{cluster.Pg.Port}},
-                                 "user": "{{cluster.Pg.User}}", "password": { "env": "CLUSTER_PASSWORD" }{{sourceFields}} } ] }
-                """);
+            await cluster.WriteConfigAsync();
             cluster.StartArchiver();
             return cluster;
         }
@@ -74,6 +84,40 @@ public sealed class ArchivingCluster : IAsyncDisposable
         {
             await cluster.DisposeAsync();
             throw;
+        }
+    }
+
+    private Task WriteConfigAsync() => File.WriteAllTextAsync(Config, $$"""
+        { "repository": "{{Repository}}", "password": { "value": "{{RepositoryPassword}}" }{{(_caCert == null ? "" : $", \"cacert\": \"{_caCert}\"")}},
+          "sources": [ {{SourceJson}} ] }
+        """);
+
+    /// <summary>
+    /// `pitr` to <paramref name="target"/> into a new cluster that replaces this one, as after a mistake: the
+    /// server stops, the recovered one starts on the same configuration (archiving included), replays through the
+    /// archiver, is promoted at the target to a new timeline, and archives into the same repository from then on.
+    /// </summary>
+    public async Task PromoteRecoveredAsync(string target)
+    {
+        await PostgresServer.RecoverAsync(Pg.Password, async recovered =>
+        {
+            var pitr = await Agent.RunAsync(["pitr", "--config", Config, "--to", target, "--pgdata", recovered.DataDirectory, "--socket", Socket]);
+            if (pitr.ExitCode != 0) throw new InvalidOperationException($"pitr --to {target} exited {pitr.ExitCode}: {pitr.StdoutText}{pitr.Stderr}");
+            // The old server goes first: two servers must never push into one archive.
+            await Pg.DisposeAsync();
+            KillArchiver();
+            // The archiver reads ahead in the new server's pg_wal, and serves its restore_command: it must listen
+            // before the server starts, whose recovery gives up when the first file cannot be fetched.
+            _pg = recovered;
+            StartArchiver();
+            await ArchiverListeningAsync();
+        });
+        await WriteConfigAsync();
+        // It accepts connections (read-only) once consistent, before it reaches the target and is promoted.
+        for (var i = 0; await Pg.QueryScalarAsync("postgres", "SELECT pg_is_in_recovery()") == "t"; i++)
+        {
+            if (i == 600) throw new TimeoutException($"the recovered cluster was not promoted; the archiver said:\n{ArchiverLog}");
+            await Task.Delay(100);
         }
     }
 
@@ -96,6 +140,24 @@ public sealed class ArchivingCluster : IAsyncDisposable
         process.BeginErrorReadLine();
         process.BeginOutputReadLine();
         _archiver = new Archiver(process, log);
+    }
+
+    private async Task ArchiverListeningAsync()
+    {
+        for (var i = 0; i < 600; i++)
+        {
+            using var probe = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            try
+            {
+                await probe.ConnectAsync(new UnixDomainSocketEndPoint(Socket));
+                return;
+            }
+            catch (SocketException)
+            {
+                await Task.Delay(100);
+            }
+        }
+        throw new TimeoutException($"the archiver does not listen on {Socket}; it said:\n{ArchiverLog}");
     }
 
     /// <summary>Switches to a new WAL segment and waits until the one it ends is archived; returns its name.</summary>

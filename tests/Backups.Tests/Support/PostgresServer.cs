@@ -75,6 +75,28 @@ public sealed class PostgresServer : IAsyncDisposable
     }
 
     /// <summary>
+    /// A server on a data directory that <paramref name="prepare"/> writes (a recovery) instead of initdb;
+    /// <paramref name="password"/> is the one its roles already have.
+    /// </summary>
+    public static async Task<PostgresServer> RecoverAsync(string password, Func<PostgresServer, Task> prepare)
+    {
+        var server = new PostgresServer(CreateTempDirectory(), password);
+        try
+        {
+            await server.OwnTempDirectoryAsync();
+            await prepare(server);
+            await server.LaunchAsync();
+            await server.WaitUntilReadyAsync();
+            return server;
+        }
+        catch
+        {
+            await server.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>
     /// Under /tmp rather than $TMPDIR: the postgres account must be able to reach it, and the socket path inside
     /// must stay within the 107 bytes of a Unix socket address.
     /// </summary>
@@ -85,10 +107,15 @@ public sealed class PostgresServer : IAsyncDisposable
         return path;
     }
 
-    private async Task InitDbAsync()
+    private async Task OwnTempDirectoryAsync()
     {
         if (Environment.IsPrivilegedProcess)
             (await Processes.RunAsync("chown", [$"{OsUser}:{OsUser}", TempDirectory])).EnsureSuccess("chown");
+    }
+
+    private async Task InitDbAsync()
+    {
+        await OwnTempDirectoryAsync();
 
         // The password goes through a file, not the command line, so that no process list shows it.
         var passwordFile = Path.Combine(TempDirectory, "password");

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Backups.Core.Backends;
 using Backups.Infra.Workflow;
+using Backups.Tests.Pitr;
 using Backups.Tests.Support;
 using Xunit;
 
@@ -242,6 +243,47 @@ public sealed class LocalWorkflowTests(WorkflowStack stack) : IClassFixture<Work
         Assert.Contains("Error: BackupAgent.DrillFailed", body);
         Assert.Contains("Sources affected: app-db", body);
         Assert.Contains("no accounts yet", body);
+    }
+
+    [Fact]
+    public async Task A_pitr_drill_passes_and_when_the_newest_wal_is_lost_fails_the_execution_and_the_email_names_the_segment()
+    {
+        await using var cluster = await ArchivingCluster.StartAsync(""", "database": "app" """, stack.S3.NewRepository(), stack.S3.Env,
+            stack.S3.CaCertPath, WorkflowStack.RepositoryPassword);
+        await cluster.Pg.CreateDatabaseAsync("app");
+        await cluster.Pg.ExecAsync("app", "CREATE TABLE orders (id int); INSERT INTO orders SELECT generate_series(1, 100)");
+        var repository = await stack.NewRepositoryAsync(extraSource: cluster.SourceJson, initialized: cluster.Repository);
+        var input = Input(new { sources = new[] { "cluster" }, skipRetention = true, drill = "now" });
+
+        // The night's base backup and facts, and a drill that recovers to them through the archived WAL.
+        var good = await stack.ExecuteAsync(input, repository, agentEnvironment: cluster.Environment);
+        Assert.True((string?)good["status"] == "SUCCEEDED", good.ToJsonString() + cluster.ArchiverLog);
+        var drill = good["output"]!["drill"]!;
+        Assert.True((bool)drill["passed"]!, drill.ToJsonString());
+        Assert.Contains(drill["sources"]![0]!["checks"]!.AsArray(), c => (string)c!["name"]! == "rows public.orders" && (string?)c["actual"] == "100");
+
+        // The archiver goes down and the newest WAL batch is lost. Nothing is archived after it, so the chain that
+        // Verify checks stays whole, one batch shorter (a hole between archived segments is Verify's to find,
+        // before any drill runs), and Freshness sees a WAL file younger than the RPO: only the drill, which must
+        // replay to the next night's facts, finds the segments gone.
+        cluster.KillArchiver();
+        var restic = stack.Restic(repository);
+        var newest = (await restic.JsonAsync("snapshots", "--tag", "wal")).EnumerateArray().Last().GetProperty("id").GetString()!;
+        var lost = (await restic.RunOkAsync("ls", newest)).StdoutText.Split('\n').Where(l => l.Length == 25 && l[0] == '/').Select(l => l[1..]).Min()!;
+        await using (var backend = RepositoryLocation.Open(repository, stack.S3.Options()))
+            await backend.RemoveAsync(new FileHandle(FileKind.Snapshot, newest), default);
+
+        var report = await stack.ExecuteAsync(input, repository, agentEnvironment: cluster.Environment);
+
+        Assert.Equal("FAILED", (string?)report["status"]);
+        Assert.Equal("BackupAgent.DrillFailed", (string?)report["error"]);
+        Assert.Equal(["Defaults", "Options", "LaunchBackup", "StartBackup", "VerifyPlan", "VerifySlices", "VerifyMerge", "RetentionWanted", "Freshness", "OffsiteWanted", "Offsite", "OffsiteComplete", "DrillWanted", "LaunchDrill", "StartDrill", "DrillFailed", "NotifyFailure", "Failed"], States(report));
+        var body = (string)(await EmailAsync($"StartDrill on {WorkflowStack.Host}"))["body"]!["text"]!;
+        Assert.Contains("Error: BackupAgent.DrillFailed", body);
+        Assert.Contains("Sources affected: cluster", body);
+        Assert.Matches($"  cluster: recovery: .* is after the newest archived WAL of cluster .*WAL segment {lost} is missing", body);
+        Assert.DoesNotContain(WorkflowStack.RepositoryPassword, body);
+        Assert.DoesNotContain(cluster.Pg.Password, body);
     }
 
     [Fact]

@@ -65,11 +65,13 @@ public sealed class WorkflowStack : IAsyncLifetime
     /// <summary>A new, initialized repository on s3rver, and the agent config that backs up app-db and cache into it.</summary>
     /// <param name="extraSource">One more source's JSON object, appended to the config's sources.</param>
     /// <param name="retention">Per-source retention policies (JSON) by source name.</param>
+    /// <param name="initialized">A repository on s3rver that is initialized already (with <see cref="RepositoryPassword"/>), to use instead.</param>
     public async Task<string> NewRepositoryAsync(string database = "app", string drill = "{}", string? extraSource = null,
-        IReadOnlyDictionary<string, string>? retention = null)
+        IReadOnlyDictionary<string, string>? retention = null, string? initialized = null)
     {
-        var repository = S3.NewRepository();
-        await new Agent(repository, RepositoryPassword, S3.CaCertPath, new Dictionary<string, string>(S3.Env)).RunOkAsync("init");
+        var repository = initialized ?? S3.NewRepository();
+        if (initialized == null)
+            await new Agent(repository, RepositoryPassword, S3.CaCertPath, new Dictionary<string, string>(S3.Env)).RunOkAsync("init");
         await File.WriteAllTextAsync(ConfigPath, $$"""
             { "repository": "{{repository}}", "password": { "env": "TEST_REPOSITORY_PASSWORD" }, "cacert": "{{S3.CaCertPath}}",
               "host": "{{Host}}", "heartbeat_seconds": 1, "drill_cadence": "never",
@@ -97,8 +99,9 @@ public sealed class WorkflowStack : IAsyncLifetime
     /// <param name="functionEnvironment">Further variables of the functions (e.g. VERIFY_SLICE_BYTES).</param>
     /// <param name="document">The agent's SSM document (<see cref="Document"/>); by default for the built agent where it is.</param>
     /// <param name="agentUrl">Where the document downloads the agent; by default <see cref="AgentUrl"/>.</param>
+    /// <param name="agentEnvironment">Further variables of the agent (the secrets of a test's own sources).</param>
     public async Task<JsonObject> ExecuteAsync(JsonObject input, string repository, IReadOnlyDictionary<string, string>? functionEnvironment = null,
-        JsonNode? document = null, string? agentUrl = null)
+        JsonNode? document = null, string? agentUrl = null, IReadOnlyDictionary<string, string>? agentEnvironment = null)
     {
         var root = Path.GetFullPath(Path.Combine(TestStack.Directory, "..", ".."));
         var aws = new JsonObject
@@ -113,7 +116,8 @@ public sealed class WorkflowStack : IAsyncLifetime
                 ["document"] = (document ?? _document).DeepClone(),
                 // What CloudFormation would resolve: the published object's URL and its bucket's region.
                 ["defaults"] = new JsonObject { ["AgentUrl"] = agentUrl ?? AgentUrl, ["AgentRegion"] = S3rverFixture.Region },
-                ["env"] = new JsonObject([.. AgentEnvironment.Select(e => KeyValuePair.Create(e.Key, (JsonNode?)e.Value))]),
+                ["env"] = new JsonObject([.. AgentEnvironment.Concat(agentEnvironment ?? new Dictionary<string, string>())
+                    .Select(e => KeyValuePair.Create(e.Key, (JsonNode?)e.Value))]),
             },
             ["functions"] = new JsonObject
             {
