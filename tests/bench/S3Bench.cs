@@ -6,8 +6,8 @@ namespace Bench;
 /// <summary>
 /// The same work through S3 (s3rver over HTTPS on this machine): each program backs up the generated tree and
 /// the random input (`backup --stdin`) into its own repository, then both restore the tree and dump the input
-/// from restic's, all with the same number of S3 connections (restic's `-o s3.connections=N`; ours where the
-/// agent has that option). One round: s3rver itself takes much of the CPU.
+/// from restic's, all with the same number of S3 connections (`-o s3.connections=N` to both). One round: s3rver
+/// itself takes much of the CPU.
 /// </summary>
 public static class S3Bench
 {
@@ -34,9 +34,7 @@ public static class S3Bench
         var digest = await Sha256Async(random);
         string ours = s3.NewRepository(), theirs = s3.NewRepository();
         var connectionOption = $"s3.connections={connections}";
-        var agentHasOption = (await Measure.RunAsync([agent, "--help"])).Stdout.Contains("s3.connections");
-        IReadOnlyList<string> Flags(string program) => IsRestic(program) || agentHasOption
-            ? ["--cacert", s3.CaCertPath, "-o", connectionOption] : ["--cacert", s3.CaCertPath];
+        IReadOnlyList<string> Flags(string program) => ["--cacert", s3.CaCertPath, "-o", connectionOption];
         Dictionary<string, string> Env(string repo) => new(s3.Env) { ["RESTIC_REPOSITORY"] = repo, ["RESTIC_PASSWORD"] = Password };
         Task<Timed> Run(string program, string repo, string[] args, string? stdin = null) =>
             Measure.RunAsync([program, Quiet(program), .. Flags(program), .. args], stdin, Env(repo));
@@ -45,7 +43,7 @@ public static class S3Bench
         await Run("restic", theirs, ["init"]);
         Console.WriteLine();
         Console.WriteLine($"s3: through s3rver (HTTPS, this machine): {tree.Files:N0} files ({tree.Bytes / 1048576.0:F0} MiB) and a {inputs.MiB} MiB file; " +
-                          $"restic with -o {connectionOption}; ours " + (agentHasOption ? $"with -o {connectionOption}" : "with its default (the agent has no s3.connections option)"));
+                          $"both with -o {connectionOption}");
         Header();
         var treeMiB = tree.Bytes / 1048576.0;
         var backupTree = (await Run(agent, ours, ["backup", "--tag", "tree", tree.Root]), await Run("restic", theirs, ["backup", "--tag", "tree", tree.Root]));

@@ -19,7 +19,7 @@ public sealed class GlobalOptions(Arguments args, IReadOnlyDictionary<string, st
 
     private RepositoryFlags Given => new(
         Repository: args.Value("repo"), PasswordFile: args.Value("password-file"), PasswordCommand: args.Value("password-command"),
-        CaCert: args.Value("cacert"), Compression: args.Value("compression"));
+        CaCert: args.Value("cacert"), Compression: args.Value("compression"), Options: args.Values("option"));
 
     /// <summary>Whether a password flag or variable is there (an empty RESTIC_PASSWORD counts: it is refused as
     /// empty); without one the password is asked for, as restic asks.</summary>
@@ -50,6 +50,7 @@ public sealed class GlobalOptions(Arguments args, IReadOnlyDictionary<string, st
         Flag.Valued("password-command", "COMMAND", $"run COMMAND for the password (default: ${ResticEnvironment.PasswordCommand})"),
         Flag.Valued("cacert", "FILE", $"trust the certificate in FILE for HTTPS stores (default: ${ResticEnvironment.CaCert})"),
         Flag.Valued("compression", "MODE", $"auto, off or max (default: ${ResticEnvironment.Compression}, else auto)"),
+        Flag.Valued("option", "KEY=VALUE", $"set an extended option, repeatable: {ExtendedOptions.S3ConnectionsKey}=N requests to S3 at once (default: {S3Backend.DefaultConnections})", "o"),
         Flag.Valued("limit-upload", "KiB/s", "limit uploads to the store to this rate (default: unlimited)"),
         Flag.Valued("limit-download", "KiB/s", "limit downloads from the store to this rate (default: unlimited)"),
         Flag.Switch("json", "print results as JSON (and run's log as JSON lines even on a terminal)"),

@@ -22,9 +22,10 @@ public sealed class CopyCommand(IReadOnlyDictionary<string, string> environment)
     public override async Task<int> RunAsync(Arguments args, GlobalOptions global, Output output, CancellationToken ct)
     {
         // The source's location and password as restic reads them (its flags, else RESTIC_FROM_*); the CA
-        // certificate is shared, as restic's --cacert is.
+        // certificate and -o options are shared, as restic's are.
         var from = ResticEnvironment.Read(environment, new RepositoryFlags(Repository: args.Value("from-repo"),
-            PasswordFile: args.Value("from-password-file"), PasswordCommand: args.Value("from-password-command"), CaCert: args.Value("cacert")),
+            PasswordFile: args.Value("from-password-file"), PasswordCommand: args.Value("from-password-command"), CaCert: args.Value("cacert"),
+            Options: args.Values("option")),
             names: RepositoryNames.From);
         var options = new CopyOptions { Filter = Filter(args), Snapshots = args.Positional, LockSource = !args.Has("no-lock") };
         await using var source = await from.OpenAsync(ct);

@@ -38,6 +38,7 @@ public sealed class InitCommand(IReadOnlyDictionary<string, string> environment)
         var config = RunConfig.Load(path);
         using var secrets = new Secrets(environment);
         var password = await config.GuardAsync(() => secrets.ResolveAsync(config.Password!, "$.password", ct));
-        return new RepositorySettings(config.Repository!, PasswordSource.Given(password, "$.password")) { CaCertFile = args.Value("cacert") ?? config.CaCert };
+        var settings = config.RepositorySettings(PasswordSource.Given(password, "$.password"));
+        return settings with { CaCertFile = args.Value("cacert") ?? settings.CaCertFile, Options = settings.Options.With(args.Values("option")) };
     }
 }

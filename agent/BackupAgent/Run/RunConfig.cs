@@ -5,6 +5,7 @@ using Backups.Aws.Secrets;
 using Backups.Core.Retention;
 using Backups.Core;
 using Backups.Core.Repositories;
+using Backups.Core.Settings;
 
 namespace BackupAgent.Run;
 
@@ -24,6 +25,8 @@ public sealed class RunConfig
     [JsonPropertyName("password")] public SecretRef? Password { get; set; }
     /// <summary>restic's --cacert, for an S3-compatible store with its own certificate authority.</summary>
     [JsonPropertyName("cacert")] public string? CaCert { get; set; }
+    /// <summary>restic's -o options as key=value strings (s3.connections=N).</summary>
+    [JsonPropertyName("options")] public List<string> Options { get; set; } = [];
     [JsonPropertyName("host")] public string? Host { get; set; }
     /// <summary>How many sources run at once; they share one upload pipeline.</summary>
     [JsonPropertyName("concurrency")] public int Concurrency { get; set; } = 2;
@@ -116,12 +119,29 @@ public sealed class RunConfig
     }
 
     /// <summary>Checks everything that can be checked before anything runs; the first problem names its field.</summary>
+    /// <summary>The repository's settings but its password.</summary>
+    public RepositorySettings RepositorySettings(PasswordSource password) =>
+        new(Repository!, password) { CaCertFile = CaCert, Options = RepositoryOptions() };
+
+    private ExtendedOptions RepositoryOptions()
+    {
+        try
+        {
+            return ExtendedOptions.None.With(Options);
+        }
+        catch (RepositoryException e)
+        {
+            throw new ConfigException("$.options", e.Message);
+        }
+    }
+
     public void Validate()
     {
         if (string.IsNullOrWhiteSpace(Repository))
             throw new ConfigException("$.repository", "required: where the backups go, a path or s3:s3.REGION.amazonaws.com/BUCKET/PREFIX");
         if (Password == null) throw new ConfigException("$.password", "required: the repository password as {\"env\": \"VAR\"}, {\"file\": \"/path\"}, {\"ssm\": \"/name\"} or {\"value\": \"...\"}");
         if (Password.Problem is { } problem) throw new ConfigException("$.password", problem);
+        _ = RepositoryOptions();
         if (Concurrency is < 1 or > 16) throw new ConfigException("$.concurrency", "must be between 1 and 16");
         if (HeartbeatSeconds is < 1 or > 3600) throw new ConfigException("$.heartbeat_seconds", "must be between 1 and 3600");
         if (Sources.Count == 0) throw new ConfigException("$.sources", "at least one source is required");

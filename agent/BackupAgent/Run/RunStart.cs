@@ -17,7 +17,7 @@ public sealed record RunStart(Repo Repository, IReadOnlyDictionary<SourceConfig,
         foreach (var (source, i) in sources)
             if (source.Password != null) sourcePasswords[source] = await secrets.ResolveAsync(source.Password, $"$.sources[{i}].password", ct);
 
-        var settings = new RepositorySettings(config.Repository!, PasswordSource.Given(password, "$.password")) { CaCertFile = config.CaCert };
+        var settings = config.RepositorySettings(PasswordSource.Given(password, "$.password"));
         return new RunStart(await (createRepository ? settings.OpenOrInitAsync(ct) : settings.OpenAsync(ct)), sourcePasswords);
     }
 }

@@ -1,5 +1,6 @@
 using Backups.Core.FileSystem;
 using Backups.Core.Filtering;
+using Backups.Core.Inspecting;
 using Backups.Core.Json;
 using Backups.Core.Repositories;
 using Backups.Core.Trees;
@@ -14,7 +15,9 @@ namespace Backups.Core.Archiving;
 /// opened directory and never through a symlink: what is read is the entry that was listed and stat'ed, and one
 /// that vanishes or changes type meanwhile is a warning (the snapshot is saved without it), not a failure.
 /// With a parent snapshot, a file that <see cref="ChangeDetection"/> finds unchanged takes the parent's content
-/// list and is not opened at all.
+/// list and is not opened at all, and a directory whose nodes all equal the parent's nodes there (restic's
+/// Node.Equals: a subdirectory's own metadata and subtree id included) takes the parent's tree id without
+/// serialising and hashing the tree again.
 /// </summary>
 public sealed class Archiver(Repo repo, ContentSaver content, Exclusions exclusions,
     ChangeDetection changes, SourceStats stats)
@@ -24,12 +27,12 @@ public sealed class Archiver(Repo repo, ContentSaver content, Exclusions exclusi
     public async Task<Id> SaveAsync(IReadOnlyList<string> targets, Id? parent, CancellationToken ct) =>
         await await SaveLevelAsync(BackupTargets.Layout(targets), await PreviousAsync(parent, ct), ct);
 
-    private async Task<Task<Id>> SaveLevelAsync(BackupTargets.Level level, IReadOnlyDictionary<string, Node> previous, CancellationToken ct)
+    private async Task<Task<Id>> SaveLevelAsync(BackupTargets.Level level, Previous previous, CancellationToken ct)
     {
         var children = new List<Task<Node>>();
         foreach (var (name, child) in level.Children)
         {
-            var before = previous.GetValueOrDefault(name);
+            var before = previous.Nodes.GetValueOrDefault(name);
             if (child.Target is { } target)
             {
                 using var parent = DirectoryHandle.Open(Path.GetDirectoryName(target) ?? "/");
@@ -38,38 +41,49 @@ public sealed class Archiver(Repo repo, ContentSaver content, Exclusions exclusi
             }
             var subtree = await SaveLevelAsync(child, await PreviousAsync(before?.Subtree, ct), ct);
             // A directory on the way to a target takes the metadata of what the path leads to, as in restic.
-            children.Add(WithSubtree(NodeFor(name, FileStat.Stat(child.MetadataPath!)), subtree));
+            children.Add(CompleteDirectory(NodeFor(name, FileStat.Stat(child.MetadataPath!)), before, subtree));
         }
-        return SaveTreeAsync(children, ct);
+        return SaveTreeAsync(children, previous, ct);
     }
 
-    private static async Task<Node> WithSubtree(Node node, Task<Id> subtree)
+    /// <summary>A directory's node once its tree is saved, counted as restic counts it: new, unmodified (equal to the
+    /// parent snapshot's node, subtree id included) or changed.</summary>
+    private async Task<Node> CompleteDirectory(Node node, Node? before, Task<Id> subtree)
     {
         node.Subtree = await subtree;
+        stats.Directory(before == null ? SourceStats.Change.New : NodeEquality.Equal(before, node) ? SourceStats.Change.Unmodified : SourceStats.Change.Changed);
         return node;
     }
 
-    private async Task<Id> SaveTreeAsync(List<Task<Node>> children, CancellationToken ct)
+    private async Task<Id> SaveTreeAsync(List<Task<Node>> children, Previous previous, CancellationToken ct)
     {
         var tree = new Tree { Nodes = [.. await Task.WhenAll(children)] };
+        if (previous.Tree is { } same && tree.Nodes.Count == previous.Nodes.Count
+            && tree.Nodes.All(n => previous.Nodes.TryGetValue(n.Name, out var before) && NodeEquality.Equal(before, n)))
+            return same;
         tree.Sort();
         return await stats.SaveTreeAsync(repo, tree, ct);
     }
 
-    private static readonly Dictionary<string, Node> Nothing = [];
-
-    /// <summary>The nodes of a parent snapshot's directory by name; none when there is no parent, or its tree cannot
-    /// be read (then everything is read again: the parent only saves work).</summary>
-    private async Task<IReadOnlyDictionary<string, Node>> PreviousAsync(Id? tree, CancellationToken ct)
+    /// <summary>A parent snapshot's directory: its tree id (null when there is none, or it could not be read) and its
+    /// nodes by name.</summary>
+    private sealed record Previous(Id? Tree, IReadOnlyDictionary<string, Node> Nodes)
     {
-        if (tree is not { } id) return Nothing;
+        public static readonly Previous Nothing = new(null, new Dictionary<string, Node>());
+    }
+
+    /// <summary>The parent snapshot's directory; nothing when there is no parent, or its tree cannot be read (then
+    /// everything is read again: the parent only saves work).</summary>
+    private async Task<Previous> PreviousAsync(Id? tree, CancellationToken ct)
+    {
+        if (tree is not { } id) return Previous.Nothing;
         try
         {
-            return (await TreeJson.LoadAsync(repo, id, ct)).Nodes.ToDictionary(n => n.Name, StringComparer.Ordinal);
+            return new Previous(id, (await TreeJson.LoadAsync(repo, id, ct)).Nodes.ToDictionary(n => n.Name, StringComparer.Ordinal));
         }
         catch (RepositoryException e) when (e.Kind == ErrorKind.Damaged || e.Kind == ErrorKind.NotFound)
         {
-            return Nothing;
+            return Previous.Nothing;
         }
     }
 
@@ -89,7 +103,7 @@ public sealed class Archiver(Repo repo, ContentSaver content, Exclusions exclusi
         }
         if (exclusions.ExcludesByStat(path, stat)) return null;
         var node = NodeFor(name, stat);
-        if (stat.IsDirectory) return await SaveDirectoryAsync(dir, entry, path, stat, node, before?.Subtree, ct);
+        if (stat.IsDirectory) return await SaveDirectoryAsync(dir, entry, path, stat, node, before, ct);
         if (stat.IsSymlink)
         {
             try
@@ -134,7 +148,7 @@ public sealed class Archiver(Repo repo, ContentSaver content, Exclusions exclusi
     }
 
     private async Task<Task<Node>?> SaveDirectoryAsync(DirectoryHandle parent, string entry, string path, FileStat stat, Node node,
-        Id? previousTree, CancellationToken ct)
+        Node? before, CancellationToken ct)
     {
         DirectoryHandle dir;
         try
@@ -150,20 +164,20 @@ public sealed class Archiver(Repo repo, ContentSaver content, Exclusions exclusi
         {
             stats.Error($"cannot read directory {path}: {e.Message}");
             node.Error = e.Message;
-            return WithSubtree(node, SaveTreeAsync([], ct));
+            return CompleteDirectory(node, before, SaveTreeAsync([], Previous.Nothing, ct));
         }
         using (dir)
         {
             if (!Unchanged(dir.Stat(), stat, path)) return null;
             stats.Directories++;
             var children = new List<Task<Node>>();
+            var previous = await PreviousAsync(before?.Subtree, ct);
             try
             {
-                var previous = await PreviousAsync(previousTree, ct);
                 var names = dir.ReadNames();
                 names.Sort(FileName.Compare);
                 foreach (var child in names)
-                    if (await SaveEntryAsync(dir, child, child, FileName.Join(path, child), previous.GetValueOrDefault(child), ct) is { } saved)
+                    if (await SaveEntryAsync(dir, child, child, FileName.Join(path, child), previous.Nodes.GetValueOrDefault(child), ct) is { } saved)
                         children.Add(saved);
             }
             catch (IOException e)
@@ -171,7 +185,7 @@ public sealed class Archiver(Repo repo, ContentSaver content, Exclusions exclusi
                 stats.Error($"cannot read directory {path}: {e.Message}");
                 node.Error = e.Message;
             }
-            return WithSubtree(node, SaveTreeAsync(children, ct));
+            return CompleteDirectory(node, before, SaveTreeAsync(children, previous, ct));
         }
     }
 

@@ -30,13 +30,15 @@ public sealed class BackupSession : IAsyncDisposable
         _content = content;
     }
 
+    /// <param name="uploads">How many packs are stored at once where the store sets no bound of its own (a local
+    /// folder); an S3 store takes its connection count (-o s3.connections).</param>
     public static async Task<BackupSession> StartAsync(Repo repo, int workers, int uploads, CancellationToken ct)
     {
         var repoLock = await RepositoryLock.AcquireAsync(repo, exclusive: false, ct);
         try
         {
             await repo.LoadIndexAsync(ct);
-            repo.PackUploads = uploads;
+            repo.PackUploads = repo.Backend.Connections ?? uploads;
             return new BackupSession(repo, repoLock, new ContentSaver(repo, workers, ct));
         }
         catch

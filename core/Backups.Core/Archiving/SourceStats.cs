@@ -7,6 +7,7 @@ namespace Backups.Core.Archiving;
 public sealed class SourceStats
 {
     private long _bytesRead, _bytesAdded, _bytesStored, _blobsAdded, _filesUnchanged;
+    private long _dirsNew, _dirsChanged, _dirsUnmodified;
     private readonly List<string> _errors = [];
 
     public long BytesRead => Interlocked.Read(ref _bytesRead);
@@ -36,6 +37,25 @@ public sealed class SourceStats
 
     /// <summary>Files whose content came from the parent snapshot without reading them.</summary>
     public long FilesUnchanged => Interlocked.Read(ref _filesUnchanged);
+
+    /// <summary>How a directory of the snapshot compares with the parent snapshot's node for it.</summary>
+    public enum Change { New, Changed, Unmodified }
+
+    /// <summary>Directories of the snapshot (those on the way to a target too, as restic counts them) that the
+    /// parent snapshot lacks, has with other metadata or another tree, or has as they are.</summary>
+    public long DirsNew => Interlocked.Read(ref _dirsNew);
+    public long DirsChanged => Interlocked.Read(ref _dirsChanged);
+    public long DirsUnmodified => Interlocked.Read(ref _dirsUnmodified);
+
+    internal void Directory(Change change)
+    {
+        switch (change)
+        {
+            case Change.New: Interlocked.Increment(ref _dirsNew); break;
+            case Change.Changed: Interlocked.Increment(ref _dirsChanged); break;
+            default: Interlocked.Increment(ref _dirsUnmodified); break;
+        }
+    }
 
     /// <summary>Stores a tree blob (unless known), counted for this source.</summary>
     internal async Task<Id> SaveTreeAsync(Repo repo, Tree tree, CancellationToken ct)

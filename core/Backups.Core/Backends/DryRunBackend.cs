@@ -14,6 +14,7 @@ public sealed class DryRunBackend(IBackend store) : IBackend
     private readonly ConcurrentDictionary<FileHandle, (byte[]? Data, long Size)> _dropped = new();
 
     public string Location => "DRY:" + store.Location;
+    public int? Connections => store.Connections;
 
     public Task SaveAsync(FileHandle file, ReadOnlyMemory<byte> data, CancellationToken ct = default)
     {

@@ -22,6 +22,11 @@ public interface IBackend : IAsyncDisposable
     /// <summary>A description without secrets, for messages.</summary>
     string Location { get; }
 
+    /// <summary>How many requests the store is sent at once, where it bounds them (S3: restic's -o s3.connections);
+    /// null where it sets no bound (a local folder). Readers and uploaders run this many at a time so that the
+    /// bound is used, not just obeyed.</summary>
+    int? Connections => null;
+
     Task SaveAsync(FileHandle file, ReadOnlyMemory<byte> data, CancellationToken ct = default);
 
     /// <summary>Starts a file that is written piece by piece and named only when complete (a pack is named by

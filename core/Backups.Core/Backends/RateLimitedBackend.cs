@@ -21,6 +21,7 @@ public sealed class RateLimitedBackend(IBackend store, BandwidthLimits limits, T
     private readonly TokenBucket? _download = limits.DownloadKiB > 0 ? new TokenBucket(limits.DownloadKiB.Value * 1024L, clock) : null;
 
     public string Location => store.Location;
+    public int? Connections => store.Connections;
 
     public async Task SaveAsync(FileHandle file, ReadOnlyMemory<byte> data, CancellationToken ct = default)
     {

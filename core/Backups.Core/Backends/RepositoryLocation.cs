@@ -13,13 +13,16 @@ namespace Backups.Core.Backends;
 /// <param name="Retry">Retry and timeout settings; <see cref="RetrySettings.Default"/> when null.</param>
 /// <param name="Deadline">When the caller must be done (a Lambda invocation's end): no retry waits past it, and a
 /// call still failing then ends as unavailable instead of running into the caller's own cut-off.</param>
+/// <param name="Connections">S3: how many requests may be in flight at once (restic's -o s3.connections); by
+/// default <see cref="S3Backend.DefaultConnections"/>.</param>
 public sealed record BackendOptions(
     string? CaCertFile = null,
     string? Region = null,
     bool? PathStyle = null,
     AWSCredentials? Credentials = null,
     RetrySettings? Retry = null,
-    DateTimeOffset? Deadline = null);
+    DateTimeOffset? Deadline = null,
+    int? Connections = null);
 
 public sealed class RepositoryLocationException(string message) : ClassifiedException(ErrorKind.ConfigError, message);
 

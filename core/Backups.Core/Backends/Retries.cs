@@ -33,9 +33,10 @@ public sealed record RetrySettings(TimeSpan Budget, TimeSpan FirstDelay, TimeSpa
 /// <summary>
 /// The one owner of the retry rule for S3 calls: which failures are worth another attempt, how long to wait, and
 /// when to give up (the budget, or the caller's deadline, whichever comes first). A clock-skew refusal is retried
-/// once the signer has taken the server's time.
+/// once the signer has taken the server's time. Each attempt holds one of <paramref name="requests"/> while it runs
+/// (not while it waits to be retried), and its timeout starts once it holds one.
 /// </summary>
-internal sealed class RetryLoop(string location, RetrySettings settings, DateTimeOffset? deadline, ClockSkew clock)
+internal sealed class RetryLoop(string location, RetrySettings settings, DateTimeOffset? deadline, ClockSkew clock, SemaphoreSlim requests)
 {
     // Enough for one attempt to get an answer; below this a deadline is treated as reached.
     private static readonly TimeSpan ShortestAttempt = TimeSpan.FromSeconds(1);
@@ -51,6 +52,8 @@ internal sealed class RetryLoop(string location, RetrySettings settings, DateTim
         if (deadline is { } d && d < giveUpAt) giveUpAt = d;
         for (var attempt = 1; ; attempt++)
         {
+            Exception failure;
+            await requests.WaitAsync(ct);
             try
             {
                 // Per attempt, and over reading the body too (HttpClient's own timeout ends with the headers);
@@ -62,18 +65,23 @@ internal sealed class RetryLoop(string location, RetrySettings settings, DateTim
             }
             catch (Exception e) when (!ct.IsCancellationRequested && IsTransient(e))
             {
-                if (IsClockSkew(e)) clock.Correct();
-                var delay = IsClockSkew(e) && attempt == 1 ? TimeSpan.Zero : settings.DelayAfter(attempt);
-                if (attempt >= settings.MaxAttempts || DateTimeOffset.UtcNow + delay + ShortestAttempt > giveUpAt)
-                    throw new BackendUnavailableException(
-                        $"{location} unavailable: {what} failed {attempt} times in {(DateTimeOffset.UtcNow - started).TotalSeconds:0} s: {Reason(e)}", e);
-                await Task.Delay(delay, ct);
+                failure = e;
             }
             catch (Exception e) when (!ct.IsCancellationRequested && e is AmazonClientException or HttpRequestException
                 or AmazonServiceException { StatusCode: not (HttpStatusCode.NotFound or HttpStatusCode.RequestedRangeNotSatisfiable) })
             {
                 throw new BackendUnavailableException($"{location}: {what} failed: {Reason(e)}", e);
             }
+            finally
+            {
+                requests.Release();
+            }
+            if (IsClockSkew(failure)) clock.Correct();
+            var delay = IsClockSkew(failure) && attempt == 1 ? TimeSpan.Zero : settings.DelayAfter(attempt);
+            if (attempt >= settings.MaxAttempts || DateTimeOffset.UtcNow + delay + ShortestAttempt > giveUpAt)
+                throw new BackendUnavailableException(
+                    $"{location} unavailable: {what} failed {attempt} times in {(DateTimeOffset.UtcNow - started).TotalSeconds:0} s: {Reason(failure)}", failure);
+            await Task.Delay(delay, ct);
         }
     }
 

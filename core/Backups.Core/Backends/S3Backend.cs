@@ -13,13 +13,15 @@ namespace Backups.Core.Backends;
 /// <summary>
 /// A repository in an S3 bucket (AWS or any S3-compatible store), laid out as restic lays it out under a
 /// prefix. Every call is retried on transient failures (<see cref="RetryLoop"/>); when the store stays out of
-/// reach the call ends in <see cref="BackendUnavailableException"/>.
+/// reach the call ends in <see cref="BackendUnavailableException"/>. At most <see cref="Connections"/> requests
+/// are in flight at once, whoever sends them (restic's -o s3.connections).
 /// </summary>
 public sealed partial class S3Backend : IBackend
 {
     private readonly AmazonS3Client _client;
     private readonly X509Certificate2Collection? _trustedRoots;
     private readonly RetryLoop _retries;
+    private readonly SemaphoreSlim _requests;
     private readonly string _bucket;
     private readonly string _prefix;
 
@@ -31,7 +33,10 @@ public sealed partial class S3Backend : IBackend
         _bucket = location.Bucket;
         _prefix = location.Prefix;
         Location = location.ToString();
-        _retries = new RetryLoop(Location, retry, options.Deadline, clock);
+        Connections = options.Connections ?? DefaultConnections;
+        ArgumentOutOfRangeException.ThrowIfLessThan(Connections.Value, 1, nameof(options.Connections));
+        _requests = new SemaphoreSlim(Connections.Value);
+        _retries = new RetryLoop(Location, retry, options.Deadline, clock, _requests);
 
         var (region, isAws) = Addressing(location.Endpoint, options.Region);
 
@@ -65,6 +70,11 @@ public sealed partial class S3Backend : IBackend
     }
 
     public string Location { get; }
+
+    /// <summary>restic's default for s3.connections.</summary>
+    public const int DefaultConnections = 5;
+
+    public int? Connections { get; }
 
     private string Key(FileHandle file) => KeyOf(FileLayout.RelativePath(file));
 
@@ -312,6 +322,7 @@ public sealed partial class S3Backend : IBackend
     public ValueTask DisposeAsync()
     {
         _client.Dispose();
+        _requests.Dispose();
         if (_trustedRoots != null) foreach (var c in _trustedRoots) c.Dispose();
         return ValueTask.CompletedTask;
     }

@@ -21,7 +21,22 @@ public sealed unsafe class DirectoryHandle : IDisposable
     public static DirectoryHandle Open(string path, bool followLast = true)
     {
         var flags = Native.ORdOnly | Native.ODirectory | Native.OCloExec | (followLast ? 0 : Native.ONoFollow);
-        return new DirectoryHandle(OpenAt(Native.AtFdCwd, path, flags, 0, path), path);
+        return new DirectoryHandle(OpenToRead(Native.AtFdCwd, path, flags, path), path);
+    }
+
+    /// <summary>
+    /// Opens without updating the access time when this user may ask for that (the owner, or root), as restic
+    /// opens what it backs up: the atime is part of the node, and reading a file or listing a directory would
+    /// otherwise make the next backup find it, and every directory above it, changed.
+    /// </summary>
+    private static int OpenToRead(int dirfd, string name, int flags, string display)
+    {
+        fixed (byte* p = FileName.EncodeZ(name))
+        {
+            var fd = Native.openat(dirfd, p, flags | Native.ONoAtime, 0);
+            if (fd < 0 && Marshal.GetLastPInvokeError() == Native.EPERM) fd = Native.openat(dirfd, p, flags, 0);
+            return fd >= 0 ? fd : throw Native.Error("open", display);
+        }
     }
 
     /// <summary>An entry's path, for messages.</summary>
@@ -38,11 +53,11 @@ public sealed unsafe class DirectoryHandle : IDisposable
 
     /// <summary>A subdirectory; fails when the entry is not a directory (a symlink to one included).</summary>
     public DirectoryHandle OpenDirectory(string name) =>
-        new(OpenAt(_fd, name, Native.ORdOnly | Native.ODirectory | Native.ONoFollow | Native.OCloExec, 0, PathOf(name)), PathOf(name));
+        new(OpenToRead(_fd, name, Native.ORdOnly | Native.ODirectory | Native.ONoFollow | Native.OCloExec, PathOf(name)), PathOf(name));
 
     /// <summary>A file to read; a symlink is not followed, and a FIFO opens without waiting for a writer.</summary>
     public SafeFileHandle OpenFile(string name) =>
-        new(OpenAt(_fd, name, Native.ORdOnly | Native.ONoFollow | Native.ONonBlock | Native.OCloExec, 0, PathOf(name)), ownsHandle: true);
+        new(OpenToRead(_fd, name, Native.ORdOnly | Native.ONoFollow | Native.ONonBlock | Native.OCloExec, PathOf(name)), ownsHandle: true);
 
     /// <summary>The entry itself (lstat).</summary>
     public FileStat Stat(string name) => FileStat.At(_fd, name, PathOf(name));

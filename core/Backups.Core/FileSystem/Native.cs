@@ -14,6 +14,7 @@ internal static unsafe class Native
 
     // The only open flags whose values differ between x64 and arm64.
     private static readonly bool Arm64 = RuntimeInformation.ProcessArchitecture == Architecture.Arm64;
+    public const int ONoAtime = 0x40000;
     public static readonly int ODirectory = Arm64 ? 0x4000 : 0x10000;
     public static readonly int ONoFollow = Arm64 ? 0x8000 : 0x20000;
 

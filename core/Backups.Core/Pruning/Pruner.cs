@@ -146,7 +146,7 @@ public static class Pruner
         var packsBefore = await PackSizesAsync(repo, ct);
         try
         {
-            await Parallel.ForEachAsync(packs, new ParallelOptions { MaxDegreeOfParallelism = PackReads, CancellationToken = ct }, async (pack, token) =>
+            await Parallel.ForEachAsync(packs, new ParallelOptions { MaxDegreeOfParallelism = repo.Backend.Connections ?? PackReads, CancellationToken = ct }, async (pack, token) =>
             {
                 List<PackedBlob> wanted;
                 lock (copy) wanted = [.. contents.BlobsOf(pack).ToArray().Where(b => copy.Remove(b.Key)).OrderBy(b => b.Offset)];

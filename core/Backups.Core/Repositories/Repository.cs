@@ -26,8 +26,9 @@ public sealed class Repository : IAsyncDisposable
     /// <summary>The locks this process holds here; every write of index and snapshot files checks them.</summary>
     public HeldLocks Locks { get; } = new();
     public CompressionMode Compression { get; set; } = CompressionMode.Auto;
-    /// <summary>How many finished packs may be stored at once (more helps a remote store).</summary>
-    public int PackUploads { get; set; } = 2;
+    /// <summary>How many finished packs may be stored at once: the store's connection count where it has one (more
+    /// helps a remote store), else two.</summary>
+    public int PackUploads { get; set; }
 
     private Packer? _packer;
     private readonly Lock _packerGate = new();
@@ -41,6 +42,7 @@ public sealed class Repository : IAsyncDisposable
     private Repository(IBackend backend, CryptoKey key, string keyName, RepositoryConfig config)
     {
         Backend = backend;
+        PackUploads = backend.Connections ?? 2;
         Key = key;
         KeyName = keyName;
         Config = config;

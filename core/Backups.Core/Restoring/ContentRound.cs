@@ -67,7 +67,8 @@ internal sealed class ContentRound(Repo repo, RestoreOptions options)
                 PackSpan[] spans = [.. blobs.Select(b => new PackSpan(b.Value.Location.Offset, b.Value.Location.Length))];
                 return PackStream.Plan(spans, Window).Select(window => (Pack: pack.Key, Blobs: blobs, Spans: spans, Window: window));
             }).ToList();
-            await Parallel.ForEachAsync(reads, new ParallelOptions { MaxDegreeOfParallelism = options.Packs, CancellationToken = ct },
+            await Parallel.ForEachAsync(reads, new ParallelOptions { MaxDegreeOfParallelism = options.Packs ?? repo.Backend.Connections ?? RestoreOptions.LocalPacks,
+                CancellationToken = ct },
                 (read, token) => new ValueTask(ReadAsync(read.Pack, read.Blobs, read.Spans, read.Window, token)));
             if (options.Verify) await Parallel.ForEachAsync(_files, ct, (f, token) => VerifyAsync(f.File, f.Content, f.Locations, token));
             long bytes = 0;

@@ -11,8 +11,11 @@ public sealed record RestoreOptions
     public IReadOnlyList<PathPattern> Exclude { get; init; } = [];
     /// <summary>Reads every restored file back and checks its content against the snapshot.</summary>
     public bool Verify { get; init; }
-    /// <summary>How many ranged pack reads run at once (S3 connections, or local reads overlapping decryption).</summary>
-    public int Packs { get; init; } = 8;
+    /// <summary>How many ranged pack reads run at once: by default the store's connection count (S3), else
+    /// <see cref="LocalPacks"/> (local reads overlapping decryption).</summary>
+    public int? Packs { get; init; }
+
+    public const int LocalPacks = 8;
     /// <summary>Files whose content is fetched in one round: each stays open until its round is written.</summary>
     public int FilesPerRound { get; init; } = 512;
 

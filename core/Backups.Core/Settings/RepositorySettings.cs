@@ -22,13 +22,17 @@ public sealed record RepositorySettings(string Location, PasswordSource Password
     /// <summary>restic's --limit-upload and --limit-download.</summary>
     public BandwidthLimits Limits { get; init; } = BandwidthLimits.None;
 
+    /// <summary>restic's -o options (s3.connections).</summary>
+    public ExtendedOptions Options { get; init; } = ExtendedOptions.None;
+
     /// <summary>Nothing is written to the store or removed from it (backup --dry-run).</summary>
     public bool DryRun { get; init; }
 
     /// <param name="deadline">No store call is retried past it (a Lambda invocation's end).</param>
     public IBackend OpenBackend(DateTimeOffset? deadline = null)
     {
-        var backend = RepositoryLocation.Open(Location, new BackendOptions(CaCertFile: CaCertFile, Credentials: Credentials, Deadline: deadline));
+        var backend = RepositoryLocation.Open(Location, new BackendOptions(CaCertFile: CaCertFile, Credentials: Credentials, Deadline: deadline,
+            Connections: Options.S3Connections));
         if (Limits.Any) backend = new RateLimitedBackend(backend, Limits, TimeProvider.System);
         return DryRun ? new DryRunBackend(backend) : backend;
     }

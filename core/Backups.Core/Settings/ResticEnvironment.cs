@@ -4,8 +4,9 @@ using Backups.Core.Repositories;
 namespace Backups.Core.Settings;
 
 /// <summary>What a command line gave (each null when not given); a flag overrides its environment variable, as in restic.</summary>
+/// <param name="Options">restic's -o key=value pairs, in the order given.</param>
 public sealed record RepositoryFlags(string? Repository = null, string? PasswordFile = null, string? PasswordCommand = null,
-    string? CaCert = null, string? Compression = null);
+    string? CaCert = null, string? Compression = null, IReadOnlyList<string>? Options = null);
 
 /// <summary>The names one repository is given by: its flags and variables. restic names the second repository of
 /// `copy` (and of `init --from-repo`) with the same words after "from-" and "FROM_".</summary>
@@ -31,7 +32,7 @@ public static class ResticEnvironment
     /// <param name="password">Where the password comes from when the caller knows better (a function's SSM
     /// parameter); by default restic's password flags and variables.</param>
     /// <param name="names">Which repository's flags and variables (the main one by default; copy's source is
-    /// <see cref="RepositoryNames.From"/>). The CA certificate and compression are shared, as in restic.</param>
+    /// <see cref="RepositoryNames.From"/>). The CA certificate, compression and -o options are shared, as in restic.</param>
     /// <exception cref="RepositoryException">ConfigError: no repository or password given, or a value is malformed.</exception>
     public static RepositorySettings Read(IReadOnlyDictionary<string, string> environment, RepositoryFlags? flags = null, PasswordSource? password = null,
         RepositoryNames? names = null)
@@ -50,6 +51,7 @@ public static class ResticEnvironment
             // restic takes a comma-separated list here; a single file is what one S3-compatible store needs.
             CaCertFile = Get(flags.CaCert, CaCert),
             Compression = ParseCompression(Get(flags.Compression, Compression) ?? "auto"),
+            Options = ExtendedOptions.None.With(ExtendedOptions.FromVariable(environment)).With(flags.Options ?? []),
         };
     }
 

@@ -86,4 +86,104 @@ public sealed class ParentSnapshotTests : IDisposable
         var (forced, _) = await BackupAsync("--force");
         Assert.Equal(Files + 1, forced.Count); // file-004 is a directory now; file-800 and file-900 are new
     }
+
+    /// <summary>A backup's directory counts, from its JSON summary, and its snapshot's tree.</summary>
+    private sealed record DirectoryCounts(long New, long Changed, long Unmodified, string Tree)
+    {
+        public (long New, long Changed, long Unmodified) Counts => (New, Changed, Unmodified);
+    }
+
+    /// <summary>Backs up `src` from <paramref name="parent"/> (a relative target: nothing outside the tree, such as
+    /// /tmp's own times, enters the snapshot).</summary>
+    private static async Task<DirectoryCounts> BackupSrcAsync(Func<string[], string, Task<ProcessResult>> run,
+        Func<Task<JsonElement>> snapshots, string parent)
+    {
+        var r = (await run(["backup", "--json", "src"], parent)).EnsureSuccess("backup --json src");
+        var summary = r.StdoutText.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(l => JsonDocument.Parse(l).RootElement).Single(e => e.GetProperty("message_type").GetString() == "summary");
+        // restic 0.14's summary names the snapshot by its short id.
+        var id = summary.GetProperty("snapshot_id").GetString()!;
+        var tree = (await snapshots()).EnumerateArray().Single(s => s.GetProperty("id").GetString()!.StartsWith(id, StringComparison.Ordinal))
+            .GetProperty("tree").GetString()!;
+        return new DirectoryCounts(summary.GetProperty("dirs_new").GetInt64(), summary.GetProperty("dirs_changed").GetInt64(),
+            summary.GetProperty("dirs_unmodified").GetInt64(), tree);
+    }
+
+    [Fact]
+    public async Task Unchanged_subtrees_keep_their_trees_and_directories_are_counted_as_restic_counts_them()
+    {
+        // Two copies of one tree, made alike: restic backs up one, the agent the other, and each sees its own
+        // reads' effects (an atime updated by a read would make a directory changed).
+        string ours = _dir.Combine("ours"), theirs = _dir.Combine("theirs");
+        foreach (var root in new[] { ours, theirs })
+        {
+            Directory.CreateDirectory(Path.Combine(root, "src", "a", "b", "c"));
+            Directory.CreateDirectory(Path.Combine(root, "src", "d"));
+            File.WriteAllText(Path.Combine(root, "src", "a", "b", "c", "deep"), "deep down");
+            File.WriteAllText(Path.Combine(root, "src", "a", "x"), "beside b");
+            File.WriteAllText(Path.Combine(root, "src", "d", "y"), "elsewhere");
+            File.WriteAllText(Path.Combine(root, "src", "top"), "at the top");
+        }
+        await _repo.Agent.RunOkAsync("init");
+        var restic = new Restic(_dir.Combine("restics"), Repositories.Password);
+        await restic.RunOkAsync("init");
+        Task<DirectoryCounts> Ours() => BackupSrcAsync((args, cwd) => _repo.Agent.RunAsync(args, workingDirectory: cwd), () => _repo.Restic.JsonAsync("snapshots"), ours);
+        Task<DirectoryCounts> Theirs() => BackupSrcAsync((args, cwd) => restic.RunAsync(args, workingDirectory: cwd), () => restic.JsonAsync("snapshots"), theirs);
+
+        var first = await Ours();
+        Assert.Equal((5L, 0L, 0L), first.Counts);
+        Assert.Equal(first.Counts, (await Theirs()).Counts);
+
+        var repeat = await Ours();
+        Assert.Equal((0L, 0L, 5L), repeat.Counts);
+        Assert.Equal(first.Tree, repeat.Tree); // the root's tree itself, reused
+        Assert.Equal(repeat.Counts, (await Theirs()).Counts);
+
+        foreach (var root in new[] { ours, theirs }) File.WriteAllText(Path.Combine(root, "src", "a", "b", "c", "deep"), "changed deep down");
+        var deep = await Ours();
+        // c, b, a and src have new subtrees; d is unmodified.
+        Assert.Equal((0L, 4L, 1L), deep.Counts);
+        Assert.Equal(deep.Counts, (await Theirs()).Counts);
+
+        await _repo.Restic.CheckAsync(readData: true);
+        var target = _dir.Combine("restored");
+        await _repo.Restic.RunOkAsync("restore", "latest", "--target", target);
+        await FileTrees.AssertSameAsync(Path.Combine(ours, "src"), Path.Combine(target, "src"));
+    }
+
+    /// <summary>The tree id of the directory at <paramref name="path"/> below a root tree, read by restic.</summary>
+    private static async Task<string> SubtreeAsync(Restic restic, string tree, params string[] path)
+    {
+        foreach (var name in path)
+        {
+            var nodes = JsonDocument.Parse((await restic.RunOkAsync("cat", "blob", tree)).Stdout).RootElement.GetProperty("nodes");
+            tree = nodes.EnumerateArray().Single(n => n.GetProperty("name").GetString() == name).GetProperty("subtree").GetString()!;
+        }
+        return tree;
+    }
+
+    [Fact]
+    public async Task A_directory_whose_nodes_equal_the_parents_takes_the_parents_tree_as_it_is()
+    {
+        // restic's tree JSON is not ours byte for byte, so only a reused tree has restic's id. The leaf directory c
+        // holds one file whose node is restic's exactly; its parents differ (restic 0.14 records no link count for
+        // directories), so they are new trees.
+        var root = _dir.Combine("leaf");
+        Directory.CreateDirectory(Path.Combine(root, "src", "a", "b", "c"));
+        File.WriteAllText(Path.Combine(root, "src", "a", "b", "c", "deep"), "deep down");
+        await _repo.Agent.RunOkAsync("init");
+        (await _repo.Restic.RunAsync(["backup", "src"], workingDirectory: root)).EnsureSuccess("restic backup src");
+        var theirs = (await _repo.Restic.JsonAsync("snapshots")).EnumerateArray().Single();
+
+        (await _repo.Agent.RunAsync(["backup", "--parent", theirs.GetProperty("id").GetString()!, "src"], workingDirectory: root))
+            .EnsureSuccess("backup --parent src");
+
+        var ours = (await _repo.Restic.JsonAsync("snapshots")).EnumerateArray().Single(s => s.GetProperty("id").GetString() != theirs.GetProperty("id").GetString());
+        string[] leaf = ["src", "a", "b", "c"];
+        Assert.Equal(await SubtreeAsync(_repo.Restic, theirs.GetProperty("tree").GetString()!, leaf),
+            await SubtreeAsync(_repo.Restic, ours.GetProperty("tree").GetString()!, leaf));
+        Assert.NotEqual(await SubtreeAsync(_repo.Restic, theirs.GetProperty("tree").GetString()!, "src", "a", "b"),
+            await SubtreeAsync(_repo.Restic, ours.GetProperty("tree").GetString()!, "src", "a", "b"));
+        await _repo.Restic.CheckAsync(readData: true);
+    }
 }

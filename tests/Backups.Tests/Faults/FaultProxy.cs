@@ -50,6 +50,7 @@ public sealed class FaultProxy : IAsyncDisposable
     private readonly Dictionary<string, int> _injected = [];
     private DateTimeOffset _outageEnds = DateTimeOffset.MinValue;
     private int _flipsLeft, _flipMinLength;
+    private int _inFlight, _mostInFlight;
     private (string Method, string Path, TimeSpan Length)? _outageTrigger;
 
     public FaultProxy(S3rverFixture s3, int seed, FaultRates? rates = null)
@@ -110,6 +111,12 @@ public sealed class FaultProxy : IAsyncDisposable
     }
 
     public int InjectedTotal => Injected.Values.Sum();
+
+    /// <summary>The most requests that were in flight at once (received, not yet fully answered) since
+    /// <see cref="CountInFlightAnew"/>: never more than the client had open at that moment.</summary>
+    public int MostInFlight => Volatile.Read(ref _mostInFlight);
+
+    public void CountInFlightAnew() => Interlocked.Exchange(ref _mostInFlight, Volatile.Read(ref _inFlight));
 
     private void Count(string fault)
     {
@@ -208,6 +215,21 @@ public sealed class FaultProxy : IAsyncDisposable
     {
         var stream = client.GetStream();
         if (await ReadRequestAsync(stream) is not { } request) return;
+        var now = Interlocked.Increment(ref _inFlight);
+        for (var most = Volatile.Read(ref _mostInFlight); now > most; most = Volatile.Read(ref _mostInFlight))
+            if (Interlocked.CompareExchange(ref _mostInFlight, now, most) == most) break;
+        try
+        {
+            await AnswerAsync(client, stream, request);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _inFlight);
+        }
+    }
+
+    private async Task AnswerAsync(TcpClient client, NetworkStream stream, Request request)
+    {
         var fault = Choose(request);
         if (fault != Fault.None) Count(fault.ToString());
         switch (fault)
