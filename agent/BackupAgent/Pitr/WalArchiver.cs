@@ -56,13 +56,18 @@ public sealed class WalArchiver(Repo repo, string source, string? host, string? 
     {
         var directory = Path.GetDirectoryName(socketPath)!;
         Directory.CreateDirectory(directory);
-        if (File.Exists(socketPath)) File.Delete(socketPath);
+        // Made ready under a name of its own and renamed into place: a wal-push that finds the socket then always
+        // finds it listening with its final owner and mode (before, one arriving between bind and listen was refused
+        // and PostgreSQL waited a second to retry).
+        var unready = socketPath + ".new";
+        if (File.Exists(unready)) File.Delete(unready);
         var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        listener.Bind(new UnixDomainSocketEndPoint(socketPath));
-        File.SetUnixFileMode(socketPath, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.GroupWrite);
+        listener.Bind(new UnixDomainSocketEndPoint(unready));
+        File.SetUnixFileMode(unready, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.GroupWrite);
         if (group != null)
-            (await ChildProcess.RunAsync("chgrp", [group, socketPath], null, null, ct)).EnsureSucceeded($"giving the socket to group {group}");
+            (await ChildProcess.RunAsync("chgrp", [group, unready], null, null, ct)).EnsureSucceeded($"giving the socket to group {group}");
         listener.Listen(64);
+        File.Move(unready, socketPath, overwrite: true);
         return listener;
     }
 
