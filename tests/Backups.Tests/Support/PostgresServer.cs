@@ -56,34 +56,29 @@ public sealed class PostgresServer : IAsyncDisposable
     public static string Tool(string name) => Path.Combine(BinDirectory, name);
 
     /// <param name="configuration">Lines added to postgresql.conf before the first start (archiving, for one).</param>
-    public static async Task<PostgresServer> StartAsync(string? configuration = null)
-    {
-        var server = new PostgresServer(CreateTempDirectory());
-        try
+    public static Task<PostgresServer> StartAsync(string? configuration = null) =>
+        LaunchedAsync(new PostgresServer(CreateTempDirectory()), async server =>
         {
             await server.InitDbAsync();
             if (configuration != null) await File.AppendAllTextAsync(Path.Combine(server.DataDirectory, "postgresql.conf"), "\n" + configuration + "\n");
-            await server.LaunchAsync();
-            await server.WaitUntilReadyAsync();
-            return server;
-        }
-        catch
-        {
-            await server.DisposeAsync();
-            throw;
-        }
-    }
+        });
 
     /// <summary>
     /// A server on a data directory that <paramref name="prepare"/> writes (a recovery) instead of initdb;
     /// <paramref name="password"/> is the one its roles already have.
     /// </summary>
-    public static async Task<PostgresServer> RecoverAsync(string password, Func<PostgresServer, Task> prepare)
-    {
-        var server = new PostgresServer(CreateTempDirectory(), password);
-        try
+    public static Task<PostgresServer> RecoverAsync(string password, Func<PostgresServer, Task> prepare) =>
+        LaunchedAsync(new PostgresServer(CreateTempDirectory(), password), async server =>
         {
             await server.OwnTempDirectoryAsync();
+            await prepare(server);
+        });
+
+    /// <summary>Prepares the data directory, starts the server and waits until it answers; disposed if any of it fails.</summary>
+    private static async Task<PostgresServer> LaunchedAsync(PostgresServer server, Func<PostgresServer, Task> prepare)
+    {
+        try
+        {
             await prepare(server);
             await server.LaunchAsync();
             await server.WaitUntilReadyAsync();
