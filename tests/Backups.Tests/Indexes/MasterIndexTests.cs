@@ -153,7 +153,7 @@ public sealed class MasterIndexTests
     /// <summary>
     /// What an entry costs, growth included: the id (32 bytes) and its place (16) plus a share of the slot table and
     /// of the arrays left behind while it grew, however many packs. A Dictionary of the same entries allocates about
-    /// 150 bytes an entry (its entries carry a hash code and a link, and every resize copies all of them into an
+    /// 140 bytes an entry (its entries carry a hash code and a link, and every resize copies all of them into an
     /// array twice the size); the bound is what lets a 512 MB Lambda open an index of millions of blobs.
     /// </summary>
     [Fact]
