@@ -1,10 +1,13 @@
+using System.Runtime.InteropServices;
+using Backups.Core.Crypto;
 using Backups.Core.Indexes;
 using Backups.Core.Packs;
-using Backups.Core.Crypto;
 
 namespace Backups.Core.Checking;
 
-/// <summary>One index entry: a blob and where its pack holds it.</summary>
+/// <summary>One index entry: a blob and where its pack holds it. Packed to 52 bytes rather than padded to 56: check
+/// holds one per blob of the repository.</summary>
+[StructLayout(LayoutKind.Sequential, Pack = 4)]
 internal readonly record struct IndexedBlob(Id Id, int Pack, uint Offset, uint Length, uint UncompressedLength, BlobType Type)
 {
     public long End => (long)Offset + Length;
@@ -14,8 +17,8 @@ internal readonly record struct IndexedBlob(Id Id, int Pack, uint Offset, uint L
 internal readonly record struct IndexedPack(Id Id, int IndexFile, int First, int Count);
 
 /// <summary>
-/// Every index file's entries in flat arrays (about 56 bytes a blob, with no per-blob objects), grouped by pack
-/// and searchable by (type, id): restic's indexes hold millions of blobs.
+/// Every index file's entries in flat arrays (56 bytes a blob with its place in the sort order, no per-blob
+/// objects), grouped by pack and searchable by (type, id): restic's indexes hold millions of blobs.
 /// </summary>
 internal sealed class CheckIndex
 {
@@ -30,7 +33,7 @@ internal sealed class CheckIndex
     public string FileName(int index) => _files[index];
 
     public ReadOnlySpan<IndexedBlob> BlobsOf(IndexedPack pack) =>
-        System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_blobs).Slice(pack.First, pack.Count);
+        CollectionsMarshal.AsSpan(_blobs).Slice(pack.First, pack.Count);
 
     public bool TryGetPack(Id id, out IndexedPack pack)
     {
@@ -39,33 +42,46 @@ internal sealed class CheckIndex
         return found;
     }
 
-    /// <summary>Adds one index file; a pack already described by an earlier file keeps that description.
-    /// Returns the unknown blob types found (the caller reports them).</summary>
-    public IEnumerable<string> Add(IndexFile file, string fileName)
+    /// <summary>One index file's entries, read before any of them joins the index: a file found damaged halfway adds
+    /// nothing. Its packs are numbered in the order the file lists them, and each pack's entries follow one another.</summary>
+    public sealed class FileEntries
     {
-        var unknown = new List<string>();
+        internal List<Id> Packs { get; } = [];
+        internal List<PackedBlob> Blobs { get; } = [];
+        /// <summary>The blob types other than data and tree that the file names (their entries are left out).</summary>
+        public List<string> UnknownTypes { get; } = [];
+    }
+
+    /// <summary>Reads an index file's JSON (<paramref name="file"/> names it in errors); no lock is needed.</summary>
+    public static FileEntries Read(ReadOnlySpan<byte> json, string file)
+    {
+        var entries = new FileEntries();
+        IndexEntries.Read(json, file, id =>
+        {
+            entries.Packs.Add(id);
+            return entries.Packs.Count - 1;
+        }, entries.Blobs.Add, entries.UnknownTypes.Add);
+        return entries;
+    }
+
+    /// <summary>Adds one index file's entries; a pack already described by an earlier file keeps that description.</summary>
+    public void Add(FileEntries entries, string fileName)
+    {
         var fileIndex = _files.Count;
         _files.Add(fileName);
-        foreach (var pack in file.Packs)
+        var blobs = CollectionsMarshal.AsSpan(entries.Blobs);
+        var next = 0;
+        for (var local = 0; local < entries.Packs.Count; local++)
         {
-            if (_packByName.ContainsKey(pack.Id)) continue;
+            var from = next;
+            while (next < blobs.Length && blobs[next].Pack == local) next++;
+            var id = entries.Packs[local];
+            if (_packByName.ContainsKey(id)) continue;
             var first = _blobs.Count;
-            foreach (var b in pack.Blobs)
-            {
-                BlobType type;
-                if (b.Type == "data") type = BlobType.Data;
-                else if (b.Type == "tree") type = BlobType.Tree;
-                else
-                {
-                    unknown.Add(b.Type);
-                    continue;
-                }
-                _blobs.Add(new IndexedBlob(b.Id, _packs.Count, b.Offset, b.Length, b.UncompressedLength, type));
-            }
-            _packByName[pack.Id] = _packs.Count;
-            _packs.Add(new IndexedPack(pack.Id, fileIndex, first, _blobs.Count - first));
+            foreach (var b in blobs[from..next]) _blobs.Add(new IndexedBlob(b.Id, _packs.Count, b.Offset, b.Length, b.UncompressedLength, b.Type));
+            _packByName[id] = _packs.Count;
+            _packs.Add(new IndexedPack(id, fileIndex, first, _blobs.Count - first));
         }
-        return unknown;
     }
 
     /// <summary>Call once after the last <see cref="Add"/>, before lookups.</summary>

@@ -1,4 +1,5 @@
 using Backups.Core.Backends;
+using Backups.Core.Buffers;
 using Backups.Core.Json;
 using Backups.Core.Locks;
 using Backups.Core.Repositories;
@@ -62,17 +63,25 @@ public sealed class Checker
 
     private async Task LoadIndexAsync(CancellationToken ct)
     {
-        var names = await ListAsync(FileKind.Index, ct);
-        // Each file joins the compact index as soon as it is parsed, so that at most a few parsed files live at once.
-        await Parallel.ForEachAsync(names, Bounded(ct), async (name, token) =>
+        var files = new List<(string Name, long Size)>();
+        await foreach (var file in _repo.Backend.ListAsync(FileKind.Index, ct)) files.Add(file);
+        using var large = new SemaphoreSlim(1);
+        // Each file joins the compact index as soon as it is read, so that at most a few files' entries live at once.
+        await Parallel.ForEachAsync(files, Bounded(ct), async (item, token) =>
         {
-            var file = new FileHandle(FileKind.Index, name);
+            var file = new FileHandle(FileKind.Index, item.Name);
             try
             {
-                var content = await _repo.LoadFileAsync(RepositoryFiles.Index, name, token);
-                lock (_index)
-                    foreach (var type in _index.Add(content, name).Distinct())
-                        _report.Error(file.ToString(), null, $"{file} is damaged: unknown blob type '{type}'");
+                await LargeBuffers.OneAtATimeAsync(large, item.Size, async () =>
+                {
+                    var entries = CheckIndex.Read(await _repo.LoadUnpackedAsync(file, token), file.ToString());
+                    lock (_index)
+                    {
+                        _index.Add(entries, item.Name);
+                        foreach (var type in entries.UnknownTypes.Distinct())
+                            _report.Error(file.ToString(), null, $"{file} is damaged: unknown blob type '{type}'");
+                    }
+                }, token);
             }
             catch (Exception e) when (e is RepositoryException or FileNotFoundInBackendException)
             {
@@ -80,7 +89,7 @@ public sealed class Checker
             }
         });
         _index.Seal();
-        _report.IndexFiles = names.Count;
+        _report.IndexFiles = files.Count;
         _report.Blobs = _index.Count;
     }
 

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Security.Cryptography;
+using System.Text.Json;
 using System.Threading.Channels;
 using Backups.Core.Backends;
 using Backups.Core.Buffers;
@@ -68,9 +69,10 @@ internal sealed class Packer : IAsyncDisposable
     private SealedBlob? TrySeal(BlobType type, Id id, ReadOnlySpan<byte> plaintext)
     {
         ThrowIfFailed();
-        if (_repo.Index.Has(type, id)) return null;
+        // Under the lock that also moves stored blobs from pending into the index: checked apart, a blob could
+        // leave pending between the two checks and be stored twice.
         lock (_pending)
-            if (!_pending.Add((type, id))) return null;
+            if (_repo.Index.Has(type, id) || !_pending.Add((type, id))) return null;
         return Seal(type, id, plaintext);
     }
 
@@ -186,8 +188,13 @@ internal sealed class Packer : IAsyncDisposable
             // A process whose lock was lost stores nothing more: a prune may already be deleting around it.
             _repo.Locks.ThrowIfLost();
             var (id, blobs) = await pack.FinishAsync(_repo.Key);
-            foreach (var (entry, offset) in blobs)
-                _repo.Index.Add(new BlobLocation(id, entry.Type, offset, entry.Length, entry.UncompressedLength), entry.Id);
+            // Pending only while on the way: a backup of millions of blobs would otherwise hold each twice.
+            lock (_pending)
+                foreach (var (entry, offset) in blobs)
+                {
+                    _repo.Index.Add(new BlobLocation(id, entry.Type, offset, entry.Length, entry.UncompressedLength), entry.Id);
+                    _pending.Remove((entry.Type, entry.Id));
+                }
             int unindexed;
             lock (_unindexed)
             {
@@ -220,7 +227,19 @@ internal sealed class Packer : IAsyncDisposable
                 _unindexed.Clear();
             }
             if (packs.Count == 0) return;
-            await _repo.SaveFileAsync(RepositoryFiles.Index, MasterIndex.Describe(packs));
+            using var buffer = new PooledBufferWriter();
+            using (var json = new Utf8JsonWriter(buffer))
+            {
+                IndexJson.StartFile(json);
+                foreach (var (pack, blobs) in packs)
+                {
+                    IndexJson.StartPack(json, pack);
+                    foreach (var (entry, offset) in blobs) IndexJson.Blob(json, entry.Id, entry.Type, offset, entry.Length, entry.UncompressedLength);
+                    IndexJson.EndPack(json);
+                }
+                IndexJson.EndFile(json);
+            }
+            await _repo.SaveUnpackedAsync(FileKind.Index, buffer.WrittenMemory);
         }
         finally
         {

@@ -1,13 +1,14 @@
 using System.Text.Json;
 using Backups.Core.Backends;
 using Backups.Core.Buffers;
+using Backups.Core.Indexes;
 using Repo = Backups.Core.Repositories.Repository;
 
 namespace Backups.Core.Pruning;
 
 /// <summary>
 /// Index files for every kept pack, with its entries as they were, written as restic's index JSON straight from
-/// the compact entries into one pooled buffer: no object per blob, no file-sized arrays left for the GC.
+/// the compact entries (<see cref="IndexJson"/>).
 /// </summary>
 internal static class KeptIndex
 {
@@ -35,40 +36,20 @@ internal static class KeptIndex
     {
         var contents = plan.Contents;
         using var json = new Utf8JsonWriter(buffer);
-        json.WriteStartObject();
-        json.WriteStartArray("packs"u8);
-        Span<byte> hex = stackalloc byte[2 * Id.Size];
+        IndexJson.StartFile(json);
         var blobs = 0;
         for (; pack < contents.IndexedPacks && blobs < IndexFileBlobs; pack++)
         {
             if (plan.Actions[pack] != PackAction.Keep) continue;
-            json.WriteStartObject();
-            json.WriteString("id"u8, Hex(contents.Packs[pack], hex));
-            json.WriteStartArray("blobs"u8);
+            IndexJson.StartPack(json, contents.Packs[pack]);
             foreach (var b in contents.BlobsOf(pack))
             {
-                json.WriteStartObject();
-                json.WriteString("id"u8, Hex(b.Id, hex));
-                json.WriteString("type"u8, b.Type == BlobType.Data ? "data"u8 : "tree"u8);
-                json.WriteNumber("offset"u8, b.Offset);
-                json.WriteNumber("length"u8, b.Length);
-                if (b.IsCompressed) json.WriteNumber("uncompressed_length"u8, b.UncompressedLength);
-                json.WriteEndObject();
+                IndexJson.Blob(json, b.Id, b.Type, b.Offset, b.Length, b.UncompressedLength);
                 blobs++;
             }
-            json.WriteEndArray();
-            json.WriteEndObject();
+            IndexJson.EndPack(json);
         }
-        json.WriteEndArray();
-        json.WriteEndObject();
+        IndexJson.EndFile(json);
         return blobs > 0;
-    }
-
-    private static ReadOnlySpan<byte> Hex(Id id, Span<byte> hex)
-    {
-        Span<byte> raw = stackalloc byte[Id.Size];
-        id.WriteTo(raw);
-        Convert.TryToHexStringLower(raw, hex, out _);
-        return hex;
     }
 }

@@ -1,3 +1,4 @@
+using Backups.Core.Indexes;
 using Backups.Core.Packs;
 using Backups.Core.Repositories;
 using Repo = Backups.Core.Repositories.Repository;
@@ -34,13 +35,16 @@ public sealed class PrunePlan
     internal RepositoryContents Contents { get; }
     /// <summary>By pack number; packs only in data/ are always deleted.</summary>
     internal PackAction[] Actions { get; }
+    /// <summary>The blobs' numbers, which the bits of <see cref="Copy"/> stand for.</summary>
+    internal BlobKeys Keys { get; }
     /// <summary>The used blobs that live only in packs being repacked: each is copied once.</summary>
-    internal HashSet<BlobKey> Copy { get; }
+    internal BlobSet Copy { get; }
 
-    private PrunePlan(PruneStats stats, RepositoryContents contents, PackAction[] actions, HashSet<BlobKey> copy)
+    private PrunePlan(PruneStats stats, RepositoryContents contents, BlobKeys keys, PackAction[] actions, BlobSet copy)
     {
         Stats = stats;
         Contents = contents;
+        Keys = keys;
         Actions = actions;
         Copy = copy;
     }
@@ -54,8 +58,9 @@ public sealed class PrunePlan
         var contents = await RepositoryContents.LoadAsync(repo, ct);
         var snapshots = await repo.LoadSnapshotsAsync(ct);
         var stats = new PruneStats { Snapshots = snapshots.Count };
-        var used = await UsedBlobs.FindAsync(repo, contents, snapshots.Select(s => s.Tree), ct);
-        var infos = Measure(contents, used, stats);
+        var keys = new BlobKeys(contents);
+        var used = await UsedBlobs.FindAsync(repo, contents, keys, snapshots.Select(s => s.Tree), ct);
+        var infos = Measure(contents, keys, used, stats);
         var actions = Decide(repo, contents, infos, maxUnused, stats);
 
         // `used` now holds every used blob; only those without a copy in a kept pack need copying.
@@ -63,38 +68,29 @@ public sealed class PrunePlan
         {
             for (var pack = 0; pack < contents.IndexedPacks; pack++)
                 if (actions[pack] == PackAction.Keep)
-                    foreach (var b in contents.BlobsOf(pack)) used.Remove(b.Key);
+                    for (var i = 0; i < contents.BlobCount[pack]; i++) used.Remove(keys.KeyOf(contents.FirstBlob[pack] + i));
         }
         else used.Clear();
-        used.TrimExcess();
-        return new PrunePlan(stats, contents, actions, used);
+        return new PrunePlan(stats, contents, keys, actions, used);
     }
 
     /// <summary>Sorts every entry of an existing pack into used, duplicate or unused, and sums them per pack.</summary>
-    private static PackInfo[] Measure(RepositoryContents contents, HashSet<BlobKey> used, PruneStats stats)
+    private static PackInfo[] Measure(RepositoryContents contents, BlobKeys keys, BlobSet used, PruneStats stats)
     {
-        // Copies of one blob side by side (an index of entries, sorted by blob): the first copy of a used blob
-        // counts as used, the others as duplicates; restic's rule below decides which copy stays.
-        var copies = Enumerable.Range(0, contents.Blobs.Length).Where(i => contents.IsPresent(contents.Blobs[i].Pack)).ToArray();
-        copies.AsSpan().Sort((x, y) =>
-        {
-            var (a, b) = (contents.Blobs[x], contents.Blobs[y]);
-            var c = a.Id.CompareTo(b.Id);
-            return c != 0 ? c : a.Type != b.Type ? a.Type.CompareTo(b.Type) : x.CompareTo(y);
-        });
-        Dictionary<BlobKey, byte>? duplicates = null;
-        var found = 0;
+        // Copies of one blob lie side by side in keys.Sorted: the first copy of a used blob counts as used, the
+        // others as duplicates; restic's rule below decides which copy stays.
+        var copies = keys.Sorted;
+        Dictionary<int, byte>? duplicates = null;
         for (var start = 0; start < copies.Length;)
         {
-            var first = contents.Blobs[copies[start]];
+            var key = keys.KeyOf(copies[start]);
             var end = start + 1;
-            while (end < copies.Length && contents.Blobs[copies[end]].Key == first.Key) end++;
-            if (used.Contains(first.Key))
+            while (end < copies.Length && keys.KeyOf(copies[end]) == key) end++;
+            if (used.Contains(key))
             {
-                found++;
                 stats.UsedBlobs++;
-                stats.UsedBytes += first.Length;
-                if (end - start > 1) (duplicates ??= [])[first.Key] = (byte)Math.Min(255, end - start);
+                stats.UsedBytes += contents.Blobs[copies[start]].Length;
+                if (end - start > 1) (duplicates ??= [])[key] = (byte)Math.Min(255, end - start);
                 for (var i = start + 1; i < end; i++)
                 {
                     stats.DuplicateBlobs++;
@@ -109,47 +105,45 @@ public sealed class PrunePlan
                 }
             start = end;
         }
-        if (found != used.Count)
-        {
-            var present = copies.Select(i => contents.Blobs[i].Key).ToHashSet();
-            var missing = used.Where(k => !present.Contains(k)).ToList();
-            throw new RepositoryException(ErrorKind.Damaged,
-                $"{missing.Count} blob(s) used by snapshots are missing from the repository (e.g. {missing[0].Type.ToString().ToLowerInvariant()} blob {missing[0].Id}); prune stopped and changed nothing");
-        }
 
         var infos = new PackInfo[contents.IndexedPacks];
         for (var pack = 0; pack < infos.Length; pack++)
         {
             ref var info = ref infos[pack];
             info.UsedSize = PackedBlob.HeaderOverhead;
-            foreach (var b in contents.BlobsOf(pack))
+            var blobs = contents.BlobsOf(pack);
+            for (var i = 0; i < blobs.Length; i++)
             {
+                var b = blobs[i];
+                // -1 in a pack that does not exist: no copy there counts (the pack's entries are forgotten).
+                var key = keys.KeyOf(contents.FirstBlob[pack] + i);
                 info.UsedSize += b.Entry.HeaderSize;
                 info.HasData |= b.Type == BlobType.Data;
                 info.HasTrees |= b.Type == BlobType.Tree;
                 info.Uncompressed |= !b.IsCompressed;
-                if (duplicates?.ContainsKey(b.Key) == true) continue;
-                if (used.Contains(b.Key)) Use(ref info, b);
+                if (duplicates?.ContainsKey(key) == true) continue;
+                if (key >= 0 && used.Contains(key)) Use(ref info, b);
                 else Unuse(ref info, b);
             }
         }
         if (duplicates == null) return infos;
 
         // restic's rule for duplicates: keep the copy in a pack that is used anyway, else the last one seen.
-        foreach (var b in contents.Blobs)
+        for (var i = 0; i < contents.Blobs.Length; i++)
         {
-            if (!contents.IsPresent(b.Pack) || !duplicates.TryGetValue(b.Key, out var count)) continue;
+            var b = contents.Blobs[i];
+            if (!contents.IsPresent(b.Pack) || !duplicates.TryGetValue(keys.KeyOf(i), out var count)) continue;
             ref var info = ref infos[b.Pack];
             if (count == 0) Unuse(ref info, b);
             else if (info.UsedBlobs > 0 || count == 1)
             {
                 Use(ref info, b);
-                duplicates[b.Key] = 0;
+                duplicates[keys.KeyOf(i)] = 0;
             }
             else
             {
                 Unuse(ref info, b);
-                duplicates[b.Key] = (byte)(count - 1);
+                duplicates[keys.KeyOf(i)] = (byte)(count - 1);
             }
         }
         return infos;

@@ -1,5 +1,6 @@
 using Backups.Core.Backends;
 using Backups.Core.Buffers;
+using Backups.Core.Indexes;
 using Backups.Core.Locks;
 using Backups.Core.Packs;
 using Backups.Core.Repositories;
@@ -149,7 +150,10 @@ public static class Pruner
             await Parallel.ForEachAsync(packs, new ParallelOptions { MaxDegreeOfParallelism = repo.Backend.Connections ?? PackReads, CancellationToken = ct }, async (pack, token) =>
             {
                 List<PackedBlob> wanted;
-                lock (copy) wanted = [.. contents.BlobsOf(pack).ToArray().Where(b => copy.Remove(b.Key)).OrderBy(b => b.Offset)];
+                var first = contents.FirstBlob[pack];
+                lock (copy)
+                    wanted = [.. Enumerable.Range(first, contents.BlobCount[pack]).Where(i => copy.Remove(plan.Keys.KeyOf(i)))
+                        .Select(i => contents.Blobs[i]).OrderBy(b => b.Offset)];
                 var file = new FileHandle(FileKind.Pack, contents.Packs[pack].ToString());
                 await PackStream.ReadAsync(repo.Backend, file, [.. wanted.Select(b => new PackSpan(b.Offset, b.Length))], Window,
                     (i, stored) => CopyBlobAsync(repo, wanted[i], stored, contents.Packs[pack], stats, token), token);

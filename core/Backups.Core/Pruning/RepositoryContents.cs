@@ -1,5 +1,7 @@
 using System.Runtime.InteropServices;
 using Backups.Core.Backends;
+using Backups.Core.Buffers;
+using Backups.Core.Indexes;
 using Repo = Backups.Core.Repositories.Repository;
 
 namespace Backups.Core.Pruning;

@@ -1,3 +1,5 @@
+using Backups.Core.Buffers;
+using Backups.Core.Indexes;
 using Backups.Core.Repositories;
 using Backups.Core.Trees;
 using Repo = Backups.Core.Repositories.Repository;
@@ -12,56 +14,52 @@ internal static class UsedBlobs
 {
     private const int Loads = 8;
 
-    public static async Task<HashSet<BlobKey>> FindAsync(Repo repo, RepositoryContents contents, IEnumerable<Id> roots, CancellationToken ct)
+    /// <summary>The used blobs; throws, changing nothing, when one of them is in no existing pack.</summary>
+    public static async Task<BlobSet> FindAsync(Repo repo, RepositoryContents contents, BlobKeys keys, IEnumerable<Id> roots, CancellationToken ct)
     {
-        var trees = TreeLocations(contents);
-        var used = new HashSet<BlobKey>();
+        var used = new BlobSet(keys.Count);
+        var missing = new HashSet<BlobKey>();
         using var large = new SemaphoreSlim(1);
-        var level = roots.Where(t => used.Add(new BlobKey(t, BlobType.Tree))).ToList();
+        var level = new List<(Id Tree, int Entry)>();
+        foreach (var root in roots)
+            if (Tree(keys, root) is var (number, entry) && used.Add(number)) level.Add((root, entry));
         while (level.Count > 0)
         {
-            var next = new List<Id>();
-            await Parallel.ForEachAsync(level, new ParallelOptions { MaxDegreeOfParallelism = Loads, CancellationToken = ct }, async (tree, token) =>
+            var next = new List<(Id, int)>();
+            await Parallel.ForEachAsync(level, new ParallelOptions { MaxDegreeOfParallelism = Loads, CancellationToken = ct }, async (item, token) =>
             {
-                if (!trees.TryGetValue(tree, out var i))
-                    throw new RepositoryException(ErrorKind.Damaged,
-                        $"tree {tree} is used by a snapshot but is missing from the repository; prune stopped and changed nothing");
-                var location = contents.Blobs[i].Location(contents.Packs[contents.Blobs[i].Pack]);
-                var isLarge = location.PlaintextLength > LargeBuffers.Size;
-                if (isLarge) await large.WaitAsync(token);
+                var blob = contents.Blobs[item.Entry];
+                var location = blob.Location(contents.Packs[blob.Pack]);
                 var data = new List<Id>();
                 var subtrees = new List<Id>();
-                try
-                {
-                    TreeReferences.Read(await repo.LoadBlobAsync(tree, location, token), tree, data.Add, subtrees.Add);
-                }
-                finally
-                {
-                    if (isLarge)
-                    {
-                        LargeBuffers.Released(location.PlaintextLength);
-                        large.Release();
-                    }
-                }
+                await LargeBuffers.OneAtATimeAsync(large, location.PlaintextLength, async () =>
+                    TreeReferences.Read(await repo.LoadBlobAsync(item.Tree, location, token), item.Tree, data.Add, subtrees.Add), token);
                 lock (used)
                 {
-                    foreach (var id in data) used.Add(new BlobKey(id, BlobType.Data));
+                    foreach (var id in data)
+                    {
+                        var key = new BlobKey(id, BlobType.Data);
+                        if (keys.TryFind(key, out var number, out _)) used.Add(number);
+                        else missing.Add(key);
+                    }
                     foreach (var id in subtrees)
-                        if (used.Add(new BlobKey(id, BlobType.Tree))) next.Add(id);
+                        if (Tree(keys, id) is var (number, entry) && used.Add(number)) next.Add((id, entry));
                 }
             });
             level = next;
         }
+        if (missing.Count > 0)
+        {
+            var first = missing.First();
+            throw new RepositoryException(ErrorKind.Damaged,
+                $"{missing.Count} blob(s) used by snapshots are missing from the repository (e.g. {first.Type.ToString().ToLowerInvariant()} blob {first.Id}); prune stopped and changed nothing");
+        }
         return used;
     }
 
-    /// <summary>Where to read each tree: any copy in a pack that exists.</summary>
-    private static Dictionary<Id, int> TreeLocations(RepositoryContents contents)
-    {
-        var trees = new Dictionary<Id, int>();
-        for (var i = 0; i < contents.Blobs.Length; i++)
-            if (contents.Blobs[i].Type == BlobType.Tree && contents.IsPresent(contents.Blobs[i].Pack))
-                trees.TryAdd(contents.Blobs[i].Id, i);
-        return trees;
-    }
+    /// <summary>A tree's number and where to read it: any copy in a pack that exists.</summary>
+    private static (int Number, int Entry) Tree(BlobKeys keys, Id tree) =>
+        keys.TryFind(new BlobKey(tree, BlobType.Tree), out var number, out var entry) ? (number, entry)
+            : throw new RepositoryException(ErrorKind.Damaged,
+                $"tree {tree} is used by a snapshot but is missing from the repository; prune stopped and changed nothing");
 }

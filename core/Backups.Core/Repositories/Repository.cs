@@ -242,7 +242,6 @@ public sealed class Repository : IAsyncDisposable
         }
     }
 
-    /// <summary>Reads every index file into <see cref="Index"/>.</summary>
     /// <summary>
     /// Loads the index files not loaded yet. A process that stays open across backups (the WAL archiver) calls it
     /// before each one: when an index file it loaded is gone, a prune has rewritten the index and may have
@@ -251,21 +250,23 @@ public sealed class Repository : IAsyncDisposable
     /// </summary>
     public async Task LoadIndexAsync(CancellationToken ct = default)
     {
-        var names = new HashSet<string>(StringComparer.Ordinal);
-        await foreach (var (name, _) in Backend.ListAsync(FileKind.Index, ct)) names.Add(name);
+        var files = new Dictionary<string, long>(StringComparer.Ordinal);
+        await foreach (var (name, size) in Backend.ListAsync(FileKind.Index, ct)) files[name] = size;
         lock (_indexFiles)
         {
-            if (!_indexFiles.IsSubsetOf(names))
+            if (!_indexFiles.IsSubsetOf(files.Keys))
             {
                 Index.Clear();
                 _indexFiles.Clear();
             }
-            names.ExceptWith(_indexFiles);
+            foreach (var name in _indexFiles) files.Remove(name);
         }
-        await Parallel.ForEachAsync(names, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct }, async (name, token) =>
+        using var large = new SemaphoreSlim(1);
+        await Parallel.ForEachAsync(files, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct }, async (file, token) =>
         {
-            Index.AddFile(await LoadFileAsync(RepositoryFiles.Index, name, token), name);
-            lock (_indexFiles) _indexFiles.Add(name);
+            await LargeBuffers.OneAtATimeAsync(large, file.Value, async () =>
+                Index.AddFile(await LoadUnpackedAsync(RepositoryFiles.Index.Named(file.Key), token), file.Key), token);
+            lock (_indexFiles) _indexFiles.Add(file.Key);
         });
     }
 

@@ -1,5 +1,6 @@
 using Backups.Core;
 using Backups.Core.Indexes;
+using Backups.Core.Json;
 using Backups.Core.Packs;
 using Backups.Core.Repositories;
 using Xunit;
@@ -12,6 +13,26 @@ namespace Backups.Tests.Indexes;
 public sealed class MasterIndexTests
 {
     private static Id IdOf(string label) => Id.Hash(System.Text.Encoding.UTF8.GetBytes(label));
+
+    /// <summary>An index file's JSON, as the repository hands it over decrypted.</summary>
+    private static byte[] Json(IndexFile file) => RepositoryJson.Serialize(file, RepositoryJson.Context.IndexFile);
+
+    /// <summary>An index file listing one pack's blobs.</summary>
+    private static byte[] IndexOf(Id pack, IEnumerable<(PackEntry Entry, uint Offset)> blobs) => Json(new IndexFile
+    {
+        Packs =
+        [
+            new IndexPack
+            {
+                Id = pack,
+                Blobs = [.. blobs.Select(b => new IndexBlob
+                {
+                    Id = b.Entry.Id, Type = b.Entry.Type == BlobType.Data ? "data" : "tree", Offset = b.Offset,
+                    Length = b.Entry.Length, UncompressedLength = b.Entry.UncompressedLength,
+                })],
+            },
+        ],
+    });
 
     [Fact]
     public void A_blob_is_found_by_type_and_id_with_its_place_and_an_unknown_one_is_not()
@@ -53,10 +74,10 @@ public sealed class MasterIndexTests
         var first = new BlobLocation(IdOf("first pack"), BlobType.Data, 0, 100, 0);
         index.Add(first, blob);
         index.Add(first with { Pack = IdOf("second pack"), Offset = 64 }, blob);
-        index.AddFile(new IndexFile
+        index.AddFile(Json(new IndexFile
         {
             Packs = [new IndexPack { Id = IdOf("third pack"), Blobs = [new IndexBlob { Id = blob, Type = "data", Offset = 7, Length = 100 }] }],
-        }, "an-index-file");
+        }), "an-index-file");
 
         Assert.Equal(1, index.Count);
         Assert.True(index.TryGet(BlobType.Data, blob, out var found));
@@ -76,7 +97,7 @@ public sealed class MasterIndexTests
             var blobs = Enumerable.Range(0, perPack)
                 .Select(b => (Entry: new PackEntry(IdOf($"blob {p}/{b}"), b % 3 == 0 ? BlobType.Tree : BlobType.Data, (uint)(1000 + b), (uint)(b % 2 * 5000)), Offset: (uint)(b * 2000)))
                 .ToList();
-            if (p % 2 == 0) index.AddFile(MasterIndex.Describe([(pack, blobs)]), $"index {p}");
+            if (p % 2 == 0) index.AddFile(IndexOf(pack, blobs), $"index {p}");
             else foreach (var (entry, offset) in blobs)
                     index.Add(new BlobLocation(pack, entry.Type, offset, entry.Length, entry.UncompressedLength), entry.Id);
             if (p % 7 == 0) index.Add(new BlobLocation(pack, BlobType.Data, 1, 2, 3), IdOf($"extra {p}"));
@@ -120,11 +141,41 @@ public sealed class MasterIndexTests
     public void An_index_file_with_an_unknown_blob_type_is_damage_naming_the_file()
     {
         var index = new MasterIndex();
-        var e = Assert.Throws<RepositoryException>(() => index.AddFile(new IndexFile
+        var json = Json(new IndexFile
         {
             Packs = [new IndexPack { Id = IdOf("pack"), Blobs = [new IndexBlob { Id = IdOf("blob"), Type = "sound", Length = 1 }] }],
-        }, "0123abcd"));
+        });
+        var e = Assert.Throws<RepositoryException>(() => index.AddFile(json, "0123abcd"));
         Assert.Equal(ErrorKind.Damaged, e.Kind);
         Assert.Equal("index/0123abcd is damaged: unknown blob type 'sound'", e.Message);
+    }
+
+    /// <summary>
+    /// What an entry costs, growth included: the id (32 bytes) and its place (16) plus a share of the slot table and
+    /// of the arrays left behind while it grew, however many packs. A Dictionary of the same entries allocates about
+    /// 140 bytes an entry (its entries carry a hash code and a link, and every resize copies all of them into an
+    /// array twice the size); the bound is what lets a 512 MB Lambda open an index of millions of blobs.
+    /// </summary>
+    [Fact]
+    public void An_entry_costs_its_id_and_place_and_little_more_whether_added_or_read_from_index_files()
+    {
+        const int blobs = 150_000, perPack = 500;
+        var ids = Enumerable.Range(0, blobs).Select(i => IdOf($"blob {i}")).ToArray();
+        var packs = Enumerable.Range(0, blobs / perPack).Select(p => IdOf($"pack {p}")).ToArray();
+        // Half the packs as one index file each, read before the counting starts (that JSON is the store's, not the index's).
+        var files = Enumerable.Range(0, packs.Length / 2).Select(p => IndexOf(packs[p],
+            Enumerable.Range(p * perPack, perPack).Select(i => (new PackEntry(ids[i], BlobType.Data, 100, 0), (uint)(i % perPack * 100))))).ToArray();
+
+        var index = new MasterIndex();
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var p = 0; p < files.Length; p++) index.AddFile(files[p], $"index {p}");
+        for (var i = files.Length * perPack; i < blobs; i++)
+            index.Add(new BlobLocation(packs[i / perPack], BlobType.Data, (uint)(i % perPack * 100), 100, 0), ids[i]);
+        var perEntry = (double)(GC.GetAllocatedBytesForCurrentThread() - before) / blobs;
+
+        Assert.Equal(blobs, index.Count);
+        Assert.True(perEntry <= 80, $"{perEntry:F1} bytes allocated per entry");
+        Assert.True(index.TryGet(BlobType.Data, ids[12_345], out var found));
+        Assert.Equal(new BlobLocation(packs[12_345 / perPack], BlobType.Data, 12_345 % perPack * 100, 100, 0), found);
     }
 }
