@@ -118,7 +118,6 @@ public sealed class RunConfig
         }
     }
 
-    /// <summary>Checks everything that can be checked before anything runs; the first problem names its field.</summary>
     /// <summary>The repository's settings but its password.</summary>
     public RepositorySettings RepositorySettings(PasswordSource password) =>
         new(Repository!, password) { CaCertFile = CaCert, Options = RepositoryOptions() };
@@ -135,6 +134,7 @@ public sealed class RunConfig
         }
     }
 
+    /// <summary>Checks everything that can be checked before anything runs; the first problem names its field.</summary>
     public void Validate()
     {
         if (string.IsNullOrWhiteSpace(Repository))

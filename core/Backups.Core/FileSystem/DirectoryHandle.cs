@@ -29,15 +29,8 @@ public sealed unsafe class DirectoryHandle : IDisposable
     /// opens what it backs up: the atime is part of the node, and reading a file or listing a directory would
     /// otherwise make the next backup find it, and every directory above it, changed.
     /// </summary>
-    private static int OpenToRead(int dirfd, string name, int flags, string display)
-    {
-        fixed (byte* p = FileName.EncodeZ(name))
-        {
-            var fd = Native.openat(dirfd, p, flags | Native.ONoAtime, 0);
-            if (fd < 0 && Marshal.GetLastPInvokeError() == Native.EPERM) fd = Native.openat(dirfd, p, flags, 0);
-            return fd >= 0 ? fd : throw Native.Error("open", display);
-        }
-    }
+    private static int OpenToRead(int dirfd, string name, int flags, string display) =>
+        OpenAt(dirfd, name, flags | Native.ONoAtime, 0, display);
 
     /// <summary>An entry's path, for messages.</summary>
     public string PathOf(string name) => FileName.Join(Path, name);
@@ -47,6 +40,9 @@ public sealed unsafe class DirectoryHandle : IDisposable
         fixed (byte* p = FileName.EncodeZ(name))
         {
             var fd = Native.openat(dirfd, p, flags, mode);
+            // O_NOATIME is refused (EPERM) to a user who neither owns the entry nor is root: then a plain open.
+            if (fd < 0 && (flags & Native.ONoAtime) != 0 && Marshal.GetLastPInvokeError() == Native.EPERM)
+                fd = Native.openat(dirfd, p, flags & ~Native.ONoAtime, mode);
             return fd >= 0 ? fd : throw Native.Error("open", display);
         }
     }

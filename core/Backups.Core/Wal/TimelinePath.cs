@@ -34,8 +34,11 @@ public sealed class TimelinePath
             return new TimelinePath([.. branches.Skip(from).Select(b => (b.Timeline, (ulong?)(b.End.Value / (ulong)segmentSize))), (history.Name.Timeline, null)],
                 segmentSize);
         }
-        return new TimelinePath([(timeline, null)], segmentSize);
+        return Single(timeline, segmentSize);
     }
+
+    /// <summary>One timeline's own segments.</summary>
+    public static TimelinePath Single(uint timeline, long segmentSize) => new([(timeline, null)], segmentSize);
 
     /// <summary>Lines "parent-timeline switch-position reason"; comments and blank lines are skipped.</summary>
     private static List<(uint Timeline, Lsn End)> Parse(ArchivedWal file, string text)

@@ -63,12 +63,12 @@ public sealed class WalArchive
     /// <summary>The size of a segment: every whole segment has it (PostgreSQL's wal_segment_size, 16 MiB by default).</summary>
     public long? SegmentSize => _files.Values.FirstOrDefault(f => f.Name.IsSegment)?.Node.Size is { } size ? (long)size : null;
 
-    /// <summary>The first segment missing from <paramref name="from"/> through <paramref name="through"/> (one
-    /// timeline's chain, which a replay must have whole); null when none is missing.</summary>
-    public WalFileName? FirstMissing(WalFileName from, WalFileName through, long segmentSize)
+    /// <summary>The first segment missing from segment number <paramref name="from"/> through <paramref name="through"/>
+    /// along <paramref name="path"/> (a chain a replay must have whole); null when none is missing.</summary>
+    public WalFileName? FirstMissing(TimelinePath path, ulong from, ulong through)
     {
-        for (var s = from; s.Number(segmentSize) <= through.Number(segmentSize); s = s.Next(segmentSize))
-            if (!_files.ContainsKey(s.Name)) return s;
+        for (var n = from; n <= through; n++)
+            if (path.Segment(n) is var segment && !_files.ContainsKey(segment.Name)) return segment;
         return null;
     }
 

@@ -33,7 +33,7 @@ public static class WalChain
             var archived = segments.Where(n => n.Timeline == timeline).ToList();
             var from = (timeline == start.Timeline ? [start] : starts.Concat(archived)).MinBy(n => n.Number(size));
             var through = stops.Concat(archived).MaxBy(n => n.Number(size));
-            if (archive.FirstMissing(from, through, size) is { } missing)
+            if (archive.FirstMissing(TimelinePath.Single(timeline, size), from.Number(size), through.Number(size)) is { } missing)
                 return $"WAL of {source}: segment {missing} is missing from the chain {from}..{through} that base backup " +
                        $"{oldest.Snapshot.Id.Short} (WAL from {oldest.Facts.Start}) needs to reach the newest archived segment";
         }

@@ -46,10 +46,6 @@ public readonly record struct WalFileName
         return Parse(Format(timeline, (uint)(number / perLog), (uint)(number % perLog)));
     }
 
-    /// <summary>The segment after this one on the same timeline.</summary>
-    public WalFileName Next(long segmentSize) =>
-        Segment + 1 < SegmentsPerLog(segmentSize) ? Parse(Format(Timeline, Log, Segment + 1)) : Parse(Format(Timeline, Log + 1, 0));
-
     /// <summary>The position of a segment along its timeline, for ordering and counting.</summary>
     public ulong Number(long segmentSize) => Log * SegmentsPerLog(segmentSize) + Segment;
 
