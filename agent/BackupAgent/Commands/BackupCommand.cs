@@ -38,6 +38,7 @@ public sealed class BackupCommand : Command
         Flag.Switch("force", "read every file again, also those unchanged since the parent", "f"),
         Flag.Switch("ignore-ctime", "a file whose ctime alone changed counts as unchanged"),
         Flag.Switch("ignore-inode", "a file whose inode alone changed counts as unchanged"),
+        Flag.Switch("with-atime", "record each file's access time (by default its modification time stands in, as in restic)"),
         Flag.Switch("pg-dump-segments", "cut a pg_dump archive where its tables begin, for better deduplication"),
     ];
 
@@ -56,7 +57,7 @@ public sealed class BackupCommand : Command
             Parent = args.Value("parent"),
             Force = args.Has("force"),
             PgDumpSegments = args.Has("pg-dump-segments"),
-            Changes = new ChangeDetection(IgnoreCtime: args.Has("ignore-ctime"), IgnoreInode: args.Has("ignore-inode")),
+            Changes = new ChangeDetection(IgnoreCtime: args.Has("ignore-ctime"), IgnoreInode: args.Has("ignore-inode"), WithAtime: args.Has("with-atime")),
         };
         if (options.Force && options.Parent != null) throw new UsageException("--parent and --force exclude each other");
         var fromCommand = args.Has("stdin-from-command");

@@ -203,7 +203,7 @@ public sealed class Archiver(Repo repo, ContentSaver content, Exclusions exclusi
         return node;
     }
 
-    private static Node NodeFor(string name, FileStat s)
+    private Node NodeFor(string name, FileStat s)
     {
         var offset = (int)TimeZoneInfo.Local.BaseUtcOffset.TotalMinutes;
         var node = new Node
@@ -212,7 +212,7 @@ public sealed class Archiver(Repo repo, ContentSaver content, Exclusions exclusi
             Type = s.NodeType,
             Mode = s.GoMode,
             ModTime = new Timestamp(s.MTimeSec, (int)s.MTimeNsec, offset),
-            AccessTime = new Timestamp(s.ATimeSec, (int)s.ATimeNsec, offset),
+            AccessTime = changes.WithAtime ? new Timestamp(s.ATimeSec, (int)s.ATimeNsec, offset) : new Timestamp(s.MTimeSec, (int)s.MTimeNsec, offset),
             ChangeTime = new Timestamp(s.CTimeSec, (int)s.CTimeNsec, offset),
             Uid = s.Uid,
             Gid = s.Gid,

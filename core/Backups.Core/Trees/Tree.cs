@@ -36,7 +36,7 @@ public sealed class Node
     [JsonPropertyName("device"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public ulong Device { get; set; }
     // Not omitted when empty, as in restic: a directory says "content":null, a file lists its blobs ([] when empty).
     [JsonPropertyName("content"), JsonIgnore(Condition = JsonIgnoreCondition.Never)] public List<Id>? Content { get; set; }
-    [JsonPropertyName("subtree")] public Id? Subtree { get; set; }
+    [JsonPropertyName("subtree"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public Id? Subtree { get; set; }
     [JsonPropertyName("error"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public string? Error { get; set; }
 
     // restic stores Go's os.FileMode: permission bits plus type flags in the high bits.
@@ -44,7 +44,7 @@ public sealed class Node
         GoModeSocket = 1u << 24, GoModeSetuid = 1u << 23, GoModeSetgid = 1u << 22, GoModeCharDevice = 1u << 21, GoModeSticky = 1u << 20;
 
     /// <summary>The Unix permission bits (with setuid/setgid/sticky) of a Go file mode.</summary>
-    public UnixFileMode Permissions
+    [JsonIgnore] public UnixFileMode Permissions
     {
         get
         {

@@ -112,8 +112,8 @@ public sealed class ParentSnapshotTests : IDisposable
     [Fact]
     public async Task Unchanged_subtrees_keep_their_trees_and_directories_are_counted_as_restic_counts_them()
     {
-        // Two copies of one tree, made alike: restic backs up one, the agent the other, and each sees its own
-        // reads' effects (an atime updated by a read would make a directory changed).
+        // Two copies of one tree, made alike: restic backs up one, the agent the other (each compares with its own
+        // snapshots).
         string ours = _dir.Combine("ours"), theirs = _dir.Combine("theirs");
         foreach (var root in new[] { ours, theirs })
         {
@@ -185,5 +185,29 @@ public sealed class ParentSnapshotTests : IDisposable
         Assert.NotEqual(await SubtreeAsync(_repo.Restic, theirs.GetProperty("tree").GetString()!, "src", "a", "b"),
             await SubtreeAsync(_repo.Restic, ours.GetProperty("tree").GetString()!, "src", "a", "b"));
         await _repo.Restic.CheckAsync(readData: true);
+    }
+
+    [Fact]
+    public async Task A_node_records_the_modification_time_as_its_access_time_unless_with_atime_is_given()
+    {
+        // As restic: a read moves a file's atime (relatime), and a recorded atime would then make its directory a
+        // new tree every night.
+        var file = Path.Combine(_src, "file-000");
+        File.SetLastAccessTimeUtc(file, new DateTime(2001, 2, 3, 4, 5, 6, DateTimeKind.Utc));
+        await _repo.Agent.RunOkAsync("init");
+        async Task<(DateTimeOffset MTime, DateTimeOffset ATime)> RecordedAsync()
+        {
+            var node = (await _repo.Restic.RunOkAsync("ls", "--json", "latest")).StdoutText.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+                .Select(l => JsonDocument.Parse(l).RootElement).Single(e => e.TryGetProperty("name", out var n) && n.GetString() == "file-000");
+            return (node.GetProperty("mtime").GetDateTimeOffset(), node.GetProperty("atime").GetDateTimeOffset());
+        }
+
+        await BackupAsync();
+        var (mtime, atime) = await RecordedAsync();
+        Assert.Equal(File.GetLastWriteTimeUtc(file), mtime.UtcDateTime);
+        Assert.Equal(mtime, atime);
+
+        await BackupAsync("--force", "--with-atime");
+        Assert.Equal(new DateTimeOffset(2001, 2, 3, 4, 5, 6, TimeSpan.Zero), (await RecordedAsync()).ATime);
     }
 }
