@@ -4,8 +4,9 @@ using Backups.Core.Wal;
 
 namespace BackupAgent.Commands;
 
-/// <summary>PostgreSQL's archive_command. It holds no key: the file's bytes go to the resident archiver, and
-/// success is reported only once the archiver has stored them (packs, index and snapshot).</summary>
+/// <summary>PostgreSQL's archive_command. It holds no key: the file goes to the resident archiver (its hash, and its
+/// bytes when the archiver has not read them ahead), and success is reported only once the archiver has stored
+/// them (packs, index and snapshot).</summary>
 public sealed class WalPushCommand : Command
 {
     public override string Name => "wal-push";
@@ -19,7 +20,7 @@ public sealed class WalPushCommand : Command
     {
         var path = Positional(args, 0, "the file to archive (%p)");
         var name = WalFileName.Parse(Path.GetFileName(path));
-        await WalProtocol.PushAsync(args.Value("socket") ?? WalProtocol.DefaultSocket, name, await File.ReadAllBytesAsync(path, ct), ct);
+        await WalProtocol.PushAsync(args.Value("socket") ?? WalProtocol.DefaultSocket, name, path, ct);
         return ExitCodes.Ok;
     }
 }

@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using System.Threading.Channels;
 using BackupAgent.Drills;
+using Backups.Core;
 using Backups.Core.Repositories;
 using Backups.Core.Wal;
 using Repo = Backups.Core.Repositories.Repository;
@@ -12,24 +13,32 @@ namespace BackupAgent.Pitr;
 /// (one key derivation for the service's life, not one a segment), and `wal-push`/`wal-fetch` talk to it over a
 /// Unix socket that only the database's group may use, so the database's user never holds the key.
 /// Like pgBackRest's asynchronous archive-push it works ahead of PostgreSQL: every segment PostgreSQL has marked
-/// ready (pg_wal/archive_status/*.ready) is read and stored in batches, in parallel, so that by the time
-/// PostgreSQL asks for one it is usually stored already. A segment is answered OK only once its pack, the index
-/// naming it and a WAL snapshot holding it are stored (<see cref="WalWriter"/>): never before, so that neither
-/// a crash nor a prune can lose a segment PostgreSQL has recycled.
+/// ready (pg_wal/archive_status/*.ready) is queued and stored in batches, in parallel, so that by the time
+/// PostgreSQL asks for one it is usually stored already, and its push, which offers the file's hash first, is
+/// answered without the bytes. A segment is answered OK only once its pack, the index naming it and a WAL snapshot
+/// holding it are stored (<see cref="WalWriter"/>): never before, so that neither a crash nor a prune can lose a
+/// segment PostgreSQL has recycled.
 /// </summary>
 public sealed class WalArchiver(Repo repo, string source, string? host, string? dataDirectory, Action<string> log)
 {
-    private sealed record Pending(WalFile File, TaskCompletionSource Stored);
+    /// <summary>A file on its way into the repository; its batch completes it with the file's SHA-256.</summary>
+    private sealed record Pending(WalFile File, TaskCompletionSource<Id> Stored);
 
     /// <summary>How often the archive_status directory is read for segments to push ahead.</summary>
     public static readonly TimeSpan ScanEvery = TimeSpan.FromMilliseconds(200);
-    /// <summary>A batch stays below this many bytes so that a busy server's backlog is stored in bounded memory.</summary>
-    private const long BatchBytes = 256L << 20;
+    /// <summary>At most this many files a batch (256 MiB of default segments): a batch's lock, index and snapshot are
+    /// shared by many segments, and PostgreSQL, waiting for the first of them, waits for no more than one batch.</summary>
+    private const int BatchFiles = 16;
     private static readonly TimeSpan PauseAfterFailure = TimeSpan.FromSeconds(2);
 
-    // Unbounded: what waits in it is bounded by the clients (PostgreSQL pushes one file at a time) and by AheadFiles.
+    // Unbounded: what waits in it is bounded by the clients (PostgreSQL pushes one file at a time) and by BatchFiles
+    // for the files pushed ahead.
     private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>();
-    private readonly Dictionary<string, Task> _inFlight = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Task<Id>> _inFlight = new(StringComparer.Ordinal);
+    /// <summary>The SHA-256 of every file this process stored or compared, by name: a push offering the same hash is
+    /// answered at once, a different one refused (files archived by an earlier process are compared by content).</summary>
+    private readonly Dictionary<string, Id> _hashes = new(StringComparer.Ordinal);
+    private int _waiting;
     private readonly Lock _gate = new();
     private WalArchive _archive = new();
     private DateTimeOffset _pausedUntil;
@@ -90,8 +99,9 @@ public sealed class WalArchiver(Repo repo, string source, string? host, string? 
             var name = request.Length > 1 ? WalFileName.Parse(request[1]) : throw new IOException("no file named");
             switch (request[0])
             {
-                case "PUSH" when request.Length == 3:
-                    await PushAsync(new WalFile(name, await WalProtocol.ReadContentAsync(stream, request[2], ct), DateTimeOffset.Now), ct);
+                case "PUSH" when request.Length == 4:
+                    var hash = WalProtocol.ParseHash(request[3]);
+                    await PushAsync(name, hash, () => WalProtocol.RequestContentAsync(stream, name, request[2], hash, ct), ct);
                     await WalProtocol.WriteLineAsync(stream, "OK", ct);
                     break;
                 case "FETCH" when request.Length == 2:
@@ -114,62 +124,78 @@ public sealed class WalArchiver(Repo repo, string source, string? host, string? 
         }
     }
 
-    /// <summary>Returns once the file is stored (now or by an earlier push of the same bytes); a different file
-    /// under a name already archived is refused loudly: PostgreSQL never archives two versions of a segment.</summary>
-    private async Task PushAsync(WalFile file, CancellationToken ct)
+    /// <summary>Returns once the file is stored (now, ahead of PostgreSQL, or by an earlier push of the same bytes); a
+    /// different file under a name already archived is refused loudly: PostgreSQL never archives two versions of a
+    /// segment. The bytes are asked for (<paramref name="receive"/>) only when no hash of that name is known: a file
+    /// never seen, or one an earlier process archived, which is then compared with what is stored.</summary>
+    private async Task PushAsync(WalFileName name, Id hash, Func<Task<byte[]>> receive, CancellationToken ct)
     {
-        var name = file.Name.Name;
-        Task stored;
-        var mine = false;
-        lock (_gate)
+        Id? known;
+        Task<Id>? storing;
+        ArchivedWal? archived;
+        lock (_gate) (known, storing, archived) = Find(name.Name);
+        if (known == null && storing == null)
         {
-            if (_archive.Files.ContainsKey(name)) stored = Task.CompletedTask;
-            else if (!_inFlight.TryGetValue(name, out stored!))
+            var content = await receive();
+            if (archived != null)
             {
-                stored = Enqueue(file);
-                mine = true;
+                if (!WalArchive.SameContent(repo, archived, content)) throw Different(name);
+                lock (_gate) _hashes[name.Name] = hash;
+                return;
+            }
+            lock (_gate)
+            {
+                // Pushed ahead meanwhile, or by another client.
+                (known, storing, _) = Find(name.Name);
+                if (known == null && storing == null) storing = Enqueue(new WalFile(name, content, DateTimeOffset.Now));
             }
         }
         // A failed batch throws here, and the client answers PostgreSQL with a failure: it keeps the file and retries.
-        await stored;
-        if (mine) return;
-        ArchivedWal archived;
-        lock (_gate) archived = _archive.Files[name];
-        if (!await WalArchive.SameContentAsync(repo, archived, file.Content, ct))
-            throw new WalArchiverException($"{name} is archived already with different content; refusing to replace it");
+        if ((known ?? await storing!) != hash) throw Different(name);
     }
 
+    private static WalArchiverException Different(WalFileName name) =>
+        new($"{name} is archived already with different content; refusing to replace it");
+
+    /// <summary>What is known of a name: the hash it was stored with, the batch on its way to store it, or the archive
+    /// entry of an earlier process (which left no hash); all null for a name never archived. The caller holds the gate.</summary>
+    private (Id? Known, Task<Id>? Storing, ArchivedWal? Archived) Find(string name) =>
+        _hashes.TryGetValue(name, out var known) ? (known, null, null)
+        : _inFlight.TryGetValue(name, out var storing) ? (null, storing, null)
+        : (null, null, _archive.Files.GetValueOrDefault(name));
+
     /// <summary>Queues a file for the next batch; the caller holds the gate.</summary>
-    private Task Enqueue(WalFile file)
+    private Task<Id> Enqueue(WalFile file)
     {
-        var pending = new Pending(file, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        var pending = new Pending(file, new TaskCompletionSource<Id>(TaskCreationOptions.RunContinuationsAsynchronously));
         _inFlight[file.Name.Name] = pending.Stored.Task;
+        _waiting++;
         _queue.Writer.TryWrite(pending);
         return pending.Stored.Task;
     }
 
     /// <summary>Stores what is queued, a batch at a time: one lock, one pack flush, one index and one snapshot for
-    /// all the files that arrived while the previous batch was being stored.</summary>
+    /// the files that arrived while the previous batch was being stored (up to <see cref="BatchFiles"/>).</summary>
     private async Task StoreBatchesAsync(CancellationToken ct)
     {
         while (await _queue.Reader.WaitToReadAsync(ct))
         {
             var batch = new List<Pending>();
-            long bytes = 0;
-            while (bytes < BatchBytes && _queue.Reader.TryRead(out var p))
-            {
-                batch.Add(p);
-                bytes += p.File.Content.Length;
-            }
+            while (batch.Count < BatchFiles && _queue.Reader.TryRead(out var p)) batch.Add(p);
+            lock (_gate) _waiting -= batch.Count;
             try
             {
-                var (snapshot, tree) = await WalWriter.SaveAsync(repo, source, host, [.. batch.Select(p => p.File)], ct);
+                var (snapshot, tree, hashes) = await WalWriter.SaveAsync(repo, source, host, [.. batch.Select(p => p.File)], ct);
                 lock (_gate)
                 {
                     _archive.Add(tree, snapshot);
-                    foreach (var p in batch) _inFlight.Remove(p.File.Name.Name);
+                    for (var i = 0; i < batch.Count; i++)
+                    {
+                        _hashes[batch[i].File.Name.Name] = hashes[i];
+                        _inFlight.Remove(batch[i].File.Name.Name);
+                    }
                 }
-                foreach (var p in batch) p.Stored.TrySetResult();
+                for (var i = 0; i < batch.Count; i++) batch[i].Stored.TrySetResult(hashes[i]);
                 log($"stored {string.Join(' ', batch.Select(p => p.File.Name))} as snapshot {snapshot.Id.Short}");
             }
             catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
@@ -183,9 +209,9 @@ public sealed class WalArchiver(Repo repo, string source, string? host, string? 
         }
     }
 
-    /// <summary>How many files read ahead may wait in memory (16 MiB each by default).</summary>
-    private const int AheadFiles = 8;
-
+    /// <summary>Queues, oldest first, the files PostgreSQL has marked ready, by name: each is read from pg_wal when its
+    /// batch is stored (PostgreSQL recycles no segment before archive_command has succeeded for it). One batch
+    /// waits while another is stored, so the archiver never idles while PostgreSQL has files ready.</summary>
     private async Task PushAheadAsync(CancellationToken ct)
     {
         var wal = Path.Combine(dataDirectory!, "pg_wal");
@@ -205,23 +231,18 @@ public sealed class WalArchiver(Repo repo, string source, string? host, string? 
             foreach (var name in ready.Select(Path.GetFileNameWithoutExtension).Order(StringComparer.Ordinal))
             {
                 if (!WalFileName.TryParse(name!, out var walName)) continue;
+                var path = Path.Combine(wal, walName.Name);
                 lock (_gate)
-                    if (_archive.Files.ContainsKey(walName.Name) || _inFlight.ContainsKey(walName.Name) || _inFlight.Count >= AheadFiles) continue;
-                byte[] content;
-                try
                 {
-                    content = await File.ReadAllBytesAsync(Path.Combine(wal, walName.Name), ct);
-                }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-                {
-                    continue; // archived and recycled meanwhile: PostgreSQL's own push decides
-                }
-                lock (_gate)
+                    if (_waiting >= BatchFiles) break;
                     if (!_archive.Files.ContainsKey(walName.Name) && !_inFlight.ContainsKey(walName.Name))
-                        Enqueue(new WalFile(walName, content, DateTimeOffset.Now));
+                        Enqueue(new WalFile(walName, () => new FileStream(path, ReadAhead), DateTimeOffset.Now));
+                }
             }
         }
     }
+
+    private static readonly FileStreamOptions ReadAhead = new() { Options = FileOptions.SequentialScan, BufferSize = 0 };
 
     /// <summary>An archived file's bytes, or null when the archive does not hold it.</summary>
     private async Task<byte[]?> FetchAsync(WalFileName name, CancellationToken ct)

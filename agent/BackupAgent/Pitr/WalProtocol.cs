@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Net.Sockets;
+using System.Security.Cryptography;
 using System.Text;
+using Backups.Core;
 using Backups.Core.Wal;
 
 namespace BackupAgent.Pitr;
@@ -8,9 +10,12 @@ namespace BackupAgent.Pitr;
 /// <summary>
 /// What `wal-push` and `wal-fetch` (run by PostgreSQL as the database's user) say to the archiver (run as root,
 /// the only holder of the repository's key) over its Unix socket. One request a connection:
-/// "PUSH NAME LENGTH\n" and the file's bytes, answered "OK\n" once the file is durably in the repository;
-/// "FETCH NAME\n", answered "OK LENGTH\n" and the bytes, or "MISSING\n"; any failure is "ERR MESSAGE\n".
-/// The client sends the file's bytes (not its path) so that the archiver never reads a file for another user.
+/// "PUSH NAME LENGTH SHA256\n", answered "OK\n" once the file is durably in the repository, or "SEND\n" when the
+/// archiver must see the bytes (it knows no hash of what it stored under that name), which the client then sends
+/// and which are answered the same way; "FETCH NAME\n", answered "OK LENGTH\n" and the bytes, or "MISSING\n";
+/// any failure is "ERR MESSAGE\n". The hash goes first because the archiver has usually stored the segment
+/// already, reading ahead in pg_wal: then OK costs no 16 MiB transfer. The client sends the file's bytes (not its
+/// path) so that the archiver never reads a file for another user on a client's word.
 /// </summary>
 public static class WalProtocol
 {
@@ -57,15 +62,43 @@ public static class WalProtocol
         }
     }
 
-    /// <summary>Sends a file; returns once the archiver has stored it, throws with its reason otherwise.</summary>
-    public static async Task PushAsync(string socketPath, WalFileName name, byte[] content, CancellationToken ct)
+    /// <summary>Offers a file by its hash, and sends its bytes if asked; returns once the archiver has stored it,
+    /// throws with its reason otherwise.</summary>
+    public static async Task PushAsync(string socketPath, WalFileName name, string path, CancellationToken ct)
     {
+        await using var file = new FileStream(path, new FileStreamOptions { Options = FileOptions.SequentialScan, BufferSize = 0 });
+        var length = file.Length;
+        var hash = await HashAsync(file, ct);
         using var socket = await ConnectAsync(socketPath, ct);
         await using var stream = new NetworkStream(socket, ownsSocket: false);
-        await WriteLineAsync(stream, $"PUSH {name} {content.Length}", ct);
-        await stream.WriteAsync(content, ct);
+        await WriteLineAsync(stream, $"PUSH {name} {length} {hash}", ct);
         var answer = await ReadLineAsync(stream, ct);
+        if (answer == "SEND")
+        {
+            file.Position = 0;
+            await file.CopyToAsync(stream, 1 << 20, ct);
+            answer = await ReadLineAsync(stream, ct);
+        }
         if (answer != "OK") throw new WalArchiverException(answer.StartsWith("ERR ", StringComparison.Ordinal) ? answer[4..] : $"unexpected answer '{answer}'");
+    }
+
+    private static async Task<Id> HashAsync(Stream file, CancellationToken ct)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var buffer = new byte[1 << 20];
+        for (int n; (n = await file.ReadAsync(buffer, ct)) > 0;) hash.AppendData(buffer, 0, n);
+        return new Id(hash.GetHashAndReset());
+    }
+
+    public static Id ParseHash(string hash) => Id.TryParse(hash, out var id) ? id : throw new IOException($"bad hash '{hash}'");
+
+    /// <summary>Asks the client for the bytes it offered and checks them against the hash it sent.</summary>
+    public static async Task<byte[]> RequestContentAsync(Stream stream, WalFileName name, string length, Id hash, CancellationToken ct)
+    {
+        await WriteLineAsync(stream, "SEND", ct);
+        var content = await ReadContentAsync(stream, length, ct);
+        if (Id.Hash(content) != hash) throw new IOException($"{name} changed while it was pushed");
+        return content;
     }
 
     /// <summary>A file's bytes, or null when the archive does not hold it.</summary>

@@ -1,4 +1,3 @@
-using Backups.Core.Chunking;
 using Backups.Core.Repositories;
 using Backups.Core.Snapshots;
 using Backups.Core.Trees;
@@ -91,17 +90,20 @@ public sealed class WalArchive
         return content;
     }
 
-    /// <summary>Whether <paramref name="content"/> is what the archive holds as <paramref name="archived"/>: the
-    /// same chunks, by id (a segment pushed again after a crash must be byte for byte the one stored).</summary>
-    public static async Task<bool> SameContentAsync(Repo repo, ArchivedWal archived, byte[] content, CancellationToken ct)
+    /// <summary>Whether <paramref name="content"/> is what the archive holds as <paramref name="archived"/> (a segment
+    /// pushed again after a crash must be byte for byte the one stored): each stored blob's id is the hash of the
+    /// stretch it covers, its length read from the index, so no chunking is redone, whichever one stored it.</summary>
+    public static bool SameContent(Repo repo, ArchivedWal archived, ReadOnlySpan<byte> content)
     {
         if ((ulong)content.Length != archived.Node.Size) return false;
-        var stored = archived.Node.Content ?? [];
-        using var chunker = new Chunker(repo.Polynomial, new MemoryStream(content, writable: false));
-        var n = 0;
-        while (await chunker.NextAsync(ct) is { } chunk)
-            using (chunk)
-                if (n >= stored.Count || Id.Hash(chunk.Data.Span) != stored[n++]) return false;
-        return n == stored.Count;
+        var at = 0;
+        foreach (var id in archived.Node.Content ?? [])
+        {
+            if (!repo.Index.TryGet(BlobType.Data, id, out var loc))
+                throw new RepositoryException(ErrorKind.Damaged, $"{archived.Name}: data blob {id} is not in the index");
+            if (loc.PlaintextLength > content.Length - at || Id.Hash(content.Slice(at, loc.PlaintextLength)) != id) return false;
+            at += loc.PlaintextLength;
+        }
+        return at == content.Length;
     }
 }

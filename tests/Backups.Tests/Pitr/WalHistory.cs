@@ -33,7 +33,7 @@ public sealed class WalHistory(Repo repo, string source = "db")
     /// <summary>One archiver batch of the given segments, taken in at <paramref name="archived"/>, its snapshot dated <paramref name="time"/>.</summary>
     public async Task<Snapshot> WalAsync(DateTimeOffset archived, DateTimeOffset time, params int[] segments)
     {
-        var (snapshot, _) = await WalWriter.SaveAsync(repo, source, Host, [.. segments.Select(n => new WalFile(Segment(n), Content(n), archived))], default);
+        var (snapshot, _, _) = await WalWriter.SaveAsync(repo, source, Host, [.. segments.Select(n => new WalFile(Segment(n), Content(n), archived))], default);
         return await RedateAsync(snapshot, time);
     }
 
