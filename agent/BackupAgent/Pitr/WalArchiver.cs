@@ -223,12 +223,22 @@ public sealed class WalArchiver(Repo repo, string source, string? host, string? 
         }
     }
 
-    /// <summary>An archived file's bytes, or null when the archive does not hold it.</summary>
-    private async Task<byte[]?> FetchAsync(WalFileName name, CancellationToken ct)
+    private WalReadAhead? _readAhead;
+
+    /// <summary>An archived file's bytes, or null when the archive does not hold it; read ahead of recovery's requests.</summary>
+    private Task<byte[]?> FetchAsync(WalFileName name, CancellationToken ct)
     {
-        ArchivedWal? archived;
-        lock (_gate) _archive.Files.TryGetValue(name.Name, out archived);
-        if (archived == null) return null;
+        lock (_gate) _readAhead ??= new WalReadAhead(Find, ReadAsync, ct);
+        return _readAhead.FetchAsync(name, ct);
+    }
+
+    private ArchivedWal? Find(WalFileName name)
+    {
+        lock (_gate) return _archive.Files.GetValueOrDefault(name.Name);
+    }
+
+    private async Task<byte[]> ReadAsync(ArchivedWal archived, CancellationToken ct)
+    {
         try
         {
             return await WalArchive.ReadAsync(repo, archived, ct);
