@@ -33,12 +33,18 @@ public sealed class WalArchiver(Repo repo, string source, string? host, string? 
     private readonly Lock _gate = new();
     private WalArchive _archive = new();
     private DateTimeOffset _pausedUntil;
+    private readonly TaskCompletionSource _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Completes once the socket takes requests: a recovering server started before would find no
+    /// archive and give up (or, recovering to the end, stop early).</summary>
+    public Task Listening => _listening.Task;
 
     public async Task RunAsync(string socketPath, string? group, CancellationToken ct)
     {
         await repo.LoadIndexAsync(ct);
         _archive = await WalArchive.LoadAsync(repo, source, await repo.LoadSnapshotsAsync(ct), ct);
         using var listener = await ListenAsync(socketPath, group, ct);
+        _listening.TrySetResult();
         log($"archiving WAL of {source} from {socketPath}; {_archive.Files.Count} files archived so far");
         var tasks = new List<Task> { StoreBatchesAsync(ct), AcceptAsync(listener, ct) };
         if (dataDirectory != null) tasks.Add(PushAheadAsync(ct));
