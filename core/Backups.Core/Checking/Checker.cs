@@ -174,12 +174,12 @@ public sealed class Checker
         _report.Snapshots = roots.Count;
         var walTrees = snapshots.Where(PgSnapshots.IsWal).Select(s => s.Tree).ToDictionary(id => id, _ => (Tree?)null);
         await WalkTreesAsync(roots, walTrees, ct);
-        CheckWalChains(snapshots, walTrees);
+        await CheckWalChainsAsync(snapshots, walTrees, ct);
     }
 
     /// <summary>Each cluster's WAL reaches from its oldest base backup to its newest segment (see <see cref="WalChain"/>).
     /// A WAL tree that did not load is damage reported already; its source's chain is not judged on the rest.</summary>
-    private void CheckWalChains(List<Snapshot> snapshots, Dictionary<Id, Tree?> walTrees)
+    private async Task CheckWalChainsAsync(List<Snapshot> snapshots, Dictionary<Id, Tree?> walTrees, CancellationToken ct)
     {
         foreach (var source in snapshots.Where(s => PgSnapshots.IsWal(s) || PgSnapshots.IsBase(s)).Select(SnapshotSource.Of).OfType<string>().Distinct().Order(StringComparer.Ordinal))
         {
@@ -189,13 +189,12 @@ public sealed class Checker
             try
             {
                 foreach (var s in wal) archive.Add(walTrees[s.Tree]!, s);
+                if (await WalChain.FirstGapAsync(_repo, source, snapshots, archive, ct) is { } gap) _report.Error(null, null, gap);
             }
             catch (RepositoryException e)
             {
                 _report.Error(null, null, e.Message);
-                continue;
             }
-            if (WalChain.FirstGap(source, snapshots, archive) is { } gap) _report.Error(null, null, gap);
         }
     }
 
