@@ -189,13 +189,26 @@ public sealed class Checker
             try
             {
                 foreach (var s in wal) archive.Add(walTrees[s.Tree]!, s);
-                if (await WalChain.FirstGapAsync(_repo, source, snapshots, archive, ct) is { } gap) _report.Error(null, null, gap);
+                if (await WalChain.FirstGapAsync(ReadWalAsync, source, snapshots, archive, ct) is { } gap) _report.Error(null, null, gap);
             }
             catch (RepositoryException e)
             {
                 _report.Error(null, null, e.Message);
             }
         }
+    }
+
+    /// <summary>An archived WAL file's bytes (a timeline's history), through this check's own index.</summary>
+    private async Task<byte[]> ReadWalAsync(ArchivedWal file, CancellationToken ct)
+    {
+        using var content = new MemoryStream();
+        foreach (var id in file.Node.Content ?? [])
+        {
+            if (!_index.TryGet(BlobType.Data, id, out var blob))
+                throw new RepositoryException(ErrorKind.Damaged, $"data blob {id} of WAL file {file.Name} is not in the index");
+            content.Write(await _repo.LoadBlobAsync(id, _index.Location(blob), ct));
+        }
+        return content.ToArray();
     }
 
     /// <summary>Level by level, each tree once: it is indexed, loads, parses, and what it names is indexed. The trees

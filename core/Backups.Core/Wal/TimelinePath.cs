@@ -37,14 +37,12 @@ public sealed class TimelinePath
         return Single(timeline, segmentSize);
     }
 
-    /// <summary>Where <paramref name="timeline"/> branched off its parent, as its archived history file says; null
-    /// when the archive holds no history file of it (timeline 1 has none).</summary>
-    public static async Task<Lsn?> BranchAsync(Repo repo, WalArchive archive, uint timeline, CancellationToken ct)
-    {
-        if (!archive.Files.TryGetValue(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{timeline:X8}.history"), out var history)) return null;
-        var branches = Parse(history, Encoding.UTF8.GetString(await WalArchive.ReadAsync(repo, history, ct)));
-        return branches.Count == 0 ? null : branches[^1].End;
-    }
+    /// <summary>The name of the history file a promotion to <paramref name="timeline"/> writes.</summary>
+    public static string HistoryFile(uint timeline) => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{timeline:X8}.history");
+
+    /// <summary>Where the timeline of <paramref name="history"/> branched off its parent, as its <paramref name="content"/> says.</summary>
+    public static Lsn? Branch(ArchivedWal history, byte[] content) =>
+        Parse(history, Encoding.UTF8.GetString(content)) is { Count: > 0 } branches ? branches[^1].End : null;
 
     /// <summary>One timeline's own segments.</summary>
     public static TimelinePath Single(uint timeline, long segmentSize) => new([(timeline, null)], segmentSize);

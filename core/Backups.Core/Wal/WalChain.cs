@@ -1,5 +1,4 @@
 using Backups.Core.Snapshots;
-using Repo = Backups.Core.Repositories.Repository;
 
 namespace Backups.Core.Wal;
 
@@ -16,7 +15,9 @@ public static class WalChain
 {
     /// <summary>The first hole in the chain of <paramref name="source"/>, described in one line; null when it is whole
     /// or the source has no base backup.</summary>
-    public static async Task<string?> FirstGapAsync(Repo repo, string source, IEnumerable<Snapshot> snapshots, WalArchive archive, CancellationToken ct)
+    /// <param name="read">An archived file's bytes (a history file's).</param>
+    public static async Task<string?> FirstGapAsync(Func<ArchivedWal, CancellationToken, Task<byte[]>> read, string source, IEnumerable<Snapshot> snapshots,
+        WalArchive archive, CancellationToken ct)
     {
         var bases = snapshots.Where(s => SnapshotSource.Of(s) == source)
             .Select(s => (Snapshot: s, Facts: BaseBackupFacts.Of(s)!)).Where(b => b.Facts != null)
@@ -34,7 +35,8 @@ public static class WalChain
             var starts = bases.Where(b => b.Facts.Timeline == timeline).Select(b => WalFileName.SegmentOf(timeline, b.Facts.Start, size));
             var stops = bases.Where(b => b.Facts.Timeline == timeline).Select(b => WalFileName.SegmentOf(timeline, b.Facts.Stop, size));
             var archived = segments.Where(n => n.Timeline == timeline).ToList();
-            var branch = timeline == start.Timeline ? null : await TimelinePath.BranchAsync(repo, archive, timeline, ct);
+            var branch = timeline != start.Timeline && archive.Files.TryGetValue(TimelinePath.HistoryFile(timeline), out var history)
+                ? TimelinePath.Branch(history, await read(history, ct)) : null;
             // WAL before the oldest base backup's start is needed by no replay, whichever timeline holds it.
             var from = branch is { } at ? WalFileName.SegmentOf(timeline, at > oldest.Facts.Start ? at : oldest.Facts.Start, size)
                 : (timeline == start.Timeline ? [start] : starts.Concat(archived)).MinBy(n => n.Number(size));
