@@ -16,7 +16,7 @@ public sealed class WalReadAhead(Func<WalFileName, ArchivedWal?> find, Func<Arch
 {
     /// <summary>How much may be read ahead: 2 segments of the default 16 MiB. Reading one takes less than replaying
     /// it, so one read ahead hides the reads; the second absorbs an uneven replay. (pgBackRest queues 128 MiB on
-    /// disk; held in memory here, 64 MiB added 75 MiB to the peak RSS of `pitr --start` and no speed.)</summary>
+    /// disk; held in memory here, 64 MiB added 75 MiB to the peak RSS of `pitr --start` in the pitr bench.)</summary>
     public const long AheadBytes = 32L << 20;
     private static readonly TimeSpan Idle = TimeSpan.FromSeconds(30);
 
