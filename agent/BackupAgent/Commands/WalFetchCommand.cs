@@ -17,11 +17,19 @@ public sealed class WalFetchCommand : Command
     {
         var name = WalFileName.Parse(Positional(args, 0, "the file's name (%f)"));
         var destination = Positional(args, 1, "where to write it (%p)");
-        var content = await WalProtocol.FetchAsync(args.Value("socket") ?? WalProtocol.DefaultSocket, name, ct)
-            ?? throw new RepositoryException(ErrorKind.NotFound, $"{name} is not in the archive");
         var partial = destination + ".partial-fetch";
-        await File.WriteAllBytesAsync(partial, content, ct);
-        File.Move(partial, destination, overwrite: true);
+        try
+        {
+            bool found;
+            await using (var file = new FileStream(partial, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 0))
+                found = await WalProtocol.FetchAsync(args.Value("socket") ?? WalProtocol.DefaultSocket, name, file, ct);
+            if (!found) throw new RepositoryException(ErrorKind.NotFound, $"{name} is not in the archive");
+            File.Move(partial, destination, overwrite: true);
+        }
+        finally
+        {
+            File.Delete(partial);
+        }
         return ExitCodes.Ok;
     }
 }

@@ -43,9 +43,12 @@ public sealed partial class Recovery(Repo repo, string source, Action<string> lo
         if (Environment.IsPrivilegedProcess)
             (await ChildProcess.RunAsync("chown", [$"{PostgresPrograms.OsUser}:", dir.Path], null, null, ct)).EnsureSucceeded("preparing the recovery's directory");
         using var stopServing = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var serving = new WalArchiver(repo, source, null, null, log).RunAsync(fetchSocket, Environment.IsPrivilegedProcess ? PostgresPrograms.OsUser : null, stopServing.Token);
+        var archiver = new WalArchiver(repo, source, null, null, log);
+        var serving = archiver.RunAsync(fetchSocket, Environment.IsPrivilegedProcess ? PostgresPrograms.OsUser : null, stopServing.Token);
         try
         {
+            await Task.WhenAny(archiver.Listening, serving);
+            if (serving.IsCompleted) await serving;
             return await ReplayAsync(snapshot, dataDirectory, dir, fetchSocket, ct);
         }
         finally
@@ -117,11 +120,13 @@ public sealed partial class Recovery(Repo repo, string source, Action<string> lo
         try
         {
             started.EnsureSucceeded("starting the recovering server");
-            // pg_ctl -w returns once the server accepts connections: after recovery ended and it was promoted.
-            for (var waited = 0; !text.Contains("database system is ready to accept connections", StringComparison.Ordinal); waited++)
+            // pg_ctl -w returns once the server accepts (read-only) connections, mid-replay; the end is the log's
+            // read-write "ready" line after promotion. The log is small: it is read often, so no time is lost waiting.
+            var deadline = DateTime.UtcNow + TimeSpan.FromHours(1);
+            while (!text.Contains("database system is ready to accept connections", StringComparison.Ordinal))
             {
-                if (waited > 36000) throw new DrillStepException("recovery did not finish within an hour");
-                await Task.Delay(100, ct);
+                if (DateTime.UtcNow > deadline) throw new DrillStepException("recovery did not finish within an hour");
+                await Task.Delay(20, ct);
                 text = await File.ReadAllTextAsync(serverLog, ct);
             }
         }

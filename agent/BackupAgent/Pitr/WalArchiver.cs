@@ -42,12 +42,18 @@ public sealed class WalArchiver(Repo repo, string source, string? host, string? 
     private readonly Lock _gate = new();
     private WalArchive _archive = new();
     private DateTimeOffset _pausedUntil;
+    private readonly TaskCompletionSource _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Completes once the socket takes requests: a recovering server started before would find no
+    /// archive and give up (or, recovering to the end, stop early).</summary>
+    public Task Listening => _listening.Task;
 
     public async Task RunAsync(string socketPath, string? group, CancellationToken ct)
     {
         await repo.LoadIndexAsync(ct);
         _archive = await WalArchive.LoadAsync(repo, source, await repo.LoadSnapshotsAsync(ct), ct);
         using var listener = await ListenAsync(socketPath, group, ct);
+        _listening.TrySetResult();
         log($"archiving WAL of {source} from {socketPath}; {_archive.Files.Count} files archived so far");
         var tasks = new List<Task> { StoreBatchesAsync(ct), AcceptAsync(listener, ct) };
         if (dataDirectory != null) tasks.Add(PushAheadAsync(ct));
@@ -236,20 +242,30 @@ public sealed class WalArchiver(Repo repo, string source, string? host, string? 
                 {
                     if (_waiting >= BatchFiles) break;
                     if (!_archive.Files.ContainsKey(walName.Name) && !_inFlight.ContainsKey(walName.Name))
-                        Enqueue(new WalFile(walName, () => new FileStream(path, ReadAhead), DateTimeOffset.Now));
+                        Enqueue(new WalFile(walName, () => new FileStream(path, SequentialRead), DateTimeOffset.Now));
                 }
             }
         }
     }
 
-    private static readonly FileStreamOptions ReadAhead = new() { Options = FileOptions.SequentialScan, BufferSize = 0 };
+    private static readonly FileStreamOptions SequentialRead = new() { Options = FileOptions.SequentialScan, BufferSize = 0 };
 
-    /// <summary>An archived file's bytes, or null when the archive does not hold it.</summary>
-    private async Task<byte[]?> FetchAsync(WalFileName name, CancellationToken ct)
+    private WalReadAhead? _readAhead;
+
+    /// <summary>An archived file's bytes, or null when the archive does not hold it; read ahead of recovery's requests.</summary>
+    private Task<byte[]?> FetchAsync(WalFileName name, CancellationToken ct)
     {
-        ArchivedWal? archived;
-        lock (_gate) _archive.Files.TryGetValue(name.Name, out archived);
-        if (archived == null) return null;
+        lock (_gate) _readAhead ??= new WalReadAhead(Find, ReadAsync, ct);
+        return _readAhead.FetchAsync(name, ct);
+    }
+
+    private ArchivedWal? Find(WalFileName name)
+    {
+        lock (_gate) return _archive.Files.GetValueOrDefault(name.Name);
+    }
+
+    private async Task<byte[]> ReadAsync(ArchivedWal archived, CancellationToken ct)
+    {
         try
         {
             return await WalArchive.ReadAsync(repo, archived, ct);

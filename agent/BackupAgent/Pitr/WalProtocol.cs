@@ -40,12 +40,14 @@ public static class WalProtocol
 
     public static async Task<byte[]> ReadContentAsync(Stream stream, string length, CancellationToken ct)
     {
-        if (!long.TryParse(length, NumberStyles.None, CultureInfo.InvariantCulture, out var n) || n > WalArchive.MaxFileLength)
-            throw new IOException($"bad length '{length}'");
-        var content = new byte[n];
+        var content = new byte[ParseLength(length)];
         await stream.ReadExactlyAsync(content, ct);
         return content;
     }
+
+    private static long ParseLength(string length) =>
+        long.TryParse(length, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n <= WalArchive.MaxFileLength ? n
+            : throw new IOException($"bad length '{length}'");
 
     public static async Task<Socket> ConnectAsync(string socketPath, CancellationToken ct)
     {
@@ -101,16 +103,26 @@ public static class WalProtocol
         return content;
     }
 
-    /// <summary>A file's bytes, or null when the archive does not hold it.</summary>
-    public static async Task<byte[]?> FetchAsync(string socketPath, WalFileName name, CancellationToken ct)
+    /// <summary>Copies a file into <paramref name="destination"/> as it arrives (a segment is never held whole);
+    /// false when the archive does not hold it.</summary>
+    public static async Task<bool> FetchAsync(string socketPath, WalFileName name, Stream destination, CancellationToken ct)
     {
         using var socket = await ConnectAsync(socketPath, ct);
         await using var stream = new NetworkStream(socket, ownsSocket: false);
         await WriteLineAsync(stream, $"FETCH {name}", ct);
         var answer = await ReadLineAsync(stream, ct);
-        if (answer == "MISSING") return null;
-        if (answer.StartsWith("OK ", StringComparison.Ordinal)) return await ReadContentAsync(stream, answer[3..], ct);
-        throw new WalArchiverException(answer.StartsWith("ERR ", StringComparison.Ordinal) ? answer[4..] : $"unexpected answer '{answer}'");
+        if (answer == "MISSING") return false;
+        if (!answer.StartsWith("OK ", StringComparison.Ordinal))
+            throw new WalArchiverException(answer.StartsWith("ERR ", StringComparison.Ordinal) ? answer[4..] : $"unexpected answer '{answer}'");
+        var buffer = new byte[1 << 20];
+        for (var left = ParseLength(answer[3..]); left > 0;)
+        {
+            var n = await stream.ReadAsync(buffer.AsMemory(0, (int)Math.Min(left, buffer.Length)), ct);
+            if (n == 0) throw new WalArchiverException($"the archiver closed the connection with {left} bytes of {name} still to come");
+            await destination.WriteAsync(buffer.AsMemory(0, n), ct);
+            left -= n;
+        }
+        return true;
     }
 }
 

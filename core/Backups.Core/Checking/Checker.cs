@@ -174,12 +174,12 @@ public sealed class Checker
         _report.Snapshots = roots.Count;
         var walTrees = snapshots.Where(PgSnapshots.IsWal).Select(s => s.Tree).ToDictionary(id => id, _ => (Tree?)null);
         await WalkTreesAsync(roots, walTrees, ct);
-        CheckWalChains(snapshots, walTrees);
+        await CheckWalChainsAsync(snapshots, walTrees, ct);
     }
 
     /// <summary>Each cluster's WAL reaches from its oldest base backup to its newest segment (see <see cref="WalChain"/>).
     /// A WAL tree that did not load is damage reported already; its source's chain is not judged on the rest.</summary>
-    private void CheckWalChains(List<Snapshot> snapshots, Dictionary<Id, Tree?> walTrees)
+    private async Task CheckWalChainsAsync(List<Snapshot> snapshots, Dictionary<Id, Tree?> walTrees, CancellationToken ct)
     {
         foreach (var source in snapshots.Where(s => PgSnapshots.IsWal(s) || PgSnapshots.IsBase(s)).Select(SnapshotSource.Of).OfType<string>().Distinct().Order(StringComparer.Ordinal))
         {
@@ -189,14 +189,26 @@ public sealed class Checker
             try
             {
                 foreach (var s in wal) archive.Add(walTrees[s.Tree]!, s);
+                if (await WalChain.FirstGapAsync(ReadWalAsync, source, snapshots, archive, ct) is { } gap) _report.Error(null, null, gap);
             }
             catch (RepositoryException e)
             {
                 _report.Error(null, null, e.Message);
-                continue;
             }
-            if (WalChain.FirstGap(source, snapshots, archive) is { } gap) _report.Error(null, null, gap);
         }
+    }
+
+    /// <summary>An archived WAL file's bytes (a timeline's history), through this check's own index.</summary>
+    private async Task<byte[]> ReadWalAsync(ArchivedWal file, CancellationToken ct)
+    {
+        using var content = new MemoryStream();
+        foreach (var id in file.Node.Content ?? [])
+        {
+            if (!_index.TryGet(BlobType.Data, id, out var blob))
+                throw new RepositoryException(ErrorKind.Damaged, $"data blob {id} of WAL file {file.Name} is not in the index");
+            content.Write(await _repo.LoadBlobAsync(id, _index.Location(blob), ct));
+        }
+        return content.ToArray();
     }
 
     /// <summary>Level by level, each tree once: it is indexed, loads, parses, and what it names is indexed. The trees

@@ -37,6 +37,13 @@ public sealed class TimelinePath
         return Single(timeline, segmentSize);
     }
 
+    /// <summary>The name of the history file a promotion to <paramref name="timeline"/> writes.</summary>
+    public static string HistoryFile(uint timeline) => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{timeline:X8}.history");
+
+    /// <summary>Where the timeline of <paramref name="history"/> branched off its parent, as its <paramref name="content"/> says.</summary>
+    public static Lsn? Branch(ArchivedWal history, byte[] content) =>
+        Parse(history, Encoding.UTF8.GetString(content)) is { Count: > 0 } branches ? branches[^1].End : null;
+
     /// <summary>One timeline's own segments.</summary>
     public static TimelinePath Single(uint timeline, long segmentSize) => new([(timeline, null)], segmentSize);
 

@@ -1,4 +1,5 @@
 using Backups.Core.Backends;
+using Backups.Core.Wal;
 using Backups.Functions.Contracts;
 using Backups.Functions.Handlers.Verify;
 using Backups.Functions.Runtime;
@@ -55,5 +56,28 @@ public sealed class WalGapTests : IDisposable
         Assert.Equal(15, pitr.ExitCode);
         Assert.Contains($"WAL segment {missing} is missing", pitr.Stderr);
         Assert.False(Directory.Exists(pgdata));
+    }
+
+    [Fact]
+    public async Task A_hole_right_after_a_promotion_fails_check_naming_the_new_timelines_first_segment()
+    {
+        var path = _dir.Combine("repo");
+        var repo = await Repo.InitAsync(new LocalBackend(path), Repositories.Password);
+        var history = new WalHistory(repo);
+        var t0 = DateTimeOffset.UtcNow.AddHours(-3);
+        await history.BaseAsync(t0.AddMinutes(-1), segment: 3);
+        await history.WalAsync(t0, t0, 3, 4);
+        // Promoted inside segment 5: timeline 2's segment 5 (timeline 1's WAL up to the switch, then its own) is
+        // the first a replay reads on it.
+        await history.HistoryAsync(2, new Lsn(5 * WalHistory.SegmentSize + 0x100), t0.AddHours(1));
+        var lost = await history.WalOnAsync(2, t0.AddHours(1), t0.AddHours(1), 5);
+        await history.WalOnAsync(2, t0.AddHours(2), t0.AddHours(2), 6, 7);
+        var agent = new Agent(path, Repositories.Password);
+        await agent.RunOkAsync("check");
+
+        await repo.Backend.RemoveAsync(new FileHandle(FileKind.Snapshot, lost.Id.ToString()), default);
+        var check = await agent.RunAsync(["check"]);
+        Assert.Equal(15, check.ExitCode);
+        Assert.Contains($"segment {WalHistory.Segment(5, timeline: 2).Name} is missing", check.StdoutText + check.Stderr);
     }
 }

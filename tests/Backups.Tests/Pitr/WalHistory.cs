@@ -31,9 +31,22 @@ public sealed class WalHistory(Repo repo, string source = "db")
     }
 
     /// <summary>One archiver batch of the given segments, taken in at <paramref name="archived"/>, its snapshot dated <paramref name="time"/>.</summary>
-    public async Task<Snapshot> WalAsync(DateTimeOffset archived, DateTimeOffset time, params int[] segments)
+    public Task<Snapshot> WalAsync(DateTimeOffset archived, DateTimeOffset time, params int[] segments) =>
+        WalOnAsync(1, archived, time, segments);
+
+    /// <summary>A batch of segments of <paramref name="timeline"/> (after a promotion).</summary>
+    public Task<Snapshot> WalOnAsync(uint timeline, DateTimeOffset archived, DateTimeOffset time, params int[] segments) =>
+        SaveAsync(time, [.. segments.Select(n => new WalFile(Segment(n, timeline), Content(n), archived))]);
+
+    /// <summary>The history file a promotion to <paramref name="timeline"/> archives: it branched off timeline
+    /// <c>timeline - 1</c> at <paramref name="branch"/>.</summary>
+    public Task<Snapshot> HistoryAsync(uint timeline, Lsn branch, DateTimeOffset archived) =>
+        SaveAsync(archived, [new WalFile(WalFileName.Parse($"{timeline:X8}.history"),
+            System.Text.Encoding.UTF8.GetBytes($"{timeline - 1}\t{branch}\tno recovery target specified\n"), archived)]);
+
+    private async Task<Snapshot> SaveAsync(DateTimeOffset time, WalFile[] files)
     {
-        var (snapshot, _, _) = await WalWriter.SaveAsync(repo, source, Host, [.. segments.Select(n => new WalFile(Segment(n), Content(n), archived))], default);
+        var (snapshot, _, _) = await WalWriter.SaveAsync(repo, source, Host, files, default);
         return await RedateAsync(snapshot, time);
     }
 

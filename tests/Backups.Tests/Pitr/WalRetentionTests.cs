@@ -70,7 +70,7 @@ public sealed class WalRetentionTests : IDisposable
         var reopened = await Repo.OpenAsync(new LocalBackend(path), Repositories.Password);
         await reopened.LoadIndexAsync();
         var archive = await WalArchive.LoadAsync(reopened, "db", snapshots, default);
-        Assert.Null(WalChain.FirstGap("db", snapshots, archive));
+        Assert.Null(await WalChain.FirstGapAsync((file, ct) => WalArchive.ReadAsync(reopened, file, ct), "db", snapshots, archive, default));
     }
 
     private static SortedDictionary<string, string> Files(string repo) => new(
