@@ -19,10 +19,13 @@ public sealed class DumpCommand : Command
         var path = Positional(args, 1, "file to dump");
         await using var repo = await global.OpenRepositoryAsync(ct);
         // As restic: a prune (exclusive) must not delete packs under a running read.
-        await using var held = await global.ReadLockAsync(repo, ct);
-        await repo.LoadIndexAsync(ct);
-        var snapshot = await FindSnapshotAsync(repo, args, what, output, ct);
-        var node = await TreeWalker.FindAsync(repo, snapshot.Tree, path, ct);
+        var (held, node) = await SettlingReadLock.ReadWhileLockingAsync(global.ReadLockAsync(repo, ct), async () =>
+        {
+            await repo.LoadIndexAsync(ct);
+            var snapshot = await FindSnapshotAsync(repo, args, what, output, ct);
+            return await TreeWalker.FindAsync(repo, snapshot.Tree, path, ct);
+        });
+        await using var _ = held;
         if (node.Type != Node.File) throw new RepositoryException(ErrorKind.NotFound, $"{path} is a {node.Type}, not a file (dump writes files)");
         var written = new CountingStream(output.Stdout);
         var started = System.Diagnostics.Stopwatch.StartNew();

@@ -33,9 +33,12 @@ public sealed class RestoreCommand : Command
         };
         await using var repo = await global.OpenRepositoryAsync(ct);
         // As restic: a prune (exclusive) must not delete packs under a running read.
-        await using var held = await global.ReadLockAsync(repo, ct);
-        await repo.LoadIndexAsync(ct);
-        var snapshot = await FindSnapshotAsync(repo, args, what, output, ct);
+        var (held, snapshot) = await SettlingReadLock.ReadWhileLockingAsync(global.ReadLockAsync(repo, ct), async () =>
+        {
+            await repo.LoadIndexAsync(ct);
+            return await FindSnapshotAsync(repo, args, what, output, ct);
+        });
+        await using var _ = held;
         var restorer = new Restorer(repo, options);
         var started = System.Diagnostics.Stopwatch.StartNew();
         await using (await output.ProgressAsync(() => ProgressLine.Status(started.Elapsed, restorer.Files, restorer.Bytes, null)))

@@ -95,10 +95,11 @@ public static class PackStream
     }
 
     /// <summary>Reads the planned windows one after another and hands out each blob's stored bytes (and, for a
-    /// hash of the whole file, each window) in order. The memory handed out is valid only during the call. A pack
+    /// hash of the whole file, each window) in order. The memory handed out is valid only during the call, and the
+    /// caller may overwrite a blob's bytes (decrypt it in place) once any window hash has been taken. A pack
     /// that is missing or shorter than the index says is damage.</summary>
     public static async Task ReadAsync(IBackend backend, FileHandle pack, IReadOnlyList<PackSpan> blobs, long windowSize,
-        Func<int, ReadOnlyMemory<byte>, ValueTask> onBlob, CancellationToken ct, long? wholeSize = null,
+        Func<int, Memory<byte>, ValueTask> onBlob, CancellationToken ct, long? wholeSize = null,
         Action<ReadOnlyMemory<byte>>? onWindow = null)
     {
         var windows = Plan(blobs, windowSize, wholeSize);
@@ -117,7 +118,7 @@ public static class PackStream
     /// <summary>Reads one planned window on its own (so that the windows of a few packs can be read in parallel)
     /// and hands out its blobs' stored bytes in order.</summary>
     public static async Task ReadWindowAsync(IBackend backend, FileHandle pack, IReadOnlyList<PackSpan> blobs, Window window, long windowSize,
-        Func<int, ReadOnlyMemory<byte>, ValueTask> onBlob, CancellationToken ct)
+        Func<int, Memory<byte>, ValueTask> onBlob, CancellationToken ct)
     {
         var buffer = BufferPool.Large.Rent(Largest(pack, [window], windowSize));
         try
@@ -141,7 +142,7 @@ public static class PackStream
     }
 
     private static async Task ReadWindowAsync(IBackend backend, FileHandle pack, IReadOnlyList<PackSpan> blobs, Window w, byte[] buffer,
-        Func<int, ReadOnlyMemory<byte>, ValueTask> onBlob, Action<ReadOnlyMemory<byte>>? onWindow, CancellationToken ct)
+        Func<int, Memory<byte>, ValueTask> onBlob, Action<ReadOnlyMemory<byte>>? onWindow, CancellationToken ct)
     {
         var bytes = buffer.AsMemory(0, (int)(w.End - w.Start));
         try

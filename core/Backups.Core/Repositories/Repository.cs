@@ -222,13 +222,16 @@ public sealed class Repository : IAsyncDisposable
 
     public byte[] Open(ReadOnlySpan<byte> stored, string what)
     {
-        if (stored.Length < CryptoKey.Overhead)
-            throw new RepositoryException(ErrorKind.Damaged, $"{what} is damaged: too short to be encrypted data");
+        if (stored.Length < CryptoKey.Overhead) throw NotGenuine(stored.Length, what);
         var plain = GC.AllocateUninitializedArray<byte>(stored.Length - CryptoKey.Overhead);
-        if (!Key.TryOpen(stored, plain))
-            throw new RepositoryException(ErrorKind.Damaged, $"{what} is damaged: its authentication code does not match");
+        if (!Key.TryOpen(stored, plain)) throw NotGenuine(stored.Length, what);
         return plain;
     }
+
+    private static RepositoryException NotGenuine(int length, string what) =>
+        new(ErrorKind.Damaged, length < CryptoKey.Overhead
+            ? $"{what} is damaged: too short to be encrypted data"
+            : $"{what} is damaged: its authentication code does not match");
 
     private static byte[] Decompress(ReadOnlySpan<byte> data, long length, string what)
     {
@@ -362,14 +365,66 @@ public sealed class Repository : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Opens a blob read as part of a pack without allocating, for readers that only pass the plaintext on (restore,
+    /// dump): it is decrypted where it lies in <paramref name="stored"/> (overwritten), and a compressed one is
+    /// decompressed into <paramref name="scratch"/>, which holds at least its <see cref="BlobLocation.PlaintextLength"/>.
+    /// One that fails verification is downloaded again, as by <see cref="OpenPackedBlobAsync(ReadOnlyMemory{byte}, Id, BlobLocation, CancellationToken)"/>.
+    /// </summary>
+    /// <returns>The plaintext: part of <paramref name="stored"/> or of <paramref name="scratch"/>, or a new download.</returns>
+    public async ValueTask<ReadOnlyMemory<byte>> OpenPackedBlobAsync(Memory<byte> stored, Id id, BlobLocation loc, Memory<byte> scratch,
+        CancellationToken ct)
+    {
+        try
+        {
+            return OpenBlobInPlace(stored, id, loc, scratch);
+        }
+        catch (RepositoryException e) when (e.Kind == ErrorKind.Damaged)
+        {
+            return await LoadBlobAsync(id, loc, ct);
+        }
+    }
+
+    private Memory<byte> OpenBlobInPlace(Memory<byte> stored, Id id, BlobLocation loc, Memory<byte> scratch)
+    {
+        if (stored.Length < CryptoKey.Overhead || !Key.TryOpen(stored.Span, stored.Span[CryptoKey.IvSize..^CryptoKey.MacSize]))
+            throw NotGenuine(stored.Length, BlobWhere(id, loc));
+        Memory<byte> data = stored[CryptoKey.IvSize..^CryptoKey.MacSize];
+        if (loc.IsCompressed)
+        {
+            if (loc.UncompressedLength > scratch.Length)
+                throw new RepositoryException(ErrorKind.Damaged, $"{BlobWhere(id, loc)} is damaged: it claims {loc.UncompressedLength} bytes uncompressed");
+            var plain = data.Span;
+            data = scratch[..(int)loc.UncompressedLength];
+            int n;
+            try
+            {
+                n = Zstd.Decompress(plain, data.Span);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                throw new RepositoryException(ErrorKind.Damaged, $"{BlobWhere(id, loc)} is damaged: it does not decompress ({e.Message})", e);
+            }
+            if (n != data.Length)
+                throw new RepositoryException(ErrorKind.Damaged, $"{BlobWhere(id, loc)} is damaged: it decompresses to {n} bytes, not {data.Length}");
+        }
+        CheckHash(data.Span, id, loc);
+        return data;
+    }
+
     /// <summary>Decrypts a stored blob, checks its MAC, decompresses it and checks that it hashes to its id.</summary>
     public byte[] OpenBlob(ReadOnlySpan<byte> stored, Id id, BlobLocation loc)
     {
         var what = BlobWhere(id, loc);
         var plain = Open(stored, what);
         var data = loc.IsCompressed ? Decompress(plain, loc.UncompressedLength, what) : plain;
-        if (Id.Hash(data) != id) throw new RepositoryException(ErrorKind.Damaged, $"{what} is damaged: its content does not hash to its id");
+        CheckHash(data, id, loc);
         return data;
+    }
+
+    private static void CheckHash(ReadOnlySpan<byte> data, Id id, BlobLocation loc)
+    {
+        if (Id.Hash(data) != id) throw new RepositoryException(ErrorKind.Damaged, $"{BlobWhere(id, loc)} is damaged: its content does not hash to its id");
     }
 
     private static string BlobWhere(Id id, BlobLocation loc) => $"blob {id.Short} in data/{loc.Pack.ToString()[..2]}/{loc.Pack}";

@@ -111,13 +111,13 @@ public sealed class Restorer(Repo repo, RestoreOptions? options = null)
         var display = dir.PathOf(node.Name);
         var content = node.Content ?? [];
         var (locations, length) = ContentRound.Locate(repo, content, display);
-        var file = new RestoringFile(dir.CreateFile(node.Name), node, display, length);
+        var file = new RestoringFile(dir.CreateFile(node.Name), node, display, content, locations, length);
         if (linked && _links.Count < MaxOpenLinkGroups)
         {
             file.Hold();
             _links[(node.Inode, node.DeviceId)] = new LinkGroup(file, node.Links - 1);
         }
-        _round!.Add(file, content, locations);
+        _round!.Add(file);
         if (_round.IsFull) await FetchRoundAsync(ct);
     }
 

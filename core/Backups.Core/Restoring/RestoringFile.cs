@@ -13,13 +13,17 @@ namespace Backups.Core.Restoring;
 internal sealed class RestoringFile : IDisposable
 {
     private int _holders = 1;
+    private int _pending;
 
-    public RestoringFile(SafeFileHandle handle, Node node, string display, long length)
+    public RestoringFile(SafeFileHandle handle, Node node, string display, IReadOnlyList<Id> content, BlobLocation[] locations, long length)
     {
         Handle = handle;
         Node = node;
         Display = display;
+        Content = content;
+        Locations = locations;
         Length = length;
+        _pending = content.Count;
         RandomAccess.SetLength(handle, length);
     }
 
@@ -27,15 +31,28 @@ internal sealed class RestoringFile : IDisposable
     public Node Node { get; }
     /// <summary>Its path under the target, for messages.</summary>
     public string Display { get; }
+    /// <summary>Its blobs in order, and where each one is.</summary>
+    public IReadOnlyList<Id> Content { get; }
+    public BlobLocation[] Locations { get; }
     public long Length { get; }
+    /// <summary>Its content is all written and its metadata set; the round no longer holds it.</summary>
+    public bool Finished { get; private set; }
 
     /// <summary>A hard-link group keeps the file open for its later names.</summary>
     public void Hold() => Interlocked.Increment(ref _holders);
 
     public void Write(ReadOnlySpan<byte> data, long offset) => RandomAccess.Write(Handle, data, offset);
 
-    public void Finish(uint? owner, uint? group, FileTimes times) =>
+    /// <summary>Counts one piece of the content as written (or left as a hole); true for the last one, whichever
+    /// pack read brings it.</summary>
+    public bool PieceWritten() => Interlocked.Decrement(ref _pending) == 0;
+
+    public void Finish(uint? owner, uint? group, FileTimes times)
+    {
         FileMetadata.Set(Handle, Display, owner, group, (uint)Node.Permissions, times);
+        Finished = true;
+        Dispose();
+    }
 
     public void Dispose()
     {
