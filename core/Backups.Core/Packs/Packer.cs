@@ -227,9 +227,9 @@ internal sealed class Packer : IAsyncDisposable
                 _unindexed.Clear();
             }
             if (packs.Count == 0) return;
-            using var buffer = new PooledBufferWriter();
-            using (var json = new Utf8JsonWriter(buffer))
+            await _repo.SaveUnpackedAsync(FileKind.Index, output =>
             {
+                using var json = new Utf8JsonWriter(output);
                 IndexJson.StartFile(json);
                 foreach (var (pack, blobs) in packs)
                 {
@@ -238,8 +238,7 @@ internal sealed class Packer : IAsyncDisposable
                     IndexJson.EndPack(json);
                 }
                 IndexJson.EndFile(json);
-            }
-            await _repo.SaveUnpackedAsync(FileKind.Index, buffer.WrittenMemory);
+            });
         }
         finally
         {

@@ -124,7 +124,7 @@ public static class Pruner
         foreach (var name in indexFiles)
         {
             var file = new FileHandle(FileKind.Index, name);
-            IndexEntries.Read(await repo.LoadUnpackedAsync(file, ct), file.ToString(), id =>
+            IndexEntries.Read(await repo.OpenUnpackedAsync(file, ct), id =>
             {
                 packs.Add(id);
                 return 0;

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Security.Cryptography;
 using Backups.Core.Backends;
 using Backups.Core.Buffers;
@@ -135,8 +136,15 @@ public sealed class Repository : IAsyncDisposable
         throw new RepositoryException(ErrorKind.WrongPassword, $"wrong password: {which}" + (refused == null ? "" : $" ({refused.Message}; passed over)"));
     }
 
-    /// <summary>Decrypts and verifies a stored file that is not a pack: its name must be the hash of its bytes.</summary>
-    public async Task<byte[]> LoadUnpackedAsync(FileHandle file, CancellationToken ct = default)
+    /// <summary>Loads, verifies and decrypts a stored file that is not a pack, and decompresses its JSON whole.</summary>
+    public async Task<ReadOnlyMemory<byte>> LoadUnpackedAsync(FileHandle file, CancellationToken ct = default) =>
+        (await OpenUnpackedAsync(file, ct)).Json();
+
+    /// <summary>
+    /// Loads a stored file that is not a pack, checks that its name is the hash of its bytes and decrypts it in place:
+    /// an index file of many MiB is held once, still compressed (<see cref="UnpackedFile"/>).
+    /// </summary>
+    public async Task<UnpackedFile> OpenUnpackedAsync(FileHandle file, CancellationToken ct = default)
     {
         for (var download = 1; ; download++)
         {
@@ -145,10 +153,7 @@ public sealed class Repository : IAsyncDisposable
             {
                 if (file.Kind != FileKind.Config && Id.Hash(stored).ToString() != file.Name)
                     throw new RepositoryException(ErrorKind.Damaged, $"{file} is damaged: its content does not match its name");
-                var plain = Open(stored, file.ToString());
-                // v2 marks compressed files with a leading 2; JSON written by v1 starts with '{' or '['.
-                if (plain.Length > 0 && plain[0] == 2) return Decompress(plain.AsSpan(1), -1, file.ToString());
-                return plain;
+                return new UnpackedFile(file, OpenInPlace(stored, file.ToString()));
             }
             catch (RepositoryException e) when (e.Kind == ErrorKind.Damaged)
             {
@@ -171,7 +176,7 @@ public sealed class Repository : IAsyncDisposable
     public async Task<T> LoadFileAsync<T>(RepositoryFile<T> type, string name, CancellationToken ct = default)
     {
         var file = type.Named(name);
-        return RepositoryJson.Deserialize(await LoadUnpackedAsync(file, ct), type.Json, file.ToString());
+        return RepositoryJson.Deserialize((await LoadUnpackedAsync(file, ct)).Span, type.Json, file.ToString());
     }
 
     /// <summary>Stores a typed file under the hash of its encrypted bytes; returns that id.</summary>
@@ -179,68 +184,69 @@ public sealed class Repository : IAsyncDisposable
         SaveUnpackedAsync(type.Kind, RepositoryJson.Serialize(value, type.Json), ct);
 
     /// <summary>Encrypts (and in v2 compresses) a JSON file and stores it under the hash of its bytes.</summary>
-    public async Task<Id> SaveUnpackedAsync(FileKind kind, ReadOnlyMemory<byte> json, CancellationToken ct = default)
+    public Task<Id> SaveUnpackedAsync(FileKind kind, ReadOnlyMemory<byte> json, CancellationToken ct = default) =>
+        SaveUnpackedAsync(kind, output => output.Write(json.Span), ct);
+
+    /// <summary>
+    /// Stores the JSON file that <paramref name="write"/> writes, in v2 compressed as it is written, encrypted in place,
+    /// under the hash of its bytes; returns that id. An index file (tens of MiB of JSON) is held only compressed, in
+    /// one pooled buffer.
+    /// </summary>
+    public async Task<Id> SaveUnpackedAsync(FileKind kind, Action<IBufferWriter<byte>> write, CancellationToken ct = default)
     {
         // Right before an index or snapshot names packs: were our locks removed, a prune may have deleted them.
         if (kind is FileKind.Index or FileKind.Snapshot) await Locks.EnsureHeldAsync(ct);
-        // Built in one pooled buffer (an index file is many MiB): in v2 a leading 2 and the compressed JSON,
-        // encrypted in place.
-        var box = BufferPool.Large.Rent((Compresses ? 1 + Zstd.Bound(json.Length) : json.Length) + CryptoKey.Overhead);
-        try
+        using var box = new PooledBufferWriter();
+        box.GetSpan(CryptoKey.IvSize);
+        box.Advance(CryptoKey.IvSize);
+        if (Compresses)
         {
-            var payload = box.AsSpan(CryptoKey.IvSize, box.Length - CryptoKey.Overhead);
-            int length;
-            if (Compresses)
-            {
-                payload[0] = 2;
-                var n = Zstd.TryCompress(json.Span, payload[1..], CompressionMode.Auto);
-                // A tiny file (a lock) may not shrink; restic compresses it anyway.
-                if (n < 0)
-                {
-                    var whole = Zstd.Compress(json.Span);
-                    whole.CopyTo(payload[1..]);
-                    n = whole.Length;
-                }
-                length = 1 + n;
-            }
-            else
-            {
-                json.Span.CopyTo(payload);
-                length = json.Length;
-            }
-            Key.Seal(payload[..length], box);
-            var stored = box.AsMemory(0, length + CryptoKey.Overhead);
-            var id = Id.Hash(stored.Span);
-            await Backend.SaveAsync(new FileHandle(kind, id.ToString()), stored, ct);
-            return id;
+            // v2's mark of a compressed file; restic compresses even a tiny one (a lock) that does not shrink.
+            box.GetSpan(1)[0] = 2;
+            box.Advance(1);
+            using var zstd = new ZstdWriter(box);
+            write(zstd);
+            zstd.Finish();
         }
-        finally
-        {
-            BufferPool.Large.Return(box);
-        }
+        else write(box);
+        var length = box.WrittenCount - CryptoKey.IvSize;
+        box.GetSpan(CryptoKey.MacSize);
+        box.Advance(CryptoKey.MacSize);
+        var stored = box.WrittenMemory;
+        Key.Seal(stored.Span.Slice(CryptoKey.IvSize, length), stored.Span);
+        var id = Id.Hash(stored.Span);
+        await Backend.SaveAsync(new FileHandle(kind, id.ToString()), stored, ct);
+        return id;
     }
 
     public byte[] Open(ReadOnlySpan<byte> stored, string what)
     {
-        if (stored.Length < CryptoKey.Overhead)
-            throw new RepositoryException(ErrorKind.Damaged, $"{what} is damaged: too short to be encrypted data");
+        ThrowIfTooShort(stored, what);
         var plain = GC.AllocateUninitializedArray<byte>(stored.Length - CryptoKey.Overhead);
-        if (!Key.TryOpen(stored, plain))
-            throw new RepositoryException(ErrorKind.Damaged, $"{what} is damaged: its authentication code does not match");
+        if (!Key.TryOpen(stored, plain)) throw NotAuthentic(what);
         return plain;
     }
 
-    private static byte[] Decompress(ReadOnlySpan<byte> data, long length, string what)
+    /// <summary>Decrypts <paramref name="stored"/> where it lies; returns the plaintext, part of the same array.</summary>
+    private Memory<byte> OpenInPlace(byte[] stored, string what)
     {
-        try
-        {
-            return Zstd.Decompress(data, length);
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            throw new RepositoryException(ErrorKind.Damaged, $"{what} is damaged: it does not decompress ({e.Message})", e);
-        }
+        ThrowIfTooShort(stored, what);
+        var plain = stored.AsMemory(CryptoKey.IvSize, stored.Length - CryptoKey.Overhead);
+        if (!Key.TryOpen(stored, plain.Span)) throw NotAuthentic(what);
+        return plain;
     }
+
+    private static void ThrowIfTooShort(ReadOnlySpan<byte> stored, string what)
+    {
+        if (stored.Length < CryptoKey.Overhead)
+            throw new RepositoryException(ErrorKind.Damaged, $"{what} is damaged: too short to be encrypted data");
+    }
+
+    private static RepositoryException NotAuthentic(string what) =>
+        new(ErrorKind.Damaged, $"{what} is damaged: its authentication code does not match");
+
+    internal static RepositoryException DoesNotDecompress(string what, Exception e) =>
+        new(ErrorKind.Damaged, $"{what} is damaged: it does not decompress ({e.Message})", e);
 
     /// <summary>
     /// Loads the index files not loaded yet. A process that stays open across backups (the WAL archiver) calls it
@@ -265,7 +271,7 @@ public sealed class Repository : IAsyncDisposable
         await Parallel.ForEachAsync(files, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct }, async (file, token) =>
         {
             await LargeBuffers.OneAtATimeAsync(large, file.Value, async () =>
-                Index.AddFile(await LoadUnpackedAsync(RepositoryFiles.Index.Named(file.Key), token), file.Key), token);
+                Index.AddFile(await OpenUnpackedAsync(RepositoryFiles.Index.Named(file.Key), token)), token);
             lock (_indexFiles) _indexFiles.Add(file.Key);
         });
     }
@@ -367,7 +373,16 @@ public sealed class Repository : IAsyncDisposable
     {
         var what = BlobWhere(id, loc);
         var plain = Open(stored, what);
-        var data = loc.IsCompressed ? Decompress(plain, loc.UncompressedLength, what) : plain;
+        var data = plain;
+        if (loc.IsCompressed)
+            try
+            {
+                data = Zstd.Decompress(plain, loc.UncompressedLength);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                throw DoesNotDecompress(what, e);
+            }
         if (Id.Hash(data) != id) throw new RepositoryException(ErrorKind.Damaged, $"{what} is damaged: its content does not hash to its id");
         return data;
     }
