@@ -245,7 +245,7 @@ public sealed class Checker
         var pack = FileLayout.RelativePath(new FileHandle(FileKind.Pack, _index.Packs[blob.Pack].Id.ToString()));
         try
         {
-            return TreeJson.Parse(await _repo.LoadBlobAsync(id, _index.Location(blob), ct), id);
+            return await _repo.ReadBlobAsync(id, _index.Location(blob), plaintext => TreeJson.Parse(plaintext, id), ct);
         }
         catch (RepositoryException e)
         {

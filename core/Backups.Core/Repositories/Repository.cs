@@ -153,7 +153,8 @@ public sealed class Repository : IAsyncDisposable
             {
                 if (file.Kind != FileKind.Config && Id.Hash(stored).ToString() != file.Name)
                     throw new RepositoryException(ErrorKind.Damaged, $"{file} is damaged: its content does not match its name");
-                return new UnpackedFile(file, OpenInPlace(stored, file.ToString()));
+                OpenInPlace(stored, file.ToString());
+                return new UnpackedFile(file, stored.AsMemory(CryptoKey.IvSize, stored.Length - CryptoKey.Overhead));
             }
             catch (RepositoryException e) when (e.Kind == ErrorKind.Damaged)
             {
@@ -227,13 +228,11 @@ public sealed class Repository : IAsyncDisposable
         return plain;
     }
 
-    /// <summary>Decrypts <paramref name="stored"/> where it lies; returns the plaintext, part of the same array.</summary>
-    private Memory<byte> OpenInPlace(byte[] stored, string what)
+    /// <summary>Decrypts <paramref name="stored"/> where it lies, between its IV and its MAC.</summary>
+    private void OpenInPlace(Span<byte> stored, string what)
     {
         ThrowIfTooShort(stored, what);
-        var plain = stored.AsMemory(CryptoKey.IvSize, stored.Length - CryptoKey.Overhead);
-        if (!Key.TryOpen(stored, plain.Span)) throw NotAuthentic(what);
-        return plain;
+        if (!Key.TryOpen(stored, stored.Slice(CryptoKey.IvSize, stored.Length - CryptoKey.Overhead))) throw NotAuthentic(what);
     }
 
     private static void ThrowIfTooShort(ReadOnlySpan<byte> stored, string what)
@@ -291,15 +290,8 @@ public sealed class Repository : IAsyncDisposable
     {
         for (var download = 1; ; download++)
         {
-            byte[] stored;
-            try
-            {
-                stored = await Backend.LoadAsync(new FileHandle(FileKind.Pack, loc.Pack.ToString()), loc.Offset, (int)loc.Length, ct);
-            }
-            catch (Exception e) when (e is FileNotFoundInBackendException or EndOfStreamException)
-            {
-                throw new RepositoryException(ErrorKind.Damaged, $"{BlobWhere(id, loc)} cannot be read: {e.Message}", e);
-            }
+            var stored = GC.AllocateUninitializedArray<byte>((int)loc.Length);
+            await LoadStoredBlobAsync(id, loc, stored, ct);
             try
             {
                 return OpenBlob(stored, id, loc);
@@ -308,6 +300,53 @@ public sealed class Repository : IAsyncDisposable
             {
                 ThrowUnlessDownloadsLeft(e, download);
             }
+        }
+    }
+
+    /// <summary>
+    /// Loads, verifies and (if need be) decompresses a blob into pooled buffers and gives its plaintext to
+    /// <paramref name="read"/>, which must not keep it. check and prune read every tree of a repository this way
+    /// (hundreds of KiB each): arrays that size, one per tree, piled up on the large object heap between collections.
+    /// </summary>
+    public async Task<T> ReadBlobAsync<T>(Id id, BlobLocation loc, Func<ReadOnlySpan<byte>, T> read, CancellationToken ct = default)
+    {
+        var what = BlobWhere(id, loc);
+        var stored = BufferPool.Large.Rent((int)loc.Length);
+        var unpacked = loc.IsCompressed ? BufferPool.Large.Rent(UnpackedLength(loc, what)) : null;
+        try
+        {
+            for (var download = 1; ; download++)
+            {
+                await LoadStoredBlobAsync(id, loc, stored.AsMemory(0, (int)loc.Length), ct);
+                try
+                {
+                    OpenInPlace(stored.AsSpan(0, (int)loc.Length), what);
+                    Unpack(stored.AsSpan(CryptoKey.IvSize, (int)loc.Length - CryptoKey.Overhead), unpacked.AsSpan(0, (int)loc.UncompressedLength), id, loc, what);
+                    break;
+                }
+                catch (RepositoryException e) when (e.Kind == ErrorKind.Damaged)
+                {
+                    ThrowUnlessDownloadsLeft(e, download);
+                }
+            }
+            return read(unpacked != null ? unpacked.AsSpan(0, (int)loc.UncompressedLength) : stored.AsSpan(CryptoKey.IvSize, (int)loc.Length - CryptoKey.Overhead));
+        }
+        finally
+        {
+            BufferPool.Large.Return(stored);
+            if (unpacked != null) BufferPool.Large.Return(unpacked);
+        }
+    }
+
+    private async Task LoadStoredBlobAsync(Id id, BlobLocation loc, Memory<byte> into, CancellationToken ct)
+    {
+        try
+        {
+            await Backend.LoadIntoAsync(new FileHandle(FileKind.Pack, loc.Pack.ToString()), loc.Offset, into, ct);
+        }
+        catch (Exception e) when (e is FileNotFoundInBackendException or EndOfStreamException)
+        {
+            throw new RepositoryException(ErrorKind.Damaged, $"{BlobWhere(id, loc)} cannot be read: {e.Message}", e);
         }
     }
 
@@ -373,18 +412,40 @@ public sealed class Repository : IAsyncDisposable
     {
         var what = BlobWhere(id, loc);
         var plain = Open(stored, what);
+        var unpacked = loc.IsCompressed ? GC.AllocateUninitializedArray<byte>(UnpackedLength(loc, what)) : plain;
+        Unpack(plain, loc.IsCompressed ? unpacked : [], id, loc, what);
+        return unpacked;
+    }
+
+    /// <summary>The length a compressed blob declares, refused before anything is allocated for it when too large.</summary>
+    private static int UnpackedLength(BlobLocation loc, string what)
+    {
+        if (loc.UncompressedLength > Zstd.MaxDecompressedLength)
+            throw DoesNotDecompress(what, new InvalidDataException(
+                $"it claims {loc.UncompressedLength} bytes uncompressed, more than the {Zstd.MaxDecompressedLength >> 20} MiB allowed"));
+        return (int)loc.UncompressedLength;
+    }
+
+    /// <summary>Decompresses a decrypted blob into <paramref name="unpacked"/> (its declared length) when it is
+    /// compressed, and checks that its plaintext hashes to its id.</summary>
+    private static void Unpack(ReadOnlySpan<byte> plain, Span<byte> unpacked, Id id, BlobLocation loc, string what)
+    {
         var data = plain;
         if (loc.IsCompressed)
+        {
+            int n;
             try
             {
-                data = Zstd.Decompress(plain, loc.UncompressedLength);
+                n = Zstd.Decompress(plain, unpacked);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
                 throw DoesNotDecompress(what, e);
             }
+            if (n != unpacked.Length) throw DoesNotDecompress(what, new InvalidDataException($"decompressed {n} bytes, expected {unpacked.Length}"));
+            data = unpacked;
+        }
         if (Id.Hash(data) != id) throw new RepositoryException(ErrorKind.Damaged, $"{what} is damaged: its content does not hash to its id");
-        return data;
     }
 
     private static string BlobWhere(Id id, BlobLocation loc) => $"blob {id.Short} in data/{loc.Pack.ToString()[..2]}/{loc.Pack}";
