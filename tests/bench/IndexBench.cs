@@ -45,6 +45,8 @@ public static class IndexBench
             Row($"{name}: seconds", o.Seconds, r.Seconds, higherIsBetter: false);
         }
         Console.WriteLine("target: peak RSS ratio (restic/ours) >= 2.00x");
+        // Peak RSS hardly depends on the machine's load, the seconds do: the load says how far to trust them.
+        Console.WriteLine($"load average (1, 5, 15 min): {string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ')[..3])}");
         await RepoCommandAsync("restic", oursPrune, ["check", "-q"]);
         foreach (var dir in new[] { ours, theirs, oursPrune }) Directory.Delete(dir, recursive: true);
     }

@@ -14,7 +14,7 @@ public sealed class CatCommand : Command
     {
         var kind = Positional(args, 0, "what to print (config, snapshot, index, lock, key)");
         await using var repo = await global.OpenRepositoryAsync(ct);
-        byte[] json = kind switch
+        ReadOnlyMemory<byte> json = kind switch
         {
             "config" => repo.Open(await repo.Backend.LoadAsync(FileHandle.Config, ct: ct), "config"),
             "snapshot" => SnapshotJson.ToBytes(await SnapshotFinder.FindAsync(repo, Positional(args, 1, "snapshot id"), ct: ct)),

@@ -11,7 +11,9 @@ public sealed class PooledBufferWriter(int initialSize = 64 * 1024) : IBufferWri
     private byte[] _buffer = BufferPool.Large.Rent(initialSize);
     private int _written;
 
-    public ReadOnlyMemory<byte> WrittenMemory => _buffer.AsMemory(0, _written);
+    public Memory<byte> WrittenMemory => _buffer.AsMemory(0, _written);
+
+    public int WrittenCount => _written;
 
     public void Advance(int count) => _written += count;
 

@@ -66,7 +66,7 @@ public sealed class Checker
         var files = new List<(string Name, long Size)>();
         await foreach (var file in _repo.Backend.ListAsync(FileKind.Index, ct)) files.Add(file);
         using var large = new SemaphoreSlim(1);
-        // Each file joins the compact index as soon as it is read, so that at most a few files' entries live at once.
+        // Each file joins the compact index as soon as it is loaded, so that at most a few files live at once.
         await Parallel.ForEachAsync(files, Bounded(ct), async (item, token) =>
         {
             var file = new FileHandle(FileKind.Index, item.Name);
@@ -74,13 +74,11 @@ public sealed class Checker
             {
                 await LargeBuffers.OneAtATimeAsync(large, item.Size, async () =>
                 {
-                    var entries = CheckIndex.Read(await _repo.LoadUnpackedAsync(file, token), file.ToString());
+                    var unpacked = await _repo.OpenUnpackedAsync(file, token);
+                    // Read under the lock, straight into the index: no file's entries are ever held apart.
                     lock (_index)
-                    {
-                        _index.Add(entries, item.Name);
-                        foreach (var type in entries.UnknownTypes.Distinct())
+                        foreach (var type in _index.Add(unpacked).Distinct())
                             _report.Error(file.ToString(), null, $"{file} is damaged: unknown blob type '{type}'");
-                    }
                 }, token);
             }
             catch (Exception e) when (e is RepositoryException or FileNotFoundInBackendException)
@@ -259,7 +257,7 @@ public sealed class Checker
         var pack = FileLayout.RelativePath(new FileHandle(FileKind.Pack, _index.Packs[blob.Pack].Id.ToString()));
         try
         {
-            return TreeJson.Parse(await _repo.LoadBlobAsync(id, _index.Location(blob), ct), id);
+            return await _repo.ReadBlobAsync(id, _index.Location(blob), plaintext => TreeJson.Parse(plaintext, id), ct);
         }
         catch (RepositoryException e)
         {

@@ -196,7 +196,7 @@ public static class Copier
     private static async Task<Id> SaveCopyAsync(Repo source, Repo destination, Snapshot snapshot, CancellationToken ct)
     {
         var file = RepositoryFiles.Snapshot.Named(snapshot.Id.ToString());
-        var json = JsonNode.Parse(await source.LoadUnpackedAsync(file, ct))?.AsObject()
+        var json = JsonNode.Parse((await source.LoadUnpackedAsync(file, ct)).Span)?.AsObject()
                    ?? throw new RepositoryException(ErrorKind.Damaged, $"{file} is damaged: it is not a JSON object");
         json.Remove("parent");
         json["original"] ??= snapshot.Id.ToString();

@@ -3,8 +3,8 @@ using System.Text.Json;
 namespace Backups.Core.Indexes;
 
 /// <summary>
-/// Writes restic's index JSON straight from compact entries, through a Utf8JsonWriter (into a pooled buffer): no
-/// object per blob and no file-sized arrays left for the GC. A pack of tiny blobs lists 150,000 of them, and as
+/// Writes restic's index JSON straight from compact entries, through a Utf8JsonWriter that the repository compresses
+/// as it writes (<see cref="Compression.ZstdWriter"/>): no object per blob and no file-sized arrays left for the GC. A pack of tiny blobs lists 150,000 of them, and as
 /// objects, then as one serialized array, its index file was the peak of a backup's memory.
 /// </summary>
 internal static class IndexJson

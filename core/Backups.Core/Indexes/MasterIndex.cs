@@ -1,3 +1,5 @@
+using Backups.Core.Repositories;
+
 namespace Backups.Core.Indexes;
 
 /// <summary>
@@ -61,12 +63,11 @@ public sealed class MasterIndex
         }
     }
 
-    /// <summary>Adds the entries of an index file (its decrypted JSON); a blob already known keeps its place.</summary>
-    public void AddFile(ReadOnlySpan<byte> json, string name)
+    /// <summary>Adds the entries of an index file; a blob already known keeps its place.</summary>
+    public void AddFile(UnpackedFile file)
     {
         lock (_lock)
-            IndexEntries.Read(json, $"index/{name}", PackNumber,
-                b => Of(b.Type).TryAdd(new Entry(b.Id, b.Pack, b.Offset, b.Length, b.UncompressedLength)));
+            IndexEntries.Read(file, PackNumber, b => Of(b.Type).TryAdd(new Entry(b.Id, b.Pack, b.Offset, b.Length, b.UncompressedLength)));
     }
 
     /// <summary>A blob and its place: 48 bytes, nothing else per blob.</summary>

@@ -1,4 +1,5 @@
 using Backups.Core.Backends;
+using Backups.Core.Indexes;
 using Backups.Core.Repositories;
 using Backups.Core.Snapshots;
 using Backups.Core.Trees;
@@ -36,14 +37,23 @@ public sealed class ObjectFinder
         var blobs = new HashSet<string>(StringComparer.Ordinal);
         var names = new List<string>();
         await foreach (var (name, _) in repo.Backend.ListAsync(FileKind.Index, ct)) names.Add(name);
+        // Entries are read straight from each file's JSON (IndexEntries), never as an object per blob: the pack
+        // callback's number only tells whether its blobs are wanted.
+        const int Wanted = 1;
         foreach (var name in names)
-            foreach (var pack in (await repo.LoadFileAsync(RepositoryFiles.Index, name, ct)).Packs)
-                if (Named(ids, pack.Id))
-                {
-                    missing.Remove(pack.Id.ToString());
-                    missing.Remove(pack.Id.Short);
-                    foreach (var blob in pack.Blobs) blobs.Add(blob.Id.ToString());
-                }
+        {
+            var file = RepositoryFiles.Index.Named(name);
+            IndexEntries.Read(await repo.OpenUnpackedAsync(file, ct), pack =>
+            {
+                if (!Named(ids, pack)) return 0;
+                missing.Remove(pack.ToString());
+                missing.Remove(pack.Short);
+                return Wanted;
+            }, blob =>
+            {
+                if (blob.Pack == Wanted) blobs.Add(blob.Id.ToString());
+            });
+        }
         if (missing.Count > 0)
             throw new RepositoryException(ErrorKind.NotFound, $"unable to find pack(s): [{string.Join(' ', missing.Order(StringComparer.Ordinal))}]");
         return new ObjectFinder(repo, blobs, null);

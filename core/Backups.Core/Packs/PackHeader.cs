@@ -20,7 +20,7 @@ public static class PackHeader
     /// <summary>The encrypted header's own length field at the very end of a pack.</summary>
     public const int TrailerSize = 4;
 
-    public static int Write(IReadOnlyList<PackEntry> entries, Span<byte> destination)
+    public static int Write(IEnumerable<PackEntry> entries, Span<byte> destination)
     {
         var pos = 0;
         foreach (var e in entries)

@@ -188,13 +188,13 @@ internal sealed class Packer : IAsyncDisposable
             // A process whose lock was lost stores nothing more: a prune may already be deleting around it.
             _repo.Locks.ThrowIfLost();
             var (id, blobs) = await pack.FinishAsync(_repo.Key);
-            // Pending only while on the way: a backup of millions of blobs would otherwise hold each twice.
+            // Pending only while on the way: a backup of millions of blobs would otherwise hold each twice. Copies
+            // (prune's repack) were never pending and stay out of the in-memory index: prune describes the new packs
+            // through the index files written here, and nothing in it looks them up.
             lock (_pending)
                 foreach (var (entry, offset) in blobs)
-                {
-                    _repo.Index.Add(new BlobLocation(id, entry.Type, offset, entry.Length, entry.UncompressedLength), entry.Id);
-                    _pending.Remove((entry.Type, entry.Id));
-                }
+                    if (_pending.Remove((entry.Type, entry.Id)))
+                        _repo.Index.Add(new BlobLocation(id, entry.Type, offset, entry.Length, entry.UncompressedLength), entry.Id);
             int unindexed;
             lock (_unindexed)
             {
@@ -227,9 +227,9 @@ internal sealed class Packer : IAsyncDisposable
                 _unindexed.Clear();
             }
             if (packs.Count == 0) return;
-            using var buffer = new PooledBufferWriter();
-            using (var json = new Utf8JsonWriter(buffer))
+            await _repo.SaveUnpackedAsync(FileKind.Index, output =>
             {
+                using var json = new Utf8JsonWriter(output);
                 IndexJson.StartFile(json);
                 foreach (var (pack, blobs) in packs)
                 {
@@ -238,8 +238,7 @@ internal sealed class Packer : IAsyncDisposable
                     IndexJson.EndPack(json);
                 }
                 IndexJson.EndFile(json);
-            }
-            await _repo.SaveUnpackedAsync(FileKind.Index, buffer.WrittenMemory);
+            });
         }
         finally
         {
@@ -302,10 +301,9 @@ internal sealed class Packer : IAsyncDisposable
             var tail = BufferPool.Large.Rent(Tail(_headerLength));
             try
             {
-                var plain = BufferPool.Large.Rent(_headerLength);
-                var n = PackHeader.Write(_blobs.Select(b => b.Entry).ToList(), plain);
-                key.Seal(plain.AsSpan(0, n), tail);
-                BufferPool.Large.Return(plain);
+                // Written where its ciphertext goes and encrypted in place: a pack of tiny blobs has a header of 6 MiB.
+                var n = PackHeader.Write(_blobs.Select(b => b.Entry), tail.AsSpan(CryptoKey.IvSize));
+                key.Seal(tail.AsSpan(CryptoKey.IvSize, n), tail);
                 BinaryPrimitives.WriteUInt32LittleEndian(tail.AsSpan(n + CryptoKey.Overhead), (uint)(n + CryptoKey.Overhead));
                 var bytes = tail.AsMemory(0, Tail(n));
                 _hash.AppendData(bytes.Span);

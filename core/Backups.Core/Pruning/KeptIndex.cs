@@ -1,6 +1,6 @@
+using System.Buffers;
 using System.Text.Json;
 using Backups.Core.Backends;
-using Backups.Core.Buffers;
 using Backups.Core.Indexes;
 using Repo = Backups.Core.Repositories.Repository;
 
@@ -19,26 +19,28 @@ internal static class KeptIndex
     public static async Task<HashSet<string>> WriteAsync(Repo repo, PrunePlan plan, CancellationToken ct)
     {
         var names = new HashSet<string>();
-        using var buffer = new PooledBufferWriter();
-        var pack = 0;
-        while (true)
+        for (var pack = NextKept(plan, 0); pack < plan.Contents.IndexedPacks; pack = NextKept(plan, pack))
         {
-            buffer.Clear();
-            if (!Describe(plan, ref pack, buffer)) break;
-            names.Add((await repo.SaveUnpackedAsync(FileKind.Index, buffer.WrittenMemory, ct)).ToString());
+            var from = pack;
+            names.Add((await repo.SaveUnpackedAsync(FileKind.Index, output => pack = Describe(plan, from, output), ct)).ToString());
         }
         return names;
     }
 
-    /// <summary>Writes the next index file's JSON from pack number <paramref name="pack"/> on, until it holds
-    /// enough blobs; returns false when no kept pack was left.</summary>
-    private static bool Describe(PrunePlan plan, ref int pack, PooledBufferWriter buffer)
+    private static int NextKept(PrunePlan plan, int pack)
+    {
+        while (pack < plan.Contents.IndexedPacks && plan.Actions[pack] != PackAction.Keep) pack++;
+        return pack;
+    }
+
+    /// <summary>Writes the next index file's JSON from pack number <paramref name="pack"/> on, until it holds enough
+    /// blobs; returns the number of the first pack left for the next file.</summary>
+    private static int Describe(PrunePlan plan, int pack, IBufferWriter<byte> output)
     {
         var contents = plan.Contents;
-        using var json = new Utf8JsonWriter(buffer);
+        using var json = new Utf8JsonWriter(output);
         IndexJson.StartFile(json);
-        var blobs = 0;
-        for (; pack < contents.IndexedPacks && blobs < IndexFileBlobs; pack++)
+        for (var blobs = 0; pack < contents.IndexedPacks && blobs < IndexFileBlobs; pack++)
         {
             if (plan.Actions[pack] != PackAction.Keep) continue;
             IndexJson.StartPack(json, contents.Packs[pack]);
@@ -50,6 +52,6 @@ internal static class KeptIndex
             IndexJson.EndPack(json);
         }
         IndexJson.EndFile(json);
-        return blobs > 0;
+        return pack;
     }
 }

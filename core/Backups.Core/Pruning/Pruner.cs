@@ -124,7 +124,7 @@ public static class Pruner
         foreach (var name in indexFiles)
         {
             var file = new FileHandle(FileKind.Index, name);
-            IndexEntries.Read(await repo.LoadUnpackedAsync(file, ct), file.ToString(), id =>
+            IndexEntries.Read(await repo.OpenUnpackedAsync(file, ct), id =>
             {
                 packs.Add(id);
                 return 0;
@@ -151,9 +151,10 @@ public static class Pruner
             {
                 List<PackedBlob> wanted;
                 var first = contents.FirstBlob[pack];
+                // In offset order already, as the contents are sorted.
                 lock (copy)
                     wanted = [.. Enumerable.Range(first, contents.BlobCount[pack]).Where(i => copy.Remove(plan.Keys.KeyOf(i)))
-                        .Select(i => contents.Blobs[i]).OrderBy(b => b.Offset)];
+                        .Select(i => contents.Blobs[i])];
                 var file = new FileHandle(FileKind.Pack, contents.Packs[pack].ToString());
                 await PackStream.ReadAsync(repo.Backend, file, [.. wanted.Select(b => new PackSpan(b.Offset, b.Length))], Window,
                     (i, stored) => CopyBlobAsync(repo, wanted[i], stored, contents.Packs[pack], stats, token), token);

@@ -47,12 +47,12 @@ internal sealed class RepositoryContents
         var packs = new List<Id>();
         var numbers = new Dictionary<Id, int>();
         var blobs = new List<PackedBlob>();
-        // One index file at a time: each is held whole (stored, decrypted and as JSON: tens of MiB for 100,000
-        // blobs) until its entries are read, and that, not the download, is what bounds prune's memory.
+        // One index file at a time: each is held whole as stored (its JSON is read as it is decompressed) until its
+        // entries are read.
         for (var i = 0; i < indexFiles.Count; i++)
         {
             var file = new FileHandle(FileKind.Index, indexFiles[i]);
-            IndexEntries.Read(await repo.LoadUnpackedAsync(file, ct), file.ToString(), id =>
+            IndexEntries.Read(await repo.OpenUnpackedAsync(file, ct), id =>
             {
                 if (numbers.TryGetValue(id, out var number)) return number;
                 numbers.Add(id, packs.Count);

@@ -32,8 +32,12 @@ internal static class UsedBlobs
                 var location = blob.Location(contents.Packs[blob.Pack]);
                 var data = new List<Id>();
                 var subtrees = new List<Id>();
-                await LargeBuffers.OneAtATimeAsync(large, location.PlaintextLength, async () =>
-                    TreeReferences.Read(await repo.LoadBlobAsync(item.Tree, location, token), item.Tree, data.Add, subtrees.Add), token);
+                await LargeBuffers.OneAtATimeAsync(large, location.PlaintextLength, () =>
+                    repo.ReadBlobAsync(item.Tree, location, tree =>
+                    {
+                        TreeReferences.Read(tree, item.Tree, data.Add, subtrees.Add);
+                        return tree.Length;
+                    }, token), token);
                 lock (used)
                 {
                     foreach (var id in data)

@@ -85,7 +85,7 @@ public static class RunHistoryStore
         var plain = repo.Open(stored, file.ToString());
         try
         {
-            return JsonSerializer.Deserialize(Zstd.Decompress(plain), RunHistoryJson.Default.RunHistory) ?? throw new JsonException("null");
+            return JsonSerializer.Deserialize(Zstd.Decompress(plain).Span, RunHistoryJson.Default.RunHistory) ?? throw new JsonException("null");
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Security.Cryptography;
 using Backups.Core.Backends;
 using Backups.Core.Buffers;
@@ -135,8 +136,15 @@ public sealed class Repository : IAsyncDisposable
         throw new RepositoryException(ErrorKind.WrongPassword, $"wrong password: {which}" + (refused == null ? "" : $" ({refused.Message}; passed over)"));
     }
 
-    /// <summary>Decrypts and verifies a stored file that is not a pack: its name must be the hash of its bytes.</summary>
-    public async Task<byte[]> LoadUnpackedAsync(FileHandle file, CancellationToken ct = default)
+    /// <summary>Loads, verifies and decrypts a stored file that is not a pack, and decompresses its JSON whole.</summary>
+    public async Task<ReadOnlyMemory<byte>> LoadUnpackedAsync(FileHandle file, CancellationToken ct = default) =>
+        (await OpenUnpackedAsync(file, ct)).Json();
+
+    /// <summary>
+    /// Loads a stored file that is not a pack, checks that its name is the hash of its bytes and decrypts it in place:
+    /// an index file of many MiB is held once, still compressed (<see cref="UnpackedFile"/>).
+    /// </summary>
+    public async Task<UnpackedFile> OpenUnpackedAsync(FileHandle file, CancellationToken ct = default)
     {
         for (var download = 1; ; download++)
         {
@@ -145,10 +153,8 @@ public sealed class Repository : IAsyncDisposable
             {
                 if (file.Kind != FileKind.Config && Id.Hash(stored).ToString() != file.Name)
                     throw new RepositoryException(ErrorKind.Damaged, $"{file} is damaged: its content does not match its name");
-                var plain = Open(stored, file.ToString());
-                // v2 marks compressed files with a leading 2; JSON written by v1 starts with '{' or '['.
-                if (plain.Length > 0 && plain[0] == 2) return Decompress(plain.AsSpan(1), -1, file.ToString());
-                return plain;
+                OpenInPlace(stored, file.ToString());
+                return new UnpackedFile(file, stored.AsMemory(CryptoKey.IvSize, stored.Length - CryptoKey.Overhead));
             }
             catch (RepositoryException e) when (e.Kind == ErrorKind.Damaged)
             {
@@ -171,7 +177,7 @@ public sealed class Repository : IAsyncDisposable
     public async Task<T> LoadFileAsync<T>(RepositoryFile<T> type, string name, CancellationToken ct = default)
     {
         var file = type.Named(name);
-        return RepositoryJson.Deserialize(await LoadUnpackedAsync(file, ct), type.Json, file.ToString());
+        return RepositoryJson.Deserialize((await LoadUnpackedAsync(file, ct)).Span, type.Json, file.ToString());
     }
 
     /// <summary>Stores a typed file under the hash of its encrypted bytes; returns that id.</summary>
@@ -179,71 +185,67 @@ public sealed class Repository : IAsyncDisposable
         SaveUnpackedAsync(type.Kind, RepositoryJson.Serialize(value, type.Json), ct);
 
     /// <summary>Encrypts (and in v2 compresses) a JSON file and stores it under the hash of its bytes.</summary>
-    public async Task<Id> SaveUnpackedAsync(FileKind kind, ReadOnlyMemory<byte> json, CancellationToken ct = default)
+    public Task<Id> SaveUnpackedAsync(FileKind kind, ReadOnlyMemory<byte> json, CancellationToken ct = default) =>
+        SaveUnpackedAsync(kind, output => output.Write(json.Span), ct);
+
+    /// <summary>
+    /// Stores the JSON file that <paramref name="write"/> writes, in v2 compressed as it is written, encrypted in place,
+    /// under the hash of its bytes; returns that id. An index file (tens of MiB of JSON) is held only compressed, in
+    /// one pooled buffer.
+    /// </summary>
+    public async Task<Id> SaveUnpackedAsync(FileKind kind, Action<IBufferWriter<byte>> write, CancellationToken ct = default)
     {
         // Right before an index or snapshot names packs: were our locks removed, a prune may have deleted them.
         if (kind is FileKind.Index or FileKind.Snapshot) await Locks.EnsureHeldAsync(ct);
-        // Built in one pooled buffer (an index file is many MiB): in v2 a leading 2 and the compressed JSON,
-        // encrypted in place.
-        var box = BufferPool.Large.Rent((Compresses ? 1 + Zstd.Bound(json.Length) : json.Length) + CryptoKey.Overhead);
-        try
+        using var box = new PooledBufferWriter();
+        box.GetSpan(CryptoKey.IvSize);
+        box.Advance(CryptoKey.IvSize);
+        if (Compresses)
         {
-            var payload = box.AsSpan(CryptoKey.IvSize, box.Length - CryptoKey.Overhead);
-            int length;
-            if (Compresses)
-            {
-                payload[0] = 2;
-                var n = Zstd.TryCompress(json.Span, payload[1..], CompressionMode.Auto);
-                // A tiny file (a lock) may not shrink; restic compresses it anyway.
-                if (n < 0)
-                {
-                    var whole = Zstd.Compress(json.Span);
-                    whole.CopyTo(payload[1..]);
-                    n = whole.Length;
-                }
-                length = 1 + n;
-            }
-            else
-            {
-                json.Span.CopyTo(payload);
-                length = json.Length;
-            }
-            Key.Seal(payload[..length], box);
-            var stored = box.AsMemory(0, length + CryptoKey.Overhead);
-            var id = Id.Hash(stored.Span);
-            await Backend.SaveAsync(new FileHandle(kind, id.ToString()), stored, ct);
-            return id;
+            // v2's mark of a compressed file; restic compresses even a tiny one (a lock) that does not shrink.
+            box.GetSpan(1)[0] = 2;
+            box.Advance(1);
+            using var zstd = new ZstdWriter(box);
+            write(zstd);
+            zstd.Finish();
         }
-        finally
-        {
-            BufferPool.Large.Return(box);
-        }
+        else write(box);
+        var length = box.WrittenCount - CryptoKey.IvSize;
+        box.GetSpan(CryptoKey.MacSize);
+        box.Advance(CryptoKey.MacSize);
+        var stored = box.WrittenMemory;
+        Key.Seal(stored.Span.Slice(CryptoKey.IvSize, length), stored.Span);
+        var id = Id.Hash(stored.Span);
+        await Backend.SaveAsync(new FileHandle(kind, id.ToString()), stored, ct);
+        return id;
     }
 
     public byte[] Open(ReadOnlySpan<byte> stored, string what)
     {
-        if (stored.Length < CryptoKey.Overhead) throw NotGenuine(stored.Length, what);
+        ThrowIfTooShort(stored, what);
         var plain = GC.AllocateUninitializedArray<byte>(stored.Length - CryptoKey.Overhead);
-        if (!Key.TryOpen(stored, plain)) throw NotGenuine(stored.Length, what);
+        if (!Key.TryOpen(stored, plain)) throw NotAuthentic(what);
         return plain;
     }
 
-    private static RepositoryException NotGenuine(int length, string what) =>
-        new(ErrorKind.Damaged, length < CryptoKey.Overhead
-            ? $"{what} is damaged: too short to be encrypted data"
-            : $"{what} is damaged: its authentication code does not match");
-
-    private static byte[] Decompress(ReadOnlySpan<byte> data, long length, string what)
+    /// <summary>Decrypts <paramref name="stored"/> where it lies, between its IV and its MAC.</summary>
+    private void OpenInPlace(Span<byte> stored, string what)
     {
-        try
-        {
-            return Zstd.Decompress(data, length);
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            throw new RepositoryException(ErrorKind.Damaged, $"{what} is damaged: it does not decompress ({e.Message})", e);
-        }
+        ThrowIfTooShort(stored, what);
+        if (!Key.TryOpen(stored, stored.Slice(CryptoKey.IvSize, stored.Length - CryptoKey.Overhead))) throw NotAuthentic(what);
     }
+
+    private static void ThrowIfTooShort(ReadOnlySpan<byte> stored, string what)
+    {
+        if (stored.Length < CryptoKey.Overhead)
+            throw new RepositoryException(ErrorKind.Damaged, $"{what} is damaged: too short to be encrypted data");
+    }
+
+    private static RepositoryException NotAuthentic(string what) =>
+        new(ErrorKind.Damaged, $"{what} is damaged: its authentication code does not match");
+
+    internal static RepositoryException DoesNotDecompress(string what, Exception e) =>
+        new(ErrorKind.Damaged, $"{what} is damaged: it does not decompress ({e.Message})", e);
 
     /// <summary>
     /// Loads the index files not loaded yet. A process that stays open across backups (the WAL archiver) calls it
@@ -268,7 +270,7 @@ public sealed class Repository : IAsyncDisposable
         await Parallel.ForEachAsync(files, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct }, async (file, token) =>
         {
             await LargeBuffers.OneAtATimeAsync(large, file.Value, async () =>
-                Index.AddFile(await LoadUnpackedAsync(RepositoryFiles.Index.Named(file.Key), token), file.Key), token);
+                Index.AddFile(await OpenUnpackedAsync(RepositoryFiles.Index.Named(file.Key), token)), token);
             lock (_indexFiles) _indexFiles.Add(file.Key);
         });
     }
@@ -288,15 +290,8 @@ public sealed class Repository : IAsyncDisposable
     {
         for (var download = 1; ; download++)
         {
-            byte[] stored;
-            try
-            {
-                stored = await Backend.LoadAsync(new FileHandle(FileKind.Pack, loc.Pack.ToString()), loc.Offset, (int)loc.Length, ct);
-            }
-            catch (Exception e) when (e is FileNotFoundInBackendException or EndOfStreamException)
-            {
-                throw new RepositoryException(ErrorKind.Damaged, $"{BlobWhere(id, loc)} cannot be read: {e.Message}", e);
-            }
+            var stored = GC.AllocateUninitializedArray<byte>((int)loc.Length);
+            await LoadStoredBlobAsync(id, loc, stored, ct);
             try
             {
                 return OpenBlob(stored, id, loc);
@@ -305,6 +300,53 @@ public sealed class Repository : IAsyncDisposable
             {
                 ThrowUnlessDownloadsLeft(e, download);
             }
+        }
+    }
+
+    /// <summary>
+    /// Loads, verifies and (if need be) decompresses a blob into pooled buffers and gives its plaintext to
+    /// <paramref name="read"/>, which must not keep it. check and prune read every tree of a repository this way
+    /// (hundreds of KiB each): arrays that size, one per tree, piled up on the large object heap between collections.
+    /// </summary>
+    public async Task<T> ReadBlobAsync<T>(Id id, BlobLocation loc, Func<ReadOnlySpan<byte>, T> read, CancellationToken ct = default)
+    {
+        var what = BlobWhere(id, loc);
+        var stored = BufferPool.Large.Rent((int)loc.Length);
+        var unpacked = loc.IsCompressed ? BufferPool.Large.Rent(UnpackedLength(loc, what)) : null;
+        try
+        {
+            Memory<byte> plain;
+            for (var download = 1; ; download++)
+            {
+                await LoadStoredBlobAsync(id, loc, stored.AsMemory(0, (int)loc.Length), ct);
+                try
+                {
+                    plain = OpenBlobInPlace(stored.AsMemory(0, (int)loc.Length), id, loc, unpacked);
+                    break;
+                }
+                catch (RepositoryException e) when (e.Kind == ErrorKind.Damaged)
+                {
+                    ThrowUnlessDownloadsLeft(e, download);
+                }
+            }
+            return read(plain.Span);
+        }
+        finally
+        {
+            BufferPool.Large.Return(stored);
+            if (unpacked != null) BufferPool.Large.Return(unpacked);
+        }
+    }
+
+    private async Task LoadStoredBlobAsync(Id id, BlobLocation loc, Memory<byte> into, CancellationToken ct)
+    {
+        try
+        {
+            await Backend.LoadIntoAsync(new FileHandle(FileKind.Pack, loc.Pack.ToString()), loc.Offset, into, ct);
+        }
+        catch (Exception e) when (e is FileNotFoundInBackendException or EndOfStreamException)
+        {
+            throw new RepositoryException(ErrorKind.Damaged, $"{BlobWhere(id, loc)} cannot be read: {e.Message}", e);
         }
     }
 
@@ -387,28 +429,19 @@ public sealed class Repository : IAsyncDisposable
 
     private Memory<byte> OpenBlobInPlace(Memory<byte> stored, Id id, BlobLocation loc, Memory<byte> scratch)
     {
-        if (stored.Length < CryptoKey.Overhead || !Key.TryOpen(stored.Span, stored.Span[CryptoKey.IvSize..^CryptoKey.MacSize]))
-            throw NotGenuine(stored.Length, BlobWhere(id, loc));
-        Memory<byte> data = stored[CryptoKey.IvSize..^CryptoKey.MacSize];
-        if (loc.IsCompressed)
+        var what = BlobWhere(id, loc);
+        OpenInPlace(stored.Span, what);
+        var plain = stored[CryptoKey.IvSize..^CryptoKey.MacSize];
+        if (!loc.IsCompressed)
         {
-            if (loc.UncompressedLength > scratch.Length)
-                throw new RepositoryException(ErrorKind.Damaged, $"{BlobWhere(id, loc)} is damaged: it claims {loc.UncompressedLength} bytes uncompressed");
-            var plain = data.Span;
-            data = scratch[..(int)loc.UncompressedLength];
-            int n;
-            try
-            {
-                n = Zstd.Decompress(plain, data.Span);
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                throw new RepositoryException(ErrorKind.Damaged, $"{BlobWhere(id, loc)} is damaged: it does not decompress ({e.Message})", e);
-            }
-            if (n != data.Length)
-                throw new RepositoryException(ErrorKind.Damaged, $"{BlobWhere(id, loc)} is damaged: it decompresses to {n} bytes, not {data.Length}");
+            Unpack(plain.Span, [], id, loc, what);
+            return plain;
         }
-        CheckHash(data.Span, id, loc);
+        var length = UnpackedLength(loc, what);
+        if (length > scratch.Length)
+            throw DoesNotDecompress(what, new InvalidDataException($"it claims {length} bytes uncompressed, more than its index entry allows"));
+        var data = scratch[..length];
+        Unpack(plain.Span, data.Span, id, loc, what);
         return data;
     }
 
@@ -417,14 +450,40 @@ public sealed class Repository : IAsyncDisposable
     {
         var what = BlobWhere(id, loc);
         var plain = Open(stored, what);
-        var data = loc.IsCompressed ? Decompress(plain, loc.UncompressedLength, what) : plain;
-        CheckHash(data, id, loc);
-        return data;
+        var unpacked = loc.IsCompressed ? GC.AllocateUninitializedArray<byte>(UnpackedLength(loc, what)) : plain;
+        Unpack(plain, loc.IsCompressed ? unpacked : [], id, loc, what);
+        return unpacked;
     }
 
-    private static void CheckHash(ReadOnlySpan<byte> data, Id id, BlobLocation loc)
+    /// <summary>The length a compressed blob declares, refused before anything is allocated for it when too large.</summary>
+    private static int UnpackedLength(BlobLocation loc, string what)
     {
-        if (Id.Hash(data) != id) throw new RepositoryException(ErrorKind.Damaged, $"{BlobWhere(id, loc)} is damaged: its content does not hash to its id");
+        if (loc.UncompressedLength > Zstd.MaxDecompressedLength)
+            throw DoesNotDecompress(what, new InvalidDataException(
+                $"it claims {loc.UncompressedLength} bytes uncompressed, more than the {Zstd.MaxDecompressedLength >> 20} MiB allowed"));
+        return (int)loc.UncompressedLength;
+    }
+
+    /// <summary>Decompresses a decrypted blob into <paramref name="unpacked"/> (its declared length) when it is
+    /// compressed, and checks that its plaintext hashes to its id.</summary>
+    private static void Unpack(ReadOnlySpan<byte> plain, Span<byte> unpacked, Id id, BlobLocation loc, string what)
+    {
+        var data = plain;
+        if (loc.IsCompressed)
+        {
+            int n;
+            try
+            {
+                n = Zstd.Decompress(plain, unpacked);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                throw DoesNotDecompress(what, e);
+            }
+            if (n != unpacked.Length) throw DoesNotDecompress(what, new InvalidDataException($"decompressed {n} bytes, expected {unpacked.Length}"));
+            data = unpacked;
+        }
+        if (Id.Hash(data) != id) throw new RepositoryException(ErrorKind.Damaged, $"{what} is damaged: its content does not hash to its id");
     }
 
     private static string BlobWhere(Id id, BlobLocation loc) => $"blob {id.Short} in data/{loc.Pack.ToString()[..2]}/{loc.Pack}";

@@ -102,7 +102,7 @@ public static class CheckTools
         await foreach (var (name, _) in repo.Backend.ListAsync(FileKind.Index))
         {
             var file = new FileHandle(FileKind.Index, name);
-            result.Add((name, RepositoryJson.Deserialize(await repo.LoadUnpackedAsync(file), RepositoryJson.Context.IndexFile, file.ToString())));
+            result.Add((name, RepositoryJson.Deserialize((await repo.LoadUnpackedAsync(file)).Span, RepositoryJson.Context.IndexFile, file.ToString())));
         }
         return result;
     }

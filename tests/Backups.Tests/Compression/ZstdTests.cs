@@ -1,3 +1,4 @@
+using System.Buffers;
 using Backups.Core.Compression;
 using Xunit;
 
@@ -35,6 +36,27 @@ public sealed class ZstdTests
         var frame = Zstd.Compress(Text(4096));
         var e = Assert.Throws<InvalidDataException>(() => Zstd.Decompress(frame, declared));
         Assert.Contains(declared.ToString(), e.Message);
+    }
+
+    /// <summary>Written in pieces (more than its 64 KiB staging buffer, so several passes), ended, and read back through
+    /// the frame's blocks, as an index file is: the frame declares no length.</summary>
+    [Fact]
+    public void What_a_zstd_writer_is_given_piece_by_piece_reads_back_whole()
+    {
+        var text = Text(300 * 1024);
+        var output = new ArrayBufferWriter<byte>();
+        using (var writer = new ZstdWriter(output))
+        {
+            for (var at = 0; at < text.Length; at += 1000)
+            {
+                var piece = text.AsSpan(at, Math.Min(1000, text.Length - at));
+                piece.CopyTo(writer.GetSpan(piece.Length));
+                writer.Advance(piece.Length);
+            }
+            writer.Finish();
+        }
+        Assert.InRange(output.WrittenCount, 1, text.Length / 4);
+        Assert.Equal(text, Zstd.Decompress(output.WrittenSpan).ToArray());
     }
 
     [Fact]

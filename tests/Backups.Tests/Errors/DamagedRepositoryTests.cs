@@ -103,7 +103,7 @@ public sealed class DamagedRepositoryTests : IDisposable
         await foreach (var (name, _) in repo.Backend.ListAsync(FileKind.Index))
         {
             var json = await repo.LoadUnpackedAsync(new FileHandle(FileKind.Index, name));
-            foreach (var pack in RepositoryJson.Deserialize(json, RepositoryJson.Context.IndexFile, name).Packs)
+            foreach (var pack in RepositoryJson.Deserialize(json.Span, RepositoryJson.Context.IndexFile, name).Packs)
                 foreach (var blob in pack.Blobs.Where(b => b.Type == "data"))
                     return (pack.Id.ToString(), blob.Offset, blob.Length);
         }

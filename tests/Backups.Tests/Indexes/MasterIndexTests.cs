@@ -1,4 +1,5 @@
 using Backups.Core;
+using Backups.Core.Backends;
 using Backups.Core.Indexes;
 using Backups.Core.Json;
 using Backups.Core.Packs;
@@ -16,6 +17,9 @@ public sealed class MasterIndexTests
 
     /// <summary>An index file's JSON, as the repository hands it over decrypted.</summary>
     private static byte[] Json(IndexFile file) => RepositoryJson.Serialize(file, RepositoryJson.Context.IndexFile);
+
+    /// <summary>The JSON as the repository hands an index file over (uncompressed, as version 1 stores it).</summary>
+    private static UnpackedFile Unpacked(byte[] json, string name) => new(new FileHandle(FileKind.Index, name), json);
 
     /// <summary>An index file listing one pack's blobs.</summary>
     private static byte[] IndexOf(Id pack, IEnumerable<(PackEntry Entry, uint Offset)> blobs) => Json(new IndexFile
@@ -74,10 +78,10 @@ public sealed class MasterIndexTests
         var first = new BlobLocation(IdOf("first pack"), BlobType.Data, 0, 100, 0);
         index.Add(first, blob);
         index.Add(first with { Pack = IdOf("second pack"), Offset = 64 }, blob);
-        index.AddFile(Json(new IndexFile
+        index.AddFile(Unpacked(Json(new IndexFile
         {
             Packs = [new IndexPack { Id = IdOf("third pack"), Blobs = [new IndexBlob { Id = blob, Type = "data", Offset = 7, Length = 100 }] }],
-        }), "an-index-file");
+        }), "an-index-file"));
 
         Assert.Equal(1, index.Count);
         Assert.True(index.TryGet(BlobType.Data, blob, out var found));
@@ -97,7 +101,7 @@ public sealed class MasterIndexTests
             var blobs = Enumerable.Range(0, perPack)
                 .Select(b => (Entry: new PackEntry(IdOf($"blob {p}/{b}"), b % 3 == 0 ? BlobType.Tree : BlobType.Data, (uint)(1000 + b), (uint)(b % 2 * 5000)), Offset: (uint)(b * 2000)))
                 .ToList();
-            if (p % 2 == 0) index.AddFile(IndexOf(pack, blobs), $"index {p}");
+            if (p % 2 == 0) index.AddFile(Unpacked(IndexOf(pack, blobs), $"index {p}"));
             else foreach (var (entry, offset) in blobs)
                     index.Add(new BlobLocation(pack, entry.Type, offset, entry.Length, entry.UncompressedLength), entry.Id);
             if (p % 7 == 0) index.Add(new BlobLocation(pack, BlobType.Data, 1, 2, 3), IdOf($"extra {p}"));
@@ -145,7 +149,7 @@ public sealed class MasterIndexTests
         {
             Packs = [new IndexPack { Id = IdOf("pack"), Blobs = [new IndexBlob { Id = IdOf("blob"), Type = "sound", Length = 1 }] }],
         });
-        var e = Assert.Throws<RepositoryException>(() => index.AddFile(json, "0123abcd"));
+        var e = Assert.Throws<RepositoryException>(() => index.AddFile(Unpacked(json, "0123abcd")));
         Assert.Equal(ErrorKind.Damaged, e.Kind);
         Assert.Equal("index/0123abcd is damaged: unknown blob type 'sound'", e.Message);
     }
@@ -163,12 +167,12 @@ public sealed class MasterIndexTests
         var ids = Enumerable.Range(0, blobs).Select(i => IdOf($"blob {i}")).ToArray();
         var packs = Enumerable.Range(0, blobs / perPack).Select(p => IdOf($"pack {p}")).ToArray();
         // Half the packs as one index file each, read before the counting starts (that JSON is the store's, not the index's).
-        var files = Enumerable.Range(0, packs.Length / 2).Select(p => IndexOf(packs[p],
-            Enumerable.Range(p * perPack, perPack).Select(i => (new PackEntry(ids[i], BlobType.Data, 100, 0), (uint)(i % perPack * 100))))).ToArray();
+        var files = Enumerable.Range(0, packs.Length / 2).Select(p => Unpacked(IndexOf(packs[p],
+            Enumerable.Range(p * perPack, perPack).Select(i => (new PackEntry(ids[i], BlobType.Data, 100, 0), (uint)(i % perPack * 100)))), $"index {p}")).ToArray();
 
         var index = new MasterIndex();
         var before = GC.GetAllocatedBytesForCurrentThread();
-        for (var p = 0; p < files.Length; p++) index.AddFile(files[p], $"index {p}");
+        for (var p = 0; p < files.Length; p++) index.AddFile(files[p]);
         for (var i = files.Length * perPack; i < blobs; i++)
             index.Add(new BlobLocation(packs[i / perPack], BlobType.Data, (uint)(i % perPack * 100), 100, 0), ids[i]);
         var perEntry = (double)(GC.GetAllocatedBytesForCurrentThread() - before) / blobs;

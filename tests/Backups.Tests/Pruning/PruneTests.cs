@@ -75,6 +75,22 @@ public sealed class PruneTests(ResticScenarioFixture shared) : IClassFixture<Res
         Assert.Equal(0, left.GetProperty("packs_to_delete").GetInt32());
     }
 
+    /// <summary>Repacked blobs are described by the index files the repack writes; the process holds no entry for them
+    /// (48 bytes a blob that nothing looks up).</summary>
+    [Fact]
+    public async Task Repacked_blobs_are_not_held_in_the_in_memory_index()
+    {
+        var s = await ScenarioAsync(PruneScenario.Writer.Restic);
+        await using (var repo = await Backups.Core.Repositories.Repository.OpenAsync(new Backups.Core.Backends.LocalBackend(s.Repo.Repository), Repositories.Password))
+        {
+            var stats = await Backups.Core.Pruning.Pruner.PruneAsync(repo,
+                new Backups.Core.Pruning.PruneOptions { MaxUnused = Backups.Core.Pruning.MaxUnused.Parse("0") });
+            Assert.True(stats.BlobsRepacked > 0, "nothing was repacked");
+            Assert.Equal(0, repo.Index.Count);
+        }
+        await s.AssertIntactAsync(_dir, readData: true, "after a prune that repacked");
+    }
+
     [Fact]
     public async Task Dry_run_changes_nothing()
     {
