@@ -20,8 +20,8 @@ public sealed class WalGapTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    [Fact]
-    public async Task A_deleted_wal_snapshot_fails_check_and_verify_naming_the_segment_and_pitr_past_it_writes_nothing()
+    /// <summary>A repository with a base backup at segment 3 and segments 3 and 4 archived, three hours ago.</summary>
+    private async Task<(string Path, Repo Repo, WalHistory History, DateTimeOffset T0)> ArchiveFromSegment3Async()
     {
         var path = _dir.Combine("repo");
         var repo = await Repo.InitAsync(new LocalBackend(path), Repositories.Password);
@@ -29,6 +29,13 @@ public sealed class WalGapTests : IDisposable
         var t0 = DateTimeOffset.UtcNow.AddHours(-3);
         await history.BaseAsync(t0.AddMinutes(-1), segment: 3);
         await history.WalAsync(t0, t0, 3, 4);
+        return (path, repo, history, t0);
+    }
+
+    [Fact]
+    public async Task A_deleted_wal_snapshot_fails_check_and_verify_naming_the_segment_and_pitr_past_it_writes_nothing()
+    {
+        var (path, repo, history, t0) = await ArchiveFromSegment3Async();
         var lost = await history.WalAsync(t0.AddHours(1), t0.AddHours(1), 5, 6);
         await history.WalAsync(t0.AddHours(2), t0.AddHours(2), 7, 8);
         var agent = new Agent(path, Repositories.Password);
@@ -61,12 +68,7 @@ public sealed class WalGapTests : IDisposable
     [Fact]
     public async Task A_hole_right_after_a_promotion_fails_check_naming_the_new_timelines_first_segment()
     {
-        var path = _dir.Combine("repo");
-        var repo = await Repo.InitAsync(new LocalBackend(path), Repositories.Password);
-        var history = new WalHistory(repo);
-        var t0 = DateTimeOffset.UtcNow.AddHours(-3);
-        await history.BaseAsync(t0.AddMinutes(-1), segment: 3);
-        await history.WalAsync(t0, t0, 3, 4);
+        var (path, repo, history, t0) = await ArchiveFromSegment3Async();
         // Promoted inside segment 5: timeline 2's segment 5 (timeline 1's WAL up to the switch, then its own) is
         // the first a replay reads on it.
         await history.HistoryAsync(2, new Lsn(5 * WalHistory.SegmentSize + 0x100), t0.AddHours(1));
