@@ -37,6 +37,9 @@ set -e
 # One closing line in the form CI reads: "N passed, N failed, N skipped" (dotnet prints them on separate lines).
 count() { { grep -E "^\s+$1: +[0-9]+" "$log" || true; } | awk '{s+=$2} END {print s+0}'; }
 summary="$(count Passed) passed, $(count Failed) failed, $(count Skipped) skipped"
+# CI keeps only the tail of the output: repeat each failure (name, message, first lines of the stack) just above
+# the summary so a failure on a clean machine is never a bare count.
+awk '/^  Failed /{n=25; print "---"} /^  (Passed|Skipped) |^\[xUnit/{n=0} n>0{print; n--}' "$log" | head -300
 rm -f "$log"
 echo "tests: $summary"
 exit "$status"
