@@ -29,7 +29,19 @@ if [ ! -d tests/stack/node_modules ] || [ tests/stack/package.json -nt tests/sta
   touch tests/stack/node_modules
 fi
 
+# The tests run the agent as shipped: Native AOT, built here once for both machines (ReleaseBuildTests checks
+# the binaries; every other test runs the x64 one).
+release=$(mktemp -d)
+chmod 755 "$release"  # PostgreSQL's own account runs it as archive_command in the PITR tests
 log=$(mktemp)
+trap 'rm -rf "$release" "$log"' EXIT
+echo "building the release agent (agent/build.sh)"
+if ! agent/build.sh "$release" >"$release/build.log" 2>&1; then
+  cat "$release/build.log"
+  echo "tests: agent/build.sh failed"
+  exit 1
+fi
+export BACKUP_AGENT_RELEASE="$release"
 set +e
 dotnet test Serverless.sln -c Release --logger "console;verbosity=normal" "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
@@ -40,6 +52,5 @@ summary="$(count Passed) passed, $(count Failed) failed, $(count Skipped) skippe
 # CI keeps only the tail of the output: repeat each failure (name, message, first lines of the stack) just above
 # the summary so a failure on a clean machine is never a bare count.
 awk '/^  Failed /{n=25; print "---"} /^  (Passed|Skipped) |^\[xUnit/{n=0} n>0{print; n--}' "$log" | head -300
-rm -f "$log"
 echo "tests: $summary"
 exit "$status"

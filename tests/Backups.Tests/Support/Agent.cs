@@ -5,8 +5,13 @@ public sealed class Agent(string repository, string password, string? caCert = n
 {
     public string Repository { get; } = repository;
 
-    /// <summary>The built program beside the test assembly (the test project references the agent).</summary>
-    public static string Program { get; } = Path.Combine(AppContext.BaseDirectory, "backup-agent");
+    /// <summary>
+    /// The program as shipped, the Native-AOT x64 binary tests/run.sh builds before the tests (it starts on a
+    /// tenth of the CPU a JIT-compiled start takes, thousands of times a run); in a `dotnet test` of its own, the
+    /// framework-dependent build beside the test assembly (the test project references the agent).
+    /// </summary>
+    public static string Program { get; } = Build.ReleaseBuildFixture.Prebuilt is { } release
+        ? Path.Combine(release, "linux-x64", "backup-agent") : Path.Combine(AppContext.BaseDirectory, "backup-agent");
 
     public Dictionary<string, string> Environment()
     {

@@ -19,8 +19,8 @@ public sealed class AgentInstallWorkflowTests(WorkflowStack stack) : IClassFixtu
     private static string[] States(JsonObject report) => [.. report["states"]!.AsArray().Select(s => (string)s!)];
 
     /// <summary>
-    /// A directory standing in for the box's /usr/local/bin, without backup-agent. The built agent is a
-    /// framework-dependent program (the release binary is one self-contained file): its other files are linked in
+    /// A directory standing in for the box's /usr/local/bin, without backup-agent. When the tests run the
+    /// framework-dependent agent (the release binary is one self-contained file), its other files are linked in
     /// here so that the downloaded program runs from this directory as it would from the box's.
     /// </summary>
     private string NewBox()
