@@ -7,7 +7,7 @@ public static class ExitCodes
 {
     public const int Ok = 0, Failure = 1, Usage = 2, Incomplete = 3, RepositoryNotFound = 10, Locked = 11, WrongPassword = 12,
         AlreadyExists = 13, NotFound = 14, Damaged = 15, UnsupportedVersion = 16, Unavailable = 17, SourceFailed = 18, DrillFailed = 19,
-        OverwriteRefused = 20, PasswordCommandFailed = 21, Interrupted = 130;
+        OverwriteRefused = 20, PasswordCommandFailed = 21, ArchiveUnreadable = 126, Interrupted = 130;
 
     /// <summary>What each code means, as help and the man page print it and README's table says it (a test keeps
     /// README's table equal to this one; backquotes mark code there).</summary>
@@ -29,6 +29,7 @@ public static class ExitCodes
         (DrillFailed, "`drill`: a restore drill failed a check"),
         (OverwriteRefused, "the store already holds a file of that name with other content: refused to overwrite it (append-only)"),
         (PasswordCommandFailed, "the password command (`--password-command`, `RESTIC_PASSWORD_COMMAND`) could not start, failed or printed nothing"),
+        (ArchiveUnreadable, "`wal-fetch`: the WAL archive could not be read (archiver, storage or repository failed): above 125, so PostgreSQL stops recovery instead of ending it there"),
         (Interrupted, "interrupted"),
     ];
 
@@ -50,6 +51,7 @@ public static class ExitCodes
         ErrorKind.DrillFailed => DrillFailed,
         ErrorKind.OverwriteRefused => OverwriteRefused,
         ErrorKind.Interrupted => Interrupted,
+        ErrorKind.ArchiveUnreadable => ArchiveUnreadable,
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "a kind without an exit code"),
     };
 }

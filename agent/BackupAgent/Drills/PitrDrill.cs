@@ -59,8 +59,8 @@ public static class PitrDrill
     /// <summary>
     /// The WAL past the moment (the facts' own commit, at least) reaches the archive within archive_timeout of it,
     /// when PostgreSQL switches segments: a drill that runs right after the nightly run, as the workflow's does,
-    /// waits that long for a WAL batch newer than the moment, and no longer (a recovery short of it then says
-    /// which segment is missing).
+    /// waits that long for an archived file PostgreSQL finished after the moment (a batch stored after it may hold
+    /// only an older backlog), and no longer (a recovery short of it then says which segment is missing).
     /// </summary>
     private static async Task WaitForArchiveAsync(Repo repo, string source, DateTimeOffset moment, int archiveTimeoutSeconds, Action<string> log,
         CancellationToken ct)
@@ -68,7 +68,8 @@ public static class PitrDrill
         var until = moment + TimeSpan.FromSeconds(archiveTimeoutSeconds) + PushMargin;
         for (var told = false; DateTimeOffset.Now < until; told = true)
         {
-            if ((await repo.LoadSnapshotsAsync(ct)).Any(s => SnapshotSource.Of(s) == source && PgSnapshots.IsWal(s) && s.Time > moment)) return;
+            await repo.LoadIndexAsync(ct);
+            if (await WalArchive.NewestAsync(repo, source, await repo.LoadSnapshotsAsync(ct), ct) is { } newest && newest.Written > moment) return;
             if (!told) log($"waiting until {until:HH:mm:ss} for the WAL past {moment:HH:mm:ss.ffffff} to be archived");
             await Task.Delay(TimeSpan.FromSeconds(1), ct);
         }

@@ -75,14 +75,14 @@ public sealed partial class Recovery(Repo repo, string source, Action<string> lo
         var first = WalFileName.SegmentOf(chosen.Facts.Timeline, chosen.Facts.Start, segmentSize).Number(segmentSize);
         var onPath = archive.Files.Values.Where(f => path.Reads(f.Name) && f.Name.Number(segmentSize) >= first).ToList();
         var newest = onPath.MaxBy(f => f.Name.Number(segmentSize));
-        var newestArchived = onPath.Count == 0 ? (DateTimeOffset?)null : onPath.Max(f => f.Archived);
-        if (target.Time is { } time && (newest == null || time > newestArchived))
+        var newestWritten = onPath.Count == 0 ? (DateTimeOffset?)null : onPath.Max(f => f.Written);
+        if (target.Time is { } time && (newest == null || time > newestWritten))
             throw new RepositoryException(ErrorKind.NotFound, $"{target} is after the newest archived WAL of {source} (" +
-                (newest == null ? "none since the base backup" : $"{newest.Name}, archived {newestArchived:yyyy-MM-dd HH:mm:ss zzz}") +
+                (newest == null ? "none since the base backup" : $"{newest.Name}, written {newestWritten:yyyy-MM-dd HH:mm:ss zzz}") +
                 $"): WAL segment {path.Segment(newest == null ? first : newest.Name.Number(segmentSize) + 1)} is missing");
         // The replay needs every segment from the base backup's start to the one that reaches the target.
         var last = target.Lsn is { } lsn ? lsn.Value / (ulong)segmentSize
-            : target.Time is { } at ? onPath.Where(f => f.Archived >= at).Min(f => f.Name.Number(segmentSize))
+            : target.Time is { } at ? onPath.Where(f => f.Written >= at).Min(f => f.Name.Number(segmentSize))
             : newest?.Name.Number(segmentSize) ?? first;
         last = Math.Max(last, chosen.Facts.Stop.Value / (ulong)segmentSize);
         if (archive.FirstMissing(path, first, last) is { } missing)

@@ -105,9 +105,10 @@ public sealed class WalArchiver(Repo repo, string source, string? host, string? 
             var name = request.Length > 1 ? WalFileName.Parse(request[1]) : throw new IOException("no file named");
             switch (request[0])
             {
-                case "PUSH" when request.Length == 4:
+                case "PUSH" when request.Length is 4 or 5:
                     var hash = WalProtocol.ParseHash(request[3]);
-                    await PushAsync(name, hash, () => WalProtocol.RequestContentAsync(stream, name, request[2], hash, ct), ct);
+                    await PushAsync(name, hash, WalProtocol.ParseWritten(request),
+                        () => WalProtocol.RequestContentAsync(stream, name, request[2], hash, ct), ct);
                     await WalProtocol.WriteLineAsync(stream, "OK", ct);
                     break;
                 case "FETCH" when request.Length == 2:
@@ -134,7 +135,7 @@ public sealed class WalArchiver(Repo repo, string source, string? host, string? 
     /// different file under a name already archived is refused loudly: PostgreSQL never archives two versions of a
     /// segment. The bytes are asked for (<paramref name="receive"/>) only when no hash of that name is known: a file
     /// never seen, or one an earlier process archived, which is then compared with what is stored.</summary>
-    private async Task PushAsync(WalFileName name, Id hash, Func<Task<byte[]>> receive, CancellationToken ct)
+    private async Task PushAsync(WalFileName name, Id hash, DateTimeOffset written, Func<Task<byte[]>> receive, CancellationToken ct)
     {
         Id? known;
         Task<Id>? storing;
@@ -153,7 +154,7 @@ public sealed class WalArchiver(Repo repo, string source, string? host, string? 
             {
                 // Pushed ahead meanwhile, or by another client.
                 (known, storing, _) = Find(name.Name);
-                if (known == null && storing == null) storing = Enqueue(new WalFile(name, content, DateTimeOffset.Now));
+                if (known == null && storing == null) storing = Enqueue(new WalFile(name, content, written));
             }
         }
         // A failed batch throws here, and the client answers PostgreSQL with a failure: it keeps the file and retries.
@@ -238,11 +239,13 @@ public sealed class WalArchiver(Repo repo, string source, string? host, string? 
             {
                 if (!WalFileName.TryParse(name!, out var walName)) continue;
                 var path = Path.Combine(wal, walName.Name);
+                // A ready file is complete: PostgreSQL writes no more to it, so its mtime now is when it finished it.
+                var written = new DateTimeOffset(File.GetLastWriteTimeUtc(path));
                 lock (_gate)
                 {
                     if (_waiting >= BatchFiles) break;
                     if (!_archive.Files.ContainsKey(walName.Name) && !_inFlight.ContainsKey(walName.Name))
-                        Enqueue(new WalFile(walName, () => new FileStream(path, SequentialRead), DateTimeOffset.Now));
+                        Enqueue(new WalFile(walName, () => new FileStream(path, SequentialRead), written));
                 }
             }
         }

@@ -10,7 +10,8 @@ namespace BackupAgent.Pitr;
 /// <summary>
 /// What `wal-push` and `wal-fetch` (run by PostgreSQL as the database's user) say to the archiver (run as root,
 /// the only holder of the repository's key) over its Unix socket. One request a connection:
-/// "PUSH NAME LENGTH SHA256\n", answered "OK\n" once the file is durably in the repository, or "SEND\n" when the
+/// "PUSH NAME LENGTH SHA256 WRITTEN\n" (WRITTEN: the file's mtime in Unix milliseconds, when PostgreSQL finished it;
+/// the archiver records it as what a recovery from the file reaches at most), answered "OK\n" once the file is durably in the repository, or "SEND\n" when the
 /// archiver must see the bytes (it knows no hash of what it stored under that name), which the client then sends
 /// and which are answered the same way; "FETCH NAME\n", answered "OK LENGTH\n" and the bytes, or "MISSING\n";
 /// any failure is "ERR MESSAGE\n". The hash goes first because the archiver has usually stored the segment
@@ -70,10 +71,11 @@ public static class WalProtocol
     {
         await using var file = new FileStream(path, new FileStreamOptions { Options = FileOptions.SequentialScan, BufferSize = 0 });
         var length = file.Length;
+        var written = new DateTimeOffset(File.GetLastWriteTimeUtc(file.SafeFileHandle)).ToUnixTimeMilliseconds();
         var hash = await HashAsync(file, ct);
         using var socket = await ConnectAsync(socketPath, ct);
         await using var stream = new NetworkStream(socket, ownsSocket: false);
-        await WriteLineAsync(stream, $"PUSH {name} {length} {hash}", ct);
+        await WriteLineAsync(stream, $"PUSH {name} {length} {hash} {written}", ct);
         var answer = await ReadLineAsync(stream, ct);
         if (answer == "SEND")
         {
@@ -91,6 +93,12 @@ public static class WalProtocol
         for (int n; (n = await file.ReadAsync(buffer, ct)) > 0;) hash.AppendData(buffer, 0, n);
         return new Id(hash.GetHashAndReset());
     }
+
+    /// <summary>A PUSH's WRITTEN field; a push without one (a wal-push older than its archiver) counts as written now.</summary>
+    public static DateTimeOffset ParseWritten(string[] request) =>
+        request.Length < 5 ? DateTimeOffset.Now
+        : long.TryParse(request[4], NumberStyles.None, CultureInfo.InvariantCulture, out var ms) && ms <= DateTimeOffset.MaxValue.ToUnixTimeMilliseconds()
+            ? DateTimeOffset.FromUnixTimeMilliseconds(ms) : throw new IOException($"bad time '{request[4]}'");
 
     public static Id ParseHash(string hash) => Id.TryParse(hash, out var id) ? id : throw new IOException($"bad hash '{hash}'");
 

@@ -40,6 +40,9 @@ public enum ErrorKind
     OverwriteRefused,
     /// <summary>Cancelled: Ctrl-C, SIGTERM, or a deadline.</summary>
     Interrupted,
+    /// <summary>wal-fetch could not tell whether a file is in the WAL archive (the archiver, the storage or the
+    /// repository failed): PostgreSQL must stop recovering, not take it for the end of the archive.</summary>
+    ArchiveUnreadable,
 }
 
 /// <summary>An expected failure of a known kind, with a one-line message fit for a person (and never a secret in it).</summary>
@@ -81,6 +84,7 @@ public static class Failures
         ErrorKind.DrillFailed => "DrillFailed",
         ErrorKind.OverwriteRefused => "OverwriteRefused",
         ErrorKind.Interrupted => "Interrupted",
+        ErrorKind.ArchiveUnreadable => "ArchiveUnreadable",
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "a kind without an error name"),
     };
 

@@ -8,9 +8,10 @@ namespace Backups.Core.Wal;
 /// <summary>One archived file: its node (content, size) and the WAL snapshot that holds it.</summary>
 public sealed record ArchivedWal(WalFileName Name, Node Node, Snapshot Snapshot)
 {
-    /// <summary>When the archiver took the file in (its node's mtime): the snapshot's own time is its batch's, or
-    /// its day's last once the Retention step merged the day's batches.</summary>
-    public DateTimeOffset Archived => Node.ModTime.ToDateTimeOffset();
+    /// <summary>When PostgreSQL finished writing the file (its mtime in pg_wal, the node's mtime): no transaction
+    /// after it is in it, however late a backlog was archived. (An archiver before this one recorded when it took
+    /// the file in. The snapshot's own time is its batch's, or its day's last once Retention merged the batches.)</summary>
+    public DateTimeOffset Written => Node.ModTime.ToDateTimeOffset();
 }
 
 /// <summary>
@@ -45,7 +46,7 @@ public sealed class WalArchive
         if (newest == null) return null;
         var archive = new WalArchive();
         archive.Add(await TreeJson.LoadAsync(repo, newest.Tree, ct), newest);
-        return archive.Files.Values.MaxBy(f => f.Archived);
+        return archive.Files.Values.MaxBy(f => f.Written);
     }
 
     /// <summary>Takes in a WAL snapshot's files; a name the tree holds that is no WAL file name is damage.</summary>

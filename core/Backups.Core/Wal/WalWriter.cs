@@ -7,12 +7,13 @@ using Repo = Backups.Core.Repositories.Repository;
 
 namespace Backups.Core.Wal;
 
-/// <summary>One file PostgreSQL handed to archive_command (or that the archiver found ready ahead of it). Its bytes
-/// are read only when its batch is stored: a backlog waits in pg_wal, not in the archiver's memory.</summary>
-public sealed record WalFile(WalFileName Name, Func<Stream> Open, DateTimeOffset ModTime)
+/// <summary>One file PostgreSQL handed to archive_command (or that the archiver found ready ahead of it), and when
+/// PostgreSQL finished writing it (stored as its node's mtime). Its bytes are read only when its batch is stored:
+/// a backlog waits in pg_wal, not in the archiver's memory.</summary>
+public sealed record WalFile(WalFileName Name, Func<Stream> Open, DateTimeOffset Written)
 {
-    public WalFile(WalFileName name, byte[] content, DateTimeOffset modTime)
-        : this(name, () => new MemoryStream(content, writable: false), modTime)
+    public WalFile(WalFileName name, byte[] content, DateTimeOffset written)
+        : this(name, () => new MemoryStream(content, writable: false), written)
     {
     }
 }
@@ -51,7 +52,7 @@ public static class WalWriter
             async (i, token) =>
             {
                 await using var content = new WalStream(files[i].Open());
-                var node = await session.SaveFileAsync(content, files[i].Name.Name, files[i].ModTime, stats, token);
+                var node = await session.SaveFileAsync(content, files[i].Name.Name, files[i].Written, stats, token);
                 node.Mode = 0b110_000_000;
                 nodes[i] = node;
                 hashes[i] = content.Hash;

@@ -30,7 +30,8 @@ public sealed record FreshnessResult(
 /// <param name="AgeHours">Hours from the latest snapshot to <c>checkedAt</c>; null when there is none.</param>
 public sealed record SourceFreshness(string Name, DateTimeOffset? LatestSnapshotTime, string? LatestSnapshotId, double? AgeHours, bool Stale);
 
-/// <summary>A postgres-cluster source's WAL archive: the file archived last, when, and the source's recovery point
-/// objective (the nightly run records it in its facts snapshot's tags).</summary>
+/// <summary>A postgres-cluster source's WAL archive: its newest file, when PostgreSQL finished writing it (what a
+/// recovery can reach at most), and the source's recovery point objective (the nightly run records it in its facts
+/// snapshot's tags).</summary>
 /// <param name="NewestFile">Null when the source has no archived WAL at all (which is stale).</param>
-public sealed record WalFreshness(string Name, string? NewestFile, DateTimeOffset? ArchivedAt, double? AgeMinutes, double RpoMinutes, bool Stale);
+public sealed record WalFreshness(string Name, string? NewestFile, DateTimeOffset? WrittenAt, double? AgeMinutes, double RpoMinutes, bool Stale);

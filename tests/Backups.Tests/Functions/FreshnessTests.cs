@@ -93,7 +93,7 @@ public sealed class FreshnessTests(FreshnessRepository repository) : IClassFixtu
         var e = await Assert.ThrowsAsync<FunctionFailure>(() => new FreshnessFunction(environment).CheckAsync(new FreshnessInput(), SnapshotHistory.Invocation()));
 
         Assert.Equal("Backups.StaleWalArchive", e.ErrorType);
-        Assert.Matches(@"^WAL archive older than its RPO: cluster \(newest 000000010000000000000007 archived \d{4}-\d\d-\d\d \d\d:\d\d UTC, 2 h ago; RPO 10 min\)$", e.Message);
+        Assert.Matches(@"^WAL archive older than its RPO: cluster \(newest 000000010000000000000007 written \d{4}-\d\d-\d\d \d\d:\d\d UTC, 2 h ago; RPO 10 min\)$", e.Message);
     }
 
     [Fact]

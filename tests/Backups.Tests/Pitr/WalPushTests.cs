@@ -18,7 +18,8 @@ namespace Backups.Tests.Pitr;
 /// `wal-push` and the resident archiver, without a server: a push offers the file's hash first; a file the archiver
 /// stored itself is acknowledged on the hash alone, and a different file under its name is refused loudly on the
 /// hash alone; a file an earlier archiver stored (here in restic's content-defined chunks, as WAL was once cut) is
-/// compared by its bytes, whatever its chunks, the same bytes accepted and others refused.
+/// compared by its bytes, whatever its chunks, the same bytes accepted and others refused. `wal-fetch` tells the end
+/// of the archive from an archive it cannot read, in the exit codes PostgreSQL reads.
 /// </summary>
 public sealed class WalPushTests : IDisposable
 {
@@ -36,12 +37,7 @@ public sealed class WalPushTests : IDisposable
         var earlier = WalHistory.Segment(1);
         var earlierContent = Content(1, 2 * Chunker.DefaultMinSize + (1 << 20));
         Assert.True(await SaveInResticChunksAsync(repo, earlier, earlierContent) > 1, "the earlier segment is stored in one chunk");
-        var config = _dir.Combine("config.json");
-        await File.WriteAllTextAsync(config, $$"""
-            { "repository": "{{path}}", "password": { "value": "{{Repositories.Password}}" },
-              "sources": [ { "name": "{{Source}}", "kind": "postgres-cluster", "host": "127.0.0.1", "port": 5432, "user": "postgres",
-                             "password": { "value": "unused" } } ] }
-            """);
+        var config = await ConfigAsync(path);
         var socket = _dir.Combine("wal.sock");
         var agent = new Agent(path, Repositories.Password);
         var fresh = WalHistory.Segment(2);
@@ -78,6 +74,103 @@ public sealed class WalPushTests : IDisposable
         using var dumped = new MemoryStream();
         (await restic.RunAsync(["dump", snapshot, fresh.Name], stdout: dumped)).EnsureSuccess("restic dump");
         Assert.Equal(freshContent, dumped.ToArray());
+    }
+
+    /// <summary>What a recovery from a file can reach is the moment PostgreSQL finished it: a backlog archived hours
+    /// late (after an outage) must not make the archive look newer to pitr's checks and to the Freshness step.</summary>
+    [Fact]
+    public async Task The_archive_records_when_postgresql_finished_each_file_not_when_it_was_archived()
+    {
+        var path = _dir.Combine("repo");
+        await Repo.InitAsync(new LocalBackend(path), Repositories.Password);
+        var config = await ConfigAsync(path);
+        var socket = _dir.Combine("wal.sock");
+        var agent = new Agent(path, Repositories.Password);
+        var pushed = WalHistory.Segment(1);
+        var ahead = WalHistory.Segment(2);
+        var pushedWritten = DateTime.UtcNow.AddHours(-3);
+        var aheadWritten = DateTime.UtcNow.AddHours(-2);
+        var wal = Directory.CreateDirectory(_dir.Combine("pgdata", "pg_wal", "archive_status")).Parent!.FullName;
+        await File.WriteAllBytesAsync(Path.Combine(wal, ahead.Name), WalHistory.Content(2));
+        File.SetLastWriteTimeUtc(Path.Combine(wal, ahead.Name), aheadWritten);
+        await File.WriteAllTextAsync(Path.Combine(wal, "archive_status", ahead.Name + ".ready"), "");
+
+        using (await Archiver.StartAsync(config, socket, _dir.Combine("pgdata")))
+        {
+            var file = _dir.Combine(pushed.Name);
+            await File.WriteAllBytesAsync(file, WalHistory.Content(1));
+            File.SetLastWriteTimeUtc(file, pushedWritten);
+            Assert.Equal(0, (await agent.RunAsync(["wal-push", "--socket", socket, file])).ExitCode);
+            // The file in pg_wal is stored ahead of any push.
+            for (var i = 0; !(await LoadArchiveAsync(path)).Files.ContainsKey(ahead.Name); i++)
+            {
+                Assert.True(i < 100, "the ready file in pg_wal was not stored ahead");
+                await Task.Delay(200);
+            }
+        }
+
+        var archive = await LoadArchiveAsync(path);
+        Assert.InRange(archive.Files[pushed.Name].Written - pushedWritten, TimeSpan.FromMilliseconds(-1), TimeSpan.FromMilliseconds(1));
+        Assert.Equal(aheadWritten, archive.Files[ahead.Name].Written.UtcDateTime);
+    }
+
+    private static async Task<WalArchive> LoadArchiveAsync(string path)
+    {
+        var repo = await Repo.OpenAsync(new LocalBackend(path), Repositories.Password);
+        await repo.LoadIndexAsync(default);
+        return await WalArchive.LoadAsync(repo, Source, await repo.LoadSnapshotsAsync(default), default);
+    }
+
+    private async Task<string> ConfigAsync(string repository)
+    {
+        var config = _dir.Combine("config.json");
+        await File.WriteAllTextAsync(config, $$"""
+            { "repository": "{{repository}}", "password": { "value": "{{Repositories.Password}}" },
+              "sources": [ { "name": "{{Source}}", "kind": "postgres-cluster", "host": "127.0.0.1", "port": 5432, "user": "postgres",
+                             "password": { "value": "unused" } } ] }
+            """);
+        return config;
+    }
+
+    [Fact]
+    public async Task Wal_fetch_exits_14_at_the_end_of_the_archive_and_above_125_when_the_archive_cannot_be_read()
+    {
+        var path = _dir.Combine("repo");
+        await Repo.InitAsync(new LocalBackend(path), Repositories.Password);
+        var config = await ConfigAsync(path);
+        var socket = _dir.Combine("wal.sock");
+        var agent = new Agent(path, Repositories.Password);
+        var segment = WalHistory.Segment(1);
+        var content = Content(3, 1 << 20);
+        var destination = _dir.Combine("RECOVERYXLOG");
+        Task<ProcessResult> FetchAsync(string name) => agent.RunAsync(["wal-fetch", "--socket", socket, name, destination]);
+        async Task AssertRecoveryStopsAsync(ProcessResult fetch, string why)
+        {
+            // PostgreSQL aborts recovery on an exit status above 125; any lower one reads as "no such file".
+            Assert.True(fetch.ExitCode == 126, $"{why}: exit {fetch.ExitCode}, {fetch.Stderr}");
+            Assert.Contains("recovery must stop", fetch.Stderr);
+            Assert.False(File.Exists(destination), why);
+        }
+
+        await AssertRecoveryStopsAsync(await FetchAsync(segment.Name), "no archiver listens");
+        using (await Archiver.StartAsync(config, socket))
+        {
+            Assert.Equal(0, (await PushAsync(agent, socket, segment, content)).ExitCode);
+            Assert.Equal(0, (await FetchAsync(segment.Name)).ExitCode);
+            Assert.Equal(content, await File.ReadAllBytesAsync(destination));
+            File.Delete(destination);
+            foreach (var missing in new[] { WalHistory.Segment(2).Name, "00000002.history" })
+            {
+                var end = await FetchAsync(missing);
+                Assert.True(end.ExitCode == 14, $"{missing}: exit {end.ExitCode}, {end.Stderr}");
+                Assert.False(File.Exists(destination));
+            }
+            await AssertRecoveryStopsAsync(await agent.RunAsync(["wal-fetch", "--socket", socket, segment.Name]), "no destination given");
+
+            foreach (var pack in Directory.EnumerateFiles(Path.Combine(path, "data"), "*", SearchOption.AllDirectories)) File.Delete(pack);
+            await AssertRecoveryStopsAsync(await FetchAsync(segment.Name), "the segment's pack is gone");
+        }
+        Assert.Empty(Directory.EnumerateFiles(_dir.Path, "*.partial-fetch"));
     }
 
     private static byte[] Content(int seed, int length)
@@ -134,10 +227,11 @@ public sealed class WalPushTests : IDisposable
     /// <summary>The archiver as its systemd unit runs it (no pg_wal to read ahead in), listening once this returns.</summary>
     private sealed class Archiver(Process process, StringBuilder log) : IDisposable
     {
-        public static async Task<Archiver> StartAsync(string config, string socket)
+        public static async Task<Archiver> StartAsync(string config, string socket, string? pgdata = null)
         {
             var psi = new ProcessStartInfo(Agent.Program) { RedirectStandardOutput = true, RedirectStandardError = true };
             foreach (var a in new[] { "archiver", "--config", config, "--socket", socket }) psi.ArgumentList.Add(a);
+            if (pgdata != null) foreach (var a in new[] { "--pgdata", pgdata }) psi.ArgumentList.Add(a);
             var process = Process.Start(psi)!;
             var log = new StringBuilder();
             process.OutputDataReceived += (_, e) => { lock (log) log.AppendLine(e.Data); };

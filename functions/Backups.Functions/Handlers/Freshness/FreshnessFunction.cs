@@ -14,7 +14,8 @@ namespace Backups.Functions.Handlers.Freshness;
 /// otherwise): a Step Functions Catch on that name routes straight to Notify with the message as the cause,
 /// and a scheduled run outside any workflow still shows up as a failed invocation (and its alarm).
 /// A postgres-cluster source is also held to its recovery point objective: the file its WAL archive received
-/// last must be younger than the RPO its nightly run recorded, else <see cref="StaleWalError"/>. Its WAL
+/// last must have been written by PostgreSQL within the RPO its nightly run recorded (a backlog archived late after an
+/// outage is still as old as its writes), else <see cref="StaleWalError"/>. Its WAL
 /// batches do not count as its nightly snapshots, which they would otherwise always make look fresh.
 /// </summary>
 public sealed class FreshnessFunction(FunctionEnvironment environment)
@@ -67,12 +68,12 @@ public sealed class FreshnessFunction(FunctionEnvironment environment)
         var result = new List<WalFreshness>();
         foreach (var name in clusters)
         {
-            var rpo = snapshots.Where(s => SnapshotSource.Of(s) == name && PgSnapshots.Rpo(s) != null).MaxBy(s => s.Time) is { } s
-                ? PgSnapshots.Rpo(s)!.Value : PgSnapshots.DefaultRpo;
+            var rpo = snapshots.Where(s => SnapshotSource.Of(s) == name).Select(s => (s.Time, Rpo: PgSnapshots.Rpo(s)))
+                .Where(r => r.Rpo != null).MaxBy(r => r.Time).Rpo ?? PgSnapshots.DefaultRpo;
             var newest = await WalArchive.NewestAsync(repo, name, snapshots, ct);
-            var archived = newest?.Archived;
-            double? age = archived is { } a ? (now - a).TotalMinutes : null;
-            result.Add(new WalFreshness(name, newest?.Name.Name, archived, age, rpo.TotalMinutes, age is not { } m || m > rpo.TotalMinutes));
+            var written = newest?.Written;
+            double? age = written is { } w ? (now - w).TotalMinutes : null;
+            result.Add(new WalFreshness(name, newest?.Name.Name, written, age, rpo.TotalMinutes, age is not { } m || m > rpo.TotalMinutes));
         }
         return result;
     }
@@ -86,8 +87,8 @@ public sealed class FreshnessFunction(FunctionEnvironment environment)
     }
 
     private static string Describe(List<WalFreshness> stale) => "WAL archive older than its RPO: " + string.Join(", ", stale.Select(w =>
-        w.ArchivedAt is { } t
-            ? $"{w.Name} (newest {w.NewestFile} archived {t.UtcDateTime:yyyy-MM-dd HH:mm} UTC, {Minutes(w.AgeMinutes!.Value)} ago; RPO {Minutes(w.RpoMinutes)})"
+        w.WrittenAt is { } t
+            ? $"{w.Name} (newest {w.NewestFile} written {t.UtcDateTime:yyyy-MM-dd HH:mm} UTC, {Minutes(w.AgeMinutes!.Value)} ago; RPO {Minutes(w.RpoMinutes)})"
             : $"{w.Name} (no archived WAL; RPO {Minutes(w.RpoMinutes)})"));
 
     private static string Minutes(double minutes) => minutes >= 120 ? $"{minutes / 60:0.#} h" : $"{minutes:0.#} min";
