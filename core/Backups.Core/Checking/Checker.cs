@@ -197,17 +197,10 @@ public sealed class Checker
     }
 
     /// <summary>An archived WAL file's bytes (a timeline's history), through this check's own index.</summary>
-    private async Task<byte[]> ReadWalAsync(ArchivedWal file, CancellationToken ct)
-    {
-        using var content = new MemoryStream();
-        foreach (var id in file.Node.Content ?? [])
-        {
-            if (!_index.TryGet(BlobType.Data, id, out var blob))
-                throw new RepositoryException(ErrorKind.Damaged, $"data blob {id} of WAL file {file.Name} is not in the index");
-            content.Write(await _repo.LoadBlobAsync(id, _index.Location(blob), ct));
-        }
-        return content.ToArray();
-    }
+    private Task<byte[]> ReadWalAsync(ArchivedWal file, CancellationToken ct) =>
+        WalArchive.ReadAsync(file, (id, token) => _index.TryGet(BlobType.Data, id, out var blob)
+            ? _repo.LoadBlobAsync(id, _index.Location(blob), token)
+            : throw new RepositoryException(ErrorKind.Damaged, $"data blob {id} of WAL file {file.Name} is not in the index"), ct);
 
     /// <summary>Level by level, each tree once: it is indexed, loads, parses, and what it names is indexed. The trees
     /// named in <paramref name="keep"/> are kept there.</summary>

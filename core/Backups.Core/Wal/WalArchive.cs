@@ -73,7 +73,12 @@ public sealed class WalArchive
     }
 
     /// <summary>An archived file's bytes.</summary>
-    public static async Task<byte[]> ReadAsync(Repo repo, ArchivedWal archived, CancellationToken ct)
+    public static Task<byte[]> ReadAsync(Repo repo, ArchivedWal archived, CancellationToken ct) =>
+        ReadAsync(archived, (id, token) => repo.LoadBlobAsync(BlobType.Data, id, token), ct);
+
+    /// <summary>An archived file's bytes, its blobs loaded by <paramref name="loadBlob"/> (check finds them through an
+    /// index of its own); a file longer than any WAL file, or whose blobs do not add up to its size, is damage.</summary>
+    public static async Task<byte[]> ReadAsync(ArchivedWal archived, Func<Id, CancellationToken, Task<byte[]>> loadBlob, CancellationToken ct)
     {
         if (archived.Node.Size > MaxFileLength)
             throw new RepositoryException(ErrorKind.Damaged, $"{archived.Name} claims {archived.Node.Size} bytes, more than any WAL file holds");
@@ -81,7 +86,7 @@ public sealed class WalArchive
         var at = 0;
         foreach (var id in archived.Node.Content ?? [])
         {
-            var blob = await repo.LoadBlobAsync(BlobType.Data, id, ct);
+            var blob = await loadBlob(id, ct);
             if (at + blob.Length > content.Length)
                 throw new RepositoryException(ErrorKind.Damaged, $"{archived.Name} is longer than its recorded size");
             blob.CopyTo(content, at);
