@@ -220,7 +220,8 @@ public sealed class Archiver(Repo repo, ContentSaver content, Exclusions exclusi
             Group = UnixNames.Group(s.Gid),
             Inode = s.Inode,
             DeviceId = s.Device,
-            Links = s.Links,
+            // As restic 0.14 records it: not for directories, FIFOs and sockets, whose trees are then restic's own.
+            Links = s.NodeType is Node.File or Node.Symlink or Node.Dev or Node.CharDev ? s.Links : 0,
         };
         switch (node.Type)
         {
