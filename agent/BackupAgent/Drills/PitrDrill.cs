@@ -68,8 +68,14 @@ public static class PitrDrill
         var until = moment + TimeSpan.FromSeconds(archiveTimeoutSeconds) + PushMargin;
         for (var told = false; DateTimeOffset.Now < until; told = true)
         {
-            await repo.LoadIndexAsync(ct);
-            if (await WalArchive.NewestAsync(repo, source, await repo.LoadSnapshotsAsync(ct), ct) is { } newest && newest.Written > moment) return;
+            // Only a batch stored after the moment can hold a file written after it: the index and a tree are read
+            // only once there is one.
+            var snapshots = await repo.LoadSnapshotsAsync(ct);
+            if (snapshots.Any(s => SnapshotSource.Of(s) == source && PgSnapshots.IsWal(s) && s.Time > moment))
+            {
+                await repo.LoadIndexAsync(ct);
+                if (await WalArchive.NewestAsync(repo, source, snapshots, ct) is { } newest && newest.Written > moment) return;
+            }
             if (!told) log($"waiting until {until:HH:mm:ss} for the WAL past {moment:HH:mm:ss.ffffff} to be archived");
             await Task.Delay(TimeSpan.FromSeconds(1), ct);
         }

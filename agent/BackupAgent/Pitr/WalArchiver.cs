@@ -239,13 +239,12 @@ public sealed class WalArchiver(Repo repo, string source, string? host, string? 
             {
                 if (!WalFileName.TryParse(name!, out var walName)) continue;
                 var path = Path.Combine(wal, walName.Name);
-                // A ready file is complete: PostgreSQL writes no more to it, so its mtime now is when it finished it.
-                var written = new DateTimeOffset(File.GetLastWriteTimeUtc(path));
                 lock (_gate)
                 {
                     if (_waiting >= BatchFiles) break;
+                    // A ready file is complete: PostgreSQL writes no more to it, so its mtime now is when it finished it.
                     if (!_archive.Files.ContainsKey(walName.Name) && !_inFlight.ContainsKey(walName.Name))
-                        Enqueue(new WalFile(walName, () => new FileStream(path, SequentialRead), written));
+                        Enqueue(new WalFile(walName, () => new FileStream(path, SequentialRead), new DateTimeOffset(File.GetLastWriteTimeUtc(path))));
                 }
             }
         }
