@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using Backups.Core.Chunking;
+using Backups.Core.Compression;
 using Repo = Backups.Core.Repositories.Repository;
 
 namespace Backups.Core.Archiving;
@@ -12,12 +13,12 @@ namespace Backups.Core.Archiving;
 public sealed class ContentSaver : IAsyncDisposable
 {
     private readonly Repo _repo;
-    private readonly Channel<(Chunk Chunk, SourceStats Stats, TaskCompletionSource<Id> Result)> _queue;
+    private readonly Channel<(Chunk Chunk, ContentKind Kind, SourceStats Stats, TaskCompletionSource<Id> Result)> _queue;
     private readonly Task[] _workers;
     public ContentSaver(Repo repo, int workers, CancellationToken ct)
     {
         _repo = repo;
-        _queue = Channel.CreateBounded<(Chunk, SourceStats, TaskCompletionSource<Id>)>(new BoundedChannelOptions(workers)
+        _queue = Channel.CreateBounded<(Chunk, ContentKind, SourceStats, TaskCompletionSource<Id>)>(new BoundedChannelOptions(workers)
         {
             SingleWriter = false, SingleReader = false,
         });
@@ -26,12 +27,12 @@ public sealed class ContentSaver : IAsyncDisposable
 
     private async Task WorkAsync(CancellationToken ct)
     {
-        await foreach (var (chunk, stats, result) in _queue.Reader.ReadAllAsync(ct))
+        await foreach (var (chunk, kind, stats, result) in _queue.Reader.ReadAllAsync(ct))
         {
             try
             {
                 var (id, length) = (Id.Hash(chunk.Data.Span), chunk.Length);
-                if (await _repo.SaveBlobAsync(BlobType.Data, id, chunk.Data, chunk, ct) is { } stored) stats.Added(stored, length);
+                if (await _repo.SaveBlobAsync(BlobType.Data, id, chunk.Data, chunk, kind, ct) is { } stored) stats.Added(stored, length);
                 result.SetResult(id);
             }
             catch (Exception e)
@@ -47,6 +48,7 @@ public sealed class ContentSaver : IAsyncDisposable
     {
         var results = new List<Task<Id>>();
         long size = 0;
+        var kind = (source as SegmentedStream)?.Content ?? ContentKind.General;
         using (var chunker = new Chunker(_repo.Polynomial, source))
         {
             while (await chunker.NextAsync(ct) is { } chunk)
@@ -56,7 +58,7 @@ public sealed class ContentSaver : IAsyncDisposable
                 stats.Read(chunk.Length);
                 try
                 {
-                    await _queue.Writer.WriteAsync((chunk, stats, result), ct);
+                    await _queue.Writer.WriteAsync((chunk, kind, stats, result), ct);
                 }
                 catch
                 {

@@ -1,3 +1,5 @@
+using Backups.Core.Compression;
+
 namespace Backups.Core.Chunking;
 
 /// <summary>
@@ -13,6 +15,9 @@ public abstract class SegmentedStream : Stream
 
     /// <summary>The chunk sizes that suit the content.</summary>
     public virtual ChunkSizes ChunkSizes => ChunkSizes.Restic;
+
+    /// <summary>What the content is, for the compressor.</summary>
+    public virtual ContentKind Content => ContentKind.General;
 
     public override bool CanRead => true;
     public override bool CanSeek => false;

@@ -6,6 +6,10 @@ namespace Backups.Core.Compression;
 /// <summary>restic's compression modes for data blobs (trees and unpacked files are always compressed in v2).</summary>
 public enum CompressionMode { Auto, Off, Max }
 
+/// <summary>What the content is, where the fast level's match search should suit it (<see cref="CompressionMode.Max"/>
+/// and <see cref="CompressionMode.Off"/> mean the same for every kind).</summary>
+public enum ContentKind { General, Wal }
+
 /// <summary>
 /// zstd frames without checksums, as restic writes them. Compressors hold large internal state, so each
 /// thread keeps its own instead of creating one per blob.
@@ -13,6 +17,7 @@ public enum CompressionMode { Auto, Off, Max }
 public static class Zstd
 {
     [ThreadStatic] private static Compressor? _fast;
+    [ThreadStatic] private static Compressor? _wal;
     [ThreadStatic] private static Compressor? _max;
     [ThreadStatic] private static Decompressor? _decompressor;
 
@@ -22,16 +27,24 @@ public static class Zstd
     public const int FastLevel = 1;
     public const int MaxLevel = 19;
 
-    private static Compressor Get(CompressionMode mode)
+    // WAL is mostly page images and row tuples whose repeats are short: matches from 5 bytes (the fast level looks
+    // for 6) stored pgbench WAL 6% smaller at the same speed, smaller than level 3 (measured over 336 MiB in 4 MiB
+    // pieces: 119.6 against 127.3 MiB per GiB at level 1 and 121.2 at level 3). On a pgbench SQL dump it stored 6.5%
+    // more, on shared libraries 4.6% less: so only for WAL.
+    private const int WalMinMatch = 5;
+
+    private static Compressor Get(CompressionMode mode, ContentKind kind)
     {
         if (mode == CompressionMode.Max) return _max ??= Create(MaxLevel);
+        if (kind == ContentKind.Wal) return _wal ??= Create(FastLevel, WalMinMatch);
         return _fast ??= Create(FastLevel);
     }
 
-    private static Compressor Create(int level)
+    private static Compressor Create(int level, int minMatch = 0)
     {
         var c = new Compressor(level);
         c.SetParameter(ZSTD_cParameter.ZSTD_c_checksumFlag, 0);
+        if (minMatch > 0) c.SetParameter(ZSTD_cParameter.ZSTD_c_minMatch, minMatch);
         return c;
     }
 
@@ -39,9 +52,10 @@ public static class Zstd
 
     /// <summary>Compresses into <paramref name="destination"/>; returns the length, or -1 when the result
     /// would not be smaller than the input (the caller then stores the plaintext).</summary>
-    public static int TryCompress(ReadOnlySpan<byte> source, Span<byte> destination, CompressionMode mode)
+    public static int TryCompress(ReadOnlySpan<byte> source, Span<byte> destination, CompressionMode mode,
+        ContentKind kind = ContentKind.General)
     {
-        var compressor = Get(mode);
+        var compressor = Get(mode, kind);
         // In auto mode a big blob whose first 64 KiB do not shrink by 3% (random data, media, archives) is
         // stored as it is: compressing all of it to find that out costs a sixth of a backup's CPU.
         if (mode == CompressionMode.Auto && source.Length >= 2 * ProbeLength
@@ -54,7 +68,7 @@ public static class Zstd
     private const int ProbeLength = 64 * 1024;
 
     public static byte[] Compress(ReadOnlySpan<byte> source, CompressionMode mode = CompressionMode.Auto) =>
-        Get(mode).Wrap(source).ToArray();
+        Get(mode, ContentKind.General).Wrap(source).ToArray();
 
     /// <summary>
     /// The most one frame may decompress to; what a repository declares beyond it is damage, refused before anything

@@ -56,24 +56,25 @@ internal sealed class Packer : IAsyncDisposable
     /// go as soon as the blob is sealed, before any wait for the packing stage, so a waiting saver holds one buffer,
     /// not two.</summary>
     /// <returns>The blob's stored length when it was new, else null.</returns>
-    public async ValueTask<int?> SaveAsync(BlobType type, Id id, ReadOnlyMemory<byte> plaintext, IDisposable? owner, CancellationToken ct)
+    public async ValueTask<int?> SaveAsync(BlobType type, Id id, ReadOnlyMemory<byte> plaintext, IDisposable? owner, ContentKind kind,
+        CancellationToken ct)
     {
         SealedBlob? blob;
-        using (owner) blob = TrySeal(type, id, plaintext.Span);
+        using (owner) blob = TrySeal(type, id, plaintext.Span, kind);
         if (blob is not { } b) return null;
         await AddAsync(b, ct);
         return (int)b.Entry.Length;
     }
 
     /// <summary>Compresses and encrypts a new blob into a buffer of its own, or returns null when it is known.</summary>
-    private SealedBlob? TrySeal(BlobType type, Id id, ReadOnlySpan<byte> plaintext)
+    private SealedBlob? TrySeal(BlobType type, Id id, ReadOnlySpan<byte> plaintext, ContentKind kind)
     {
         ThrowIfFailed();
         // Under the lock that also moves stored blobs from pending into the index: checked apart, a blob could
         // leave pending between the two checks and be stored twice.
         lock (_pending)
             if (_repo.Index.Has(type, id) || !_pending.Add((type, id))) return null;
-        return Seal(type, id, plaintext);
+        return Seal(type, id, plaintext, kind);
     }
 
     /// <summary>
@@ -85,7 +86,7 @@ internal sealed class Packer : IAsyncDisposable
     {
         ThrowIfFailed();
         if (stored.IsEmpty || (_repo.Compresses && entry.Type == BlobType.Tree && entry.UncompressedLength == 0))
-            return AddAsync(Seal(entry.Type, entry.Id, plaintext), ct);
+            return AddAsync(Seal(entry.Type, entry.Id, plaintext, ContentKind.General), ct);
         var segment = BufferPool.Large.Rent(stored.Length);
         stored.CopyTo(segment);
         return AddAsync(new SealedBlob(entry, segment), ct);
@@ -112,7 +113,7 @@ internal sealed class Packer : IAsyncDisposable
     }
 
     /// <summary>Compresses (when it pays) and encrypts a blob into a pooled buffer of its own.</summary>
-    private SealedBlob Seal(BlobType type, Id id, ReadOnlySpan<byte> plaintext)
+    private SealedBlob Seal(BlobType type, Id id, ReadOnlySpan<byte> plaintext, ContentKind kind)
     {
         var compress = _repo.Compresses && (type == BlobType.Tree || _repo.Compression != CompressionMode.Off);
         var segment = BufferPool.Large.Rent((compress ? Zstd.Bound(plaintext.Length) : plaintext.Length) + CryptoKey.Overhead);
@@ -120,7 +121,9 @@ internal sealed class Packer : IAsyncDisposable
         {
             // Compress straight to where the ciphertext goes, then encrypt in place.
             var payload = segment.AsSpan(CryptoKey.IvSize, segment.Length - CryptoKey.Overhead);
-            var n = Zstd.TryCompress(plaintext, payload, type == BlobType.Tree ? CompressionMode.Auto : _repo.Compression);
+            var n = type == BlobType.Tree
+                ? Zstd.TryCompress(plaintext, payload, CompressionMode.Auto)
+                : Zstd.TryCompress(plaintext, payload, _repo.Compression, kind);
             if (n > 0)
             {
                 _repo.Key.Seal(payload[..n], segment.AsSpan(0, n + CryptoKey.Overhead));

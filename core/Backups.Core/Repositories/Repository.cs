@@ -365,8 +365,9 @@ public sealed class Repository : IAsyncDisposable
     /// store then holds one buffer, not two.
     /// </summary>
     /// <returns>The blob's stored length when it was new, else null.</returns>
-    public ValueTask<int?> SaveBlobAsync(BlobType type, Id id, ReadOnlyMemory<byte> plaintext, IDisposable? owner = null, CancellationToken ct = default) =>
-        Packer.SaveAsync(type, id, plaintext, owner, ct);
+    public ValueTask<int?> SaveBlobAsync(BlobType type, Id id, ReadOnlyMemory<byte> plaintext, IDisposable? owner = null,
+        ContentKind kind = ContentKind.General, CancellationToken ct = default) =>
+        Packer.SaveAsync(type, id, plaintext, owner, kind, ct);
 
     /// <summary>Puts a verified blob read from a pack into a new pack, whatever the index says (prune's repack);
     /// without its stored form (empty), it is sealed anew from the plaintext.</summary>

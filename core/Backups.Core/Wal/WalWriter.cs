@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using Backups.Core.Archiving;
 using Backups.Core.Chunking;
+using Backups.Core.Compression;
 using Backups.Core.Snapshots;
 using Backups.Core.Trees;
 using Repo = Backups.Core.Repositories.Repository;
@@ -72,6 +73,8 @@ public static class WalWriter
         private Id? _whole;
 
         public override ChunkSizes ChunkSizes => Pieces;
+
+        public override ContentKind Content => ContentKind.Wal;
 
         /// <summary>The SHA-256 of everything read, once the end was read.</summary>
         public Id Hash => _whole ?? throw new InvalidOperationException("the WAL file was not read to its end");
