@@ -129,37 +129,52 @@ public sealed unsafe class DirectoryHandle : IDisposable
 
     /// <summary>A new, empty regular file in place of whatever had the name; never a write through a symlink or
     /// into a file that other names (hard links) share. Open for reading too: a restore may verify what it wrote.</summary>
-    public SafeFileHandle CreateFile(string name)
-    {
-        Remove(name);
-        return new(OpenAt(_fd, name, Native.ORdWr | Native.OCreat | Native.OExcl | Native.ONoFollow | Native.OCloExec,
-            0b110_000_000, PathOf(name)), ownsHandle: true);
-    }
+    public SafeFileHandle CreateFile(string name) =>
+        new(InPlaceOf(name, "open", p => Native.openat(_fd, p,
+            Native.ORdWr | Native.OCreat | Native.OExcl | Native.ONoFollow | Native.OCloExec, 0b110_000_000)), ownsHandle: true);
 
     public void CreateSymlink(string name, string target)
     {
-        Remove(name);
         fixed (byte* t = FileName.EncodeZ(target))
-        fixed (byte* p = FileName.EncodeZ(name))
-            if (Native.symlinkat(t, _fd, p) != 0) throw Native.Error("create symlink", PathOf(name));
+        {
+            var to = t;
+            InPlaceOf(name, "create symlink", p => Native.symlinkat(to, _fd, p));
+        }
     }
 
     /// <summary>A FIFO or a device node (type bits of <paramref name="type"/>), in place of whatever had the name.</summary>
-    public void CreateNode(string name, uint type, ulong device)
-    {
-        Remove(name);
-        fixed (byte* p = FileName.EncodeZ(name))
-            if (Native.mknodat(_fd, p, type | 0b110_000_000, device) != 0) throw Native.Error("create", PathOf(name));
-    }
+    public void CreateNode(string name, uint type, ulong device) =>
+        InPlaceOf(name, "create", p => Native.mknodat(_fd, p, type | 0b110_000_000, device));
 
     /// <summary>Another name for an opened file (a hard link), in place of whatever had the name.</summary>
     public void Link(SafeFileHandle file, string name)
     {
-        Remove(name);
         // linkat through /proc names the opened file itself, whatever happened to its path since.
-        fixed (byte* from = FileName.EncodeZ($"/proc/self/fd/{file.DangerousGetHandle()}"))
+        fixed (byte* f = FileName.EncodeZ($"/proc/self/fd/{file.DangerousGetHandle()}"))
+        {
+            var from = f;
+            InPlaceOf(name, "create hard link", p => Native.linkat(Native.AtFdCwd, from, _fd, p, Native.AtSymlinkFollow));
+        }
+    }
+
+    private delegate int MakeEntry(byte* name);
+
+    /// <summary>Makes an entry with a call that fails when the name is taken (it never writes through what holds
+    /// it); only then is that removed and the call made again. Into a fresh target, as most restores go, nothing is in
+    /// the way: removing first would cost a failed unlink for every entry.</summary>
+    /// <returns>What the call returned (a descriptor, or 0).</returns>
+    private int InPlaceOf(string name, string what, MakeEntry make)
+    {
         fixed (byte* p = FileName.EncodeZ(name))
-            if (Native.linkat(Native.AtFdCwd, from, _fd, p, Native.AtSymlinkFollow) != 0) throw Native.Error("create hard link", PathOf(name));
+        {
+            var result = make(p);
+            if (result >= 0) return result;
+            var error = Native.Error(what, PathOf(name));
+            if (!error.Is(Native.EEXIST)) throw error;
+            Remove(name);
+            result = make(p);
+            return result >= 0 ? result : throw Native.Error(what, PathOf(name));
+        }
     }
 
     /// <summary>Removes an entry of any type, a directory with everything in it; a missing one is no error.</summary>
