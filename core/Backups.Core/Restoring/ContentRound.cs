@@ -15,9 +15,10 @@ namespace Backups.Core.Restoring;
 /// uses it. An all-zero blob is not written: the pre-sized file already reads zeros there, and stays sparse. A
 /// file is finished (checked when asked, its metadata set, closed) by the read that writes its last piece. Rounds
 /// bound the open descriptors and the bookkeeping, whatever the size of the snapshot; a pack that holds blobs of
-/// two rounds is read in both, each time only the ranges needed.
+/// two rounds is read in both, each time only the ranges needed. Rounds fetched side by side take their reads from
+/// one shared set of slots, <paramref name="reads"/> (of <paramref name="slots"/>).
 /// </summary>
-internal sealed class ContentRound(Repo repo, RestoreOptions options)
+internal sealed class ContentRound(Repo repo, RestoreOptions options, SemaphoreSlim reads, int slots)
 {
     private const int Window = 8 << 20;
     // Offsets to write are held per blob; past this many the round is fetched early, files or not.
@@ -71,16 +72,26 @@ internal sealed class ContentRound(Repo repo, RestoreOptions options)
             foreach (var file in _files)
                 if (file.Content.Count == 0) finish(file);
             // The unit of work is one ranged read, not one pack: a few big packs are read in parallel too.
-            var reads = _blobs.GroupBy(b => b.Value.Location.Pack).SelectMany(pack =>
+            var windows = _blobs.GroupBy(b => b.Value.Location.Pack).SelectMany(pack =>
             {
                 KeyValuePair<Id, (BlobLocation Location, List<(RestoringFile File, long Offset)> Targets)>[] blobs =
                     [.. pack.OrderBy(b => b.Value.Location.Offset)];
                 PackSpan[] spans = [.. blobs.Select(b => new PackSpan(b.Value.Location.Offset, b.Value.Location.Length))];
                 return PackStream.Plan(spans, Window).Select(window => (Pack: pack.Key, Blobs: blobs, Spans: spans, Window: window));
             }).ToList();
-            await Parallel.ForEachAsync(reads, new ParallelOptions { MaxDegreeOfParallelism = options.Packs ?? repo.Backend.Connections ?? RestoreOptions.LocalPacks,
-                CancellationToken = ct },
-                (read, token) => new ValueTask(ReadAsync(read.Pack, read.Blobs, read.Spans, read.Window, finish, token)));
+            await Parallel.ForEachAsync(windows, new ParallelOptions { MaxDegreeOfParallelism = slots, CancellationToken = ct },
+                async (read, token) =>
+                {
+                    await reads.WaitAsync(token);
+                    try
+                    {
+                        await ReadAsync(read.Pack, read.Blobs, read.Spans, read.Window, finish, token);
+                    }
+                    finally
+                    {
+                        reads.Release();
+                    }
+                });
             return _files.Sum(f => f.Length);
         }
         finally

@@ -20,12 +20,18 @@ public sealed class Restorer(Repo repo, RestoreOptions? options = null)
     private const int MaxOpenLinkGroups = 1000;
     private readonly RestoreOptions _options = options ?? new RestoreOptions();
     private readonly Dictionary<(ulong Inode, ulong Device), LinkGroup> _links = [];
+    // Rounds fetched at once while the walk makes the next one's files: a round's last reads alone leave the cores
+    // idle unless the next round's reads start beside them. Reads of all rounds share one set of slots, so the
+    // windows in memory do not grow with it; each round keeps its files open (FilesPerRound descriptors).
+    private const int RoundsFetching = 2;
+    private readonly Queue<Task> _fetching = new();
     private ContentRound? _round;
-    // The round being fetched while the walk makes the next one's files.
-    private Task _fetching = Task.CompletedTask;
+    private SemaphoreSlim? _reads;
+    private int _slots;
+    private long _bytes;
 
     public long Files { get; private set; }
-    public long Bytes { get; private set; }
+    public long Bytes => Interlocked.Read(ref _bytes);
 
     public async Task RestoreAsync(Id tree, string target, CancellationToken ct = default)
     {
@@ -34,17 +40,20 @@ public sealed class Restorer(Repo repo, RestoreOptions? options = null)
             throw new RepositoryException(ErrorKind.InvalidArgument, $"cannot restore into {target}: it is a file, not a directory");
         Directory.CreateDirectory(full);
         using var root = new LazyDirectory(() => DirectoryHandle.Open(full));
-        _round = new ContentRound(repo, _options);
+        _slots = _options.Packs ?? repo.Backend.Connections ?? RestoreOptions.LocalPacks;
+        using var reads = _reads = new SemaphoreSlim(_slots);
+        _round = new ContentRound(repo, _options, reads, _slots);
         try
         {
             await RestoreTreeAsync(tree, root, "", ct);
             await FetchRoundAsync(ct);
-            await _fetching;
+            while (_fetching.Count > 0) await _fetching.Dequeue();
         }
         finally
         {
             // Nothing may touch the files after the restore returned, even when it failed.
-            try { await _fetching; } catch { /* the first failure is the one reported */ }
+            while (_fetching.Count > 0)
+                try { await _fetching.Dequeue(); } catch { /* the first failure is the one reported */ }
             foreach (var group in _links.Values) group.File.Dispose();
             _links.Clear();
         }
@@ -121,22 +130,24 @@ public sealed class Restorer(Repo repo, RestoreOptions? options = null)
         if (_round.IsFull) await FetchRoundAsync(ct);
     }
 
-    /// <summary>Starts fetching the current round once the previous one is written: one round is fetched while the
-    /// walk makes the files of the next.</summary>
+    /// <summary>Starts fetching the current round once fewer than <see cref="RoundsFetching"/> are.</summary>
     private async Task FetchRoundAsync(CancellationToken ct)
     {
         var round = _round!;
-        _round = new ContentRound(repo, _options);
-        await _fetching;
-        _fetching = FetchAsync(round, ct);
+        _round = new ContentRound(repo, _options, _reads!, _slots);
+        while (_fetching.Count >= RoundsFetching) await _fetching.Dequeue();
+        _fetching.Enqueue(FetchAsync(round, ct));
     }
 
-    private async Task FetchAsync(ContentRound round, CancellationToken ct) =>
-        Bytes += await round.FetchAsync(file =>
+    private async Task FetchAsync(ContentRound round, CancellationToken ct)
+    {
+        var bytes = await round.FetchAsync(file =>
         {
             var (owner, group) = Ownership(file.Node);
             file.Finish(owner, group, Times(file.Node));
         }, ct);
+        Interlocked.Add(ref _bytes, bytes);
+    }
 
     private sealed class LazyDirectory(Func<DirectoryHandle> open) : IDisposable
     {
