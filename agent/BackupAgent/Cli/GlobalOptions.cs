@@ -36,7 +36,18 @@ public sealed class GlobalOptions(Arguments args, IReadOnlyDictionary<string, st
     /// <summary>A read-only command's non-exclusive lock, as restic takes it; none with --no-lock (as restic's, for a
     /// repository this user cannot write to, at the risk of a prune deleting packs under the read).</summary>
     public async Task<RepositoryLock?> ReadLockAsync(Repository repo, CancellationToken ct) =>
-        args.Has("no-lock") ? null : await RepositoryLock.AcquireAsync(repo, exclusive: false, ct);
+        await await BeginReadLockAsync(repo, ct);
+
+    /// <summary><see cref="ReadLockAsync"/> once its file is written, with its settling look still to come
+    /// (<see cref="RepositoryLock.BeginAsync"/>).</summary>
+    public async Task<Task<RepositoryLock?>> BeginReadLockAsync(Repository repo, CancellationToken ct)
+    {
+        if (args.Has("no-lock")) return Task.FromResult<RepositoryLock?>(null);
+        var settling = await RepositoryLock.BeginAsync(repo, exclusive: false, ct);
+        return Settled(settling);
+
+        static async Task<RepositoryLock?> Settled(Task<RepositoryLock> settling) => await settling;
+    }
 
     /// <param name="dryRun">Nothing is written to the store (backup --dry-run).</param>
     public Task<Repository> OpenRepositoryAsync(CancellationToken ct, bool dryRun = false) =>

@@ -33,16 +33,17 @@ public sealed class RestoreCommand : Command
         };
         await using var repo = await global.OpenRepositoryAsync(ct);
         // As restic: a prune (exclusive) must not delete packs under a running read.
-        var (held, snapshot) = await SettlingReadLock.ReadWhileLockingAsync(global.ReadLockAsync(repo, ct), async () =>
+        var (held, (snapshot, restorer)) = await SettlingReadLock.WorkWhileSettlingAsync(await global.BeginReadLockAsync(repo, ct), async token =>
         {
-            await repo.LoadIndexAsync(ct);
-            return await FindSnapshotAsync(repo, args, what, output, ct);
-        });
+            await repo.LoadIndexAsync(token);
+            var snapshot = await FindSnapshotAsync(repo, args, what, output, token);
+            var restorer = new Restorer(repo, options);
+            var started = System.Diagnostics.Stopwatch.StartNew();
+            await using (await output.ProgressAsync(() => ProgressLine.Status(started.Elapsed, restorer.Files, restorer.Bytes, null)))
+                await restorer.RestoreAsync(snapshot.Tree, target, token);
+            return (snapshot, restorer);
+        }, ct);
         await using var _ = held;
-        var restorer = new Restorer(repo, options);
-        var started = System.Diagnostics.Stopwatch.StartNew();
-        await using (await output.ProgressAsync(() => ProgressLine.Status(started.Elapsed, restorer.Files, restorer.Bytes, null)))
-            await restorer.RestoreAsync(snapshot.Tree, target, ct);
         if (!output.Json) output.Info($"restored snapshot {snapshot.Id.Short} to {Path.GetFullPath(target)}: {restorer.Files} files, {Size.Format(restorer.Bytes)}");
         return ExitCodes.Ok;
     }

@@ -17,13 +17,15 @@ namespace Backups.Core.Locks;
 /// </summary>
 public sealed class RepositoryLock : IAsyncDisposable
 {
-    /// <summary>Test settings: shorter intervals than restic's, to see a lock lost within seconds.</summary>
-    public const string StaleVariable = "BACKUP_LOCK_STALE_SECONDS", RefreshVariable = "BACKUP_LOCK_REFRESH_SECONDS";
+    /// <summary>Test settings: shorter intervals than restic's, to see a lock lost within seconds, and a longer
+    /// settling wait, to write a conflicting lock within it.</summary>
+    public const string StaleVariable = "BACKUP_LOCK_STALE_SECONDS", RefreshVariable = "BACKUP_LOCK_REFRESH_SECONDS",
+        SettleVariable = "BACKUP_LOCK_SETTLE_SECONDS";
 
     public static readonly TimeSpan StaleAfter = Durations.FromEnvironment(StaleVariable) ?? TimeSpan.FromMinutes(30);
     public static readonly TimeSpan RefreshEvery = Durations.FromEnvironment(RefreshVariable) ?? TimeSpan.FromMinutes(5);
     // restic waits a moment after writing its lock and looks again, to catch a lock written at the same time.
-    private static readonly TimeSpan SettleDelay = TimeSpan.FromMilliseconds(200);
+    private static readonly TimeSpan SettleDelay = Durations.FromEnvironment(SettleVariable) ?? TimeSpan.FromMilliseconds(200);
     // As restic: a lock not refreshed this long before it turns stale for others is given up, which leaves the
     // command time to stop writing before anyone may remove what it wrote.
     private static readonly TimeSpan KeepFor = StaleAfter - RefreshEvery * 1.5 > RefreshEvery ? StaleAfter - RefreshEvery * 1.5 : RefreshEvery;
@@ -61,7 +63,15 @@ public sealed class RepositoryLock : IAsyncDisposable
     /// <summary>Why the lock was lost, or null while it is held.</summary>
     public RepositoryException? Lost => _lost;
 
-    public static async Task<RepositoryLock> AcquireAsync(Repo repo, bool exclusive, CancellationToken ct = default)
+    public static async Task<RepositoryLock> AcquireAsync(Repo repo, bool exclusive, CancellationToken ct = default) =>
+        await await BeginAsync(repo, exclusive, ct);
+
+    /// <summary>
+    /// Writes the lock file once no other lock forbids it, and returns restic's settling look as a task of its own: a
+    /// reader may go on meanwhile (<c>SettlingReadLock</c>), since a prune writing its lock at the same moment deletes
+    /// nothing before its own settling look finds this one.
+    /// </summary>
+    public static async Task<Task<RepositoryLock>> BeginAsync(Repo repo, bool exclusive, CancellationToken ct = default)
     {
         await EnsureNoConflictAsync(repo, exclusive, null, ct);
         _ = IgnoreHangup.Value;
@@ -75,11 +85,15 @@ public sealed class RepositoryLock : IAsyncDisposable
             Uid = UnixNames.CurrentUid,
             Gid = UnixNames.CurrentGid,
         };
-        var id = await SaveAsync(repo, file, ct);
+        return SettleAsync(repo, file, await SaveAsync(repo, file, ct), ct);
+    }
+
+    private static async Task<RepositoryLock> SettleAsync(Repo repo, LockFile file, Id id, CancellationToken ct)
+    {
         try
         {
             await Task.Delay(SettleDelay, ct);
-            await EnsureNoConflictAsync(repo, exclusive, id, ct);
+            await EnsureNoConflictAsync(repo, file.Exclusive, id, ct);
         }
         catch
         {
