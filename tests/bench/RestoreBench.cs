@@ -6,7 +6,8 @@ namespace Bench;
 /// Reading back, both programs from one repository restic wrote (so the input is the same): `restore` of the
 /// generated tree into a new target, and `dump` of a snapshot of the random input (`backup --stdin`) into a file.
 /// Every restore and dump is checked (file count and bytes; SHA-256 of the dump) outside the timing. Median of
-/// three alternating rounds, page cache warm.
+/// three alternating rounds, each run from the same cache state (<see cref="Measure.SettleAsync"/>: the repository
+/// warm, nothing of earlier runs).
 /// </summary>
 public static class RestoreBench
 {
@@ -29,8 +30,14 @@ public static class RestoreBench
         var dumps = new List<(Timed Ours, Timed Restic)>();
         for (var round = 0; round < Rounds; round++)
         {
-            restores.Add((await RestoreAsync(agent, repo, work, expected), await RestoreAsync("restic", repo, work, expected)));
-            dumps.Add((await DumpAsync(agent, repo, work, digest), await DumpAsync("restic", repo, work, digest)));
+            await SettleAsync(repo);
+            var ours = await RestoreAsync(agent, repo, work, expected);
+            await SettleAsync(repo);
+            restores.Add((ours, await RestoreAsync("restic", repo, work, expected)));
+            await SettleAsync(repo);
+            var dumped = await DumpAsync(agent, repo, work, digest);
+            await SettleAsync(repo);
+            dumps.Add((dumped, await DumpAsync("restic", repo, work, digest)));
         }
         var treeMiB = tree.Bytes / 1048576.0;
         Row("restore tree: MiB/s", treeMiB / Median(restores, r => r.Ours.Seconds), treeMiB / Median(restores, r => r.Restic.Seconds), higherIsBetter: true);
