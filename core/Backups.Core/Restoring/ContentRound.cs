@@ -15,10 +15,10 @@ namespace Backups.Core.Restoring;
 /// uses it. An all-zero blob is not written: the pre-sized file already reads zeros there, and stays sparse. A
 /// file is finished (checked when asked, its metadata set, closed) by the read that writes its last piece. Rounds
 /// bound the open descriptors and the bookkeeping, whatever the size of the snapshot; a pack that holds blobs of
-/// two rounds is read in both, each time only the ranges needed. Rounds fetched side by side take their reads from
-/// one shared set of slots, <paramref name="reads"/> (of <paramref name="slots"/>).
+/// two rounds is read in both, each time only the ranges needed. Rounds fetched side by side share the restore's
+/// <paramref name="reads"/>.
 /// </summary>
-internal sealed class ContentRound(Repo repo, RestoreOptions options, SemaphoreSlim reads, int slots)
+internal sealed class ContentRound(Repo repo, RestoreOptions options, PackReads reads)
 {
     private const int Window = 8 << 20;
     // Offsets to write are held per blob; past this many the round is fetched early, files or not.
@@ -79,19 +79,8 @@ internal sealed class ContentRound(Repo repo, RestoreOptions options, SemaphoreS
                 PackSpan[] spans = [.. blobs.Select(b => new PackSpan(b.Value.Location.Offset, b.Value.Location.Length))];
                 return PackStream.Plan(spans, Window).Select(window => (Pack: pack.Key, Blobs: blobs, Spans: spans, Window: window));
             }).ToList();
-            await Parallel.ForEachAsync(windows, new ParallelOptions { MaxDegreeOfParallelism = slots, CancellationToken = ct },
-                async (read, token) =>
-                {
-                    await reads.WaitAsync(token);
-                    try
-                    {
-                        await ReadAsync(read.Pack, read.Blobs, read.Spans, read.Window, finish, token);
-                    }
-                    finally
-                    {
-                        reads.Release();
-                    }
-                });
+            await Parallel.ForEachAsync(windows, new ParallelOptions { MaxDegreeOfParallelism = reads.Count, CancellationToken = ct },
+                (read, token) => new ValueTask(reads.RunAsync(() => ReadAsync(read.Pack, read.Blobs, read.Spans, read.Window, finish, token), token)));
             return _files.Sum(f => f.Length);
         }
         finally

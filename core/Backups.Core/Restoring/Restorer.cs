@@ -21,13 +21,12 @@ public sealed class Restorer(Repo repo, RestoreOptions? options = null)
     private readonly RestoreOptions _options = options ?? new RestoreOptions();
     private readonly Dictionary<(ulong Inode, ulong Device), LinkGroup> _links = [];
     // Rounds fetched at once while the walk makes the next one's files: a round's last reads alone leave the cores
-    // idle unless the next round's reads start beside them. Reads of all rounds share one set of slots, so the
-    // windows in memory do not grow with it; each round keeps its files open (FilesPerRound descriptors).
+    // idle unless the next round's reads start beside them. Reads of all rounds share one set of slots (PackReads), so
+    // the windows in memory do not grow with it; each round keeps its files open (FilesPerRound descriptors).
     private const int RoundsFetching = 2;
     private readonly Queue<Task> _fetching = new();
     private ContentRound? _round;
-    private SemaphoreSlim? _reads;
-    private int _slots;
+    private PackReads? _reads;
     private long _bytes;
 
     public long Files { get; private set; }
@@ -40,9 +39,8 @@ public sealed class Restorer(Repo repo, RestoreOptions? options = null)
             throw new RepositoryException(ErrorKind.InvalidArgument, $"cannot restore into {target}: it is a file, not a directory");
         Directory.CreateDirectory(full);
         using var root = new LazyDirectory(() => DirectoryHandle.Open(full));
-        _slots = _options.Packs ?? repo.Backend.Connections ?? RestoreOptions.LocalPacks;
-        using var reads = _reads = new SemaphoreSlim(_slots);
-        _round = new ContentRound(repo, _options, reads, _slots);
+        using var reads = _reads = new PackReads(_options.Packs ?? repo.Backend.Connections ?? RestoreOptions.LocalPacks);
+        _round = new ContentRound(repo, _options, reads);
         try
         {
             await RestoreTreeAsync(tree, root, "", ct);
@@ -134,7 +132,7 @@ public sealed class Restorer(Repo repo, RestoreOptions? options = null)
     private async Task FetchRoundAsync(CancellationToken ct)
     {
         var round = _round!;
-        _round = new ContentRound(repo, _options, _reads!, _slots);
+        _round = new ContentRound(repo, _options, _reads!);
         while (_fetching.Count >= RoundsFetching) await _fetching.Dequeue();
         _fetching.Enqueue(FetchAsync(round, ct));
     }
