@@ -146,6 +146,9 @@ public sealed class PackRestoreTests : IDisposable
         // Returns once the restorer opened the pack for reading; closing it at once gives it nothing to read. Shared,
         // so that .NET's advisory lock on our end does not collide with the reader's.
         await Task.Run(() => new FileStream(fifo, FileMode.Open, FileAccess.Write, FileShare.ReadWrite).Dispose()).WaitAsync(TimeSpan.FromMinutes(2));
+        // A restore that hangs after its pack failed fails this test, not the whole run.
+        await Task.WhenAny(restore, Task.Delay(TimeSpan.FromMinutes(2)));
+        Assert.True(restore.IsCompleted, "the restore did not end after its pack failed");
         await Assert.ThrowsAnyAsync<Exception>(() => restore);
 
         int complete = 0, incomplete = 0;
